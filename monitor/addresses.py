@@ -1,0 +1,38 @@
+"""EVM address parsing. Stored lower-case; shown EIP-55 checksummed."""
+
+from __future__ import annotations
+
+import re
+
+from eth_utils import is_checksum_address, to_checksum_address
+
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def parse_address(text: str) -> str:
+    """Validate a user-supplied address and return it lower-case.
+
+    Mixed-case input must carry a valid EIP-55 checksum: a typo in one character
+    of a mixed-case address is caught instead of silently watching the wrong account.
+    """
+    value = text.strip()
+    if not value.startswith(("0x", "0X")):
+        raise ValueError(f"address {text!r} must start with 0x")
+    value = "0x" + value[2:]
+    if len(value) != 42:
+        raise ValueError(f"address {text!r} must be 40 hex digits after 0x, got {len(value) - 2}")
+    if not _HEX_ADDRESS.match(value):
+        raise ValueError(f"address {text!r} contains non-hex characters")
+    digits = value[2:]
+    mixed = digits != digits.lower() and digits != digits.upper()
+    if mixed and not is_checksum_address(value):
+        raise ValueError(
+            f"address {text!r} has an invalid EIP-55 checksum "
+            f"(expected {to_checksum_address(value)})"
+        )
+    return value.lower()
+
+
+def checksum(address: str) -> str:
+    """EIP-55 form of a stored address, for reports and tables."""
+    return to_checksum_address(address)

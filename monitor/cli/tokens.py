@@ -1,0 +1,102 @@
+"""`amlmon token …`: the registry of watched RWA token contracts."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from monitor.addresses import checksum, parse_address
+from monitor.chain.metadata import connect, read_metadata
+from monitor.cli.context import AppContext
+from monitor.db import transaction
+from monitor.errors import UserError
+from monitor.tokens import add_token, list_tokens
+
+app = typer.Typer(help="Registered token contracts.", no_args_is_help=True)
+
+
+class Standard(StrEnum):
+    erc20 = "erc20"
+    erc1155 = "erc1155"
+    erc3643 = "erc3643"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    chain_id: Annotated[int, typer.Option("--chain-id", min=1, help="EIP-155 chain id")],
+    address: Annotated[str, typer.Option("--address", help="Token contract address (0x…)")],
+    name: Annotated[str | None, typer.Option(help="Display name (default: read from the contract)")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Symbol (default: read from the contract)")] = None,
+    decimals: Annotated[
+        int | None, typer.Option(min=0, max=77, help="Decimals (default: read from the contract)")
+    ] = None,
+    standard: Annotated[Standard, typer.Option(help="Token standard")] = Standard.erc20,
+    start_block: Annotated[
+        int, typer.Option("--start-block", min=0, help="First block to ingest (deployment block)")
+    ] = 0,
+) -> None:
+    """Register a token contract to monitor."""
+    context: AppContext = ctx.obj
+    try:
+        token_address = parse_address(address)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    settings = context.settings
+    if settings.rpc_urls and None in (name, symbol, decimals):
+        meta = read_metadata(connect(settings.rpc_urls[0], settings.rpc_timeout_seconds),
+                             token_address)
+        if meta.chain_id != chain_id:
+            raise UserError(f"the configured node serves chain {meta.chain_id}, not {chain_id}")
+        name = name if name is not None else meta.name
+        symbol = symbol if symbol is not None else meta.symbol
+        decimals = decimals if decimals is not None else meta.decimals
+    if decimals is None:
+        typer.echo("note: decimals unknown (no --decimals and no RPC answer); assuming 18",
+                   err=True)
+        decimals = 18
+    with transaction(context.sessions) as session:
+        token = add_token(
+            session, chain_id=chain_id, address=token_address, name=name, symbol=symbol,
+            decimals=decimals, standard=standard.value, start_block=start_block,
+        )
+        typer.echo(f"registered token {token.id}: {checksum(token.address)} on chain {chain_id} "
+                   f"({symbol or '?'}, {decimals} decimals, from block {start_block})")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    chain_id: Annotated[int | None, typer.Option("--chain-id", min=1)] = None,
+    fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+) -> None:
+    """List registered tokens."""
+    context: AppContext = ctx.obj
+    with transaction(context.sessions) as session:
+        rows = [
+            {"id": t.id, "chain_id": t.chain_id, "address": checksum(t.address), "name": t.name,
+             "symbol": t.symbol, "decimals": t.decimals, "standard": t.standard,
+             "start_block": t.start_block, "synced_block": t.synced_block}
+            for t in list_tokens(session, chain_id)
+        ]
+    if fmt is ListFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} registered token(s)")
+    columns = ("id", "chain_id", "address", "symbol", "name", "decimals", "standard",
+               "start_block", "synced_block")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    Console().print(table)

@@ -1,0 +1,71 @@
+"""Prometheus metrics: the names are a contract (DESIGN.md), dashboards and alert rules use them.
+
+All metrics live in one module-level registry so that every stage of one process
+reports to the same `/metrics` page.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+chain_head_block = Gauge(
+    "amlmon_chain_head_block", "Latest block number reported by the node", ["chain"],
+    registry=REGISTRY,
+)
+ingested_block = Gauge(
+    "amlmon_ingested_block", "Last block whose logs are committed", ["chain"], registry=REGISTRY
+)
+ingest_lag_blocks = Gauge(
+    "amlmon_ingest_lag_blocks", "Chain head minus last ingested block", ["chain"],
+    registry=REGISTRY,
+)
+transfers_ingested_total = Counter(
+    "amlmon_transfers_ingested_total", "Transfers committed to the database", ["chain", "token"],
+    registry=REGISTRY,
+)
+logs_malformed_total = Counter(
+    "amlmon_logs_malformed_total", "Logs skipped because they could not be decoded", ["chain"],
+    registry=REGISTRY,
+)
+logs_skipped_total = Counter(
+    "amlmon_logs_skipped_total",
+    "Well-formed logs that are not fungible transfers (e.g. ERC-721-shaped Transfer)",
+    ["chain", "reason"],
+    registry=REGISTRY,
+)
+rpc_requests_total = Counter(
+    "amlmon_rpc_requests_total", "JSON-RPC requests by outcome", ["chain", "method", "outcome"],
+    registry=REGISTRY,
+)
+rpc_request_seconds = Histogram(
+    "amlmon_rpc_request_seconds", "JSON-RPC request latency", ["method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+reorgs_total = Counter(
+    "amlmon_reorgs_total", "Chain reorganisations detected", ["chain"], registry=REGISTRY
+)
+reorg_depth_blocks = Histogram(
+    "amlmon_reorg_depth_blocks", "Depth of detected reorganisations in blocks",
+    buckets=(1, 2, 3, 5, 8, 13, 21, 34, 64, 128), registry=REGISTRY,
+)
+score_run_seconds = Histogram(
+    "amlmon_score_run_seconds", "Duration of a scoring run",
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300), registry=REGISTRY,
+)
+addresses_scored_total = Counter(
+    "amlmon_addresses_scored_total", "Addresses scored", registry=REGISTRY
+)
+alerts_raised_total = Counter(
+    "amlmon_alerts_raised_total", "Alerts raised", ["rule", "severity"], registry=REGISTRY
+)
+alerts_open = Gauge("amlmon_alerts_open", "Open alerts", ["severity"], registry=REGISTRY)
+notifications_total = Counter(
+    "amlmon_notifications_total", "Webhook deliveries by outcome", ["outcome"], registry=REGISTRY
+)
+job_last_success_timestamp_seconds = Gauge(
+    "amlmon_job_last_success_timestamp_seconds", "Unix time a scheduled job last succeeded",
+    ["job"], registry=REGISTRY,
+)

@@ -1,0 +1,176 @@
+"""Settings: a YAML file overlaid by AMLMON_* environment variables (DESIGN.md, Configuration).
+
+The file is `--config FILE`, else `$AMLMON_CONFIG`, else `config/monitor.yaml` when it
+exists. Environment variables win over the file; secrets are read only from the
+environment. Settings are built by entry points and passed down, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "AMLMON_"
+DEFAULT_CONFIG_FILE = Path("config/monitor.yaml")
+SECRET_KEYS = frozenset({"webhook_secret"})
+
+
+class ConfigError(Exception):
+    """Invalid or unreadable configuration; the message is one line naming the bad key."""
+
+
+class Settings(BaseSettings):
+    """Every setting of amlmon. Each one is documented in config/monitor.example.yaml."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    database_url: str = Field(
+        "sqlite:///amlmon.db",
+        description="SQLAlchemy URL; the default is an embedded SQLite file, production uses "
+        "postgresql+psycopg://user@host/db",
+    )
+    rpc_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="JSON-RPC endpoints of one chain, tried in order with failover",
+    )
+    chain_id: int | None = Field(
+        None, ge=1, description="EIP-155 chain id; default: ask the node (eth_chainId)"
+    )
+    confirmations: int = Field(
+        12, ge=0, description="Blocks behind the head that count as final; 0 follows the head"
+    )
+    poll_interval_seconds: float = Field(
+        2.0, gt=0, description="Seconds between polls of the head once caught up"
+    )
+    reorg_window_blocks: int = Field(
+        128, ge=1, description="Recent block hashes kept; the deepest reorg handled exactly"
+    )
+    rpc_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one JSON-RPC request")
+    rpc_max_retries: int = Field(
+        5, ge=1, description="Attempts per request across all endpoints before giving up"
+    )
+    rpc_requests_per_second: float | None = Field(
+        None, gt=0, description="Client-side request rate limit; unset for none"
+    )
+    getlogs_initial_range: int = Field(
+        2000, ge=1, description="Blocks per eth_getLogs request to start with"
+    )
+    getlogs_max_range: int = Field(
+        10000, ge=1, description="Largest eth_getLogs block range the adaptive fetcher grows to"
+    )
+    api_host: str = Field("127.0.0.1", description="Address the HTTP API binds to")
+    api_port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API and /metrics")
+    metrics_port: int | None = Field(
+        None, ge=1, le=65535,
+        description="Extra port serving only /metrics (for `amlmon ingest`); unset for none",
+    )
+    webhook_url: str | None = Field(None, description="Where alert notifications are POSTed")
+    webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key for the webhook signature; environment only"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Minimum level of log lines"
+    )
+    log_format: Literal["auto", "json", "console"] = Field(
+        "auto", description="json: one event per line; console: for humans; auto: json unless a tty"
+    )
+
+    @field_validator("rpc_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"{url!r} is not an http(s) URL")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init arguments; the environment overrides it.
+        return (env_settings, init_settings)
+
+
+def config_path(explicit: Path | None, environ: dict[str, str] | None = None) -> Path | None:
+    """Which config file applies, or None for environment and defaults only."""
+    env = os.environ if environ is None else environ
+    if explicit is not None:
+        return explicit
+    if env.get("AMLMON_CONFIG"):
+        return Path(env["AMLMON_CONFIG"])
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The YAML mapping of a config file; ConfigError on anything else."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {path}{where} is not valid YAML") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of settings")
+    for key in data:
+        if key in SECRET_KEYS:
+            raise ConfigError(
+                f"{key}: secrets are read only from the environment "
+                f"({ENV_PREFIX}{str(key).upper()}), remove it from {path}"
+            )
+    return data
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings from file, environment and explicit overrides (highest)."""
+    path = config_path(config_file)
+    data = read_config_file(path) if path is not None else {}
+    try:
+        settings = Settings(**data)
+        return settings.model_copy(update=overrides) if overrides else settings
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path)) from None
+
+
+def _describe(exc: ValidationError, path: Path | None) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "settings"
+    message = error["msg"]
+    variable = f"{ENV_PREFIX}{key.split('.')[0].upper()}"
+    source = f"{variable} or {path}" if path else variable
+    if error["type"] == "extra_forbidden":
+        message, source = "unknown setting", str(path)
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"invalid config: {key}: {message} (from {source}){more}"

@@ -1,0 +1,105 @@
+import json
+
+import pytest
+
+from support.cli import assert_one_line_error, run_cli, run_cli_process
+
+BUIDL = "0x7712c34205737192402172409a8F7ccef8aA2AEc"
+
+
+@pytest.fixture
+def cli_db(any_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("AMLMON_DATABASE_URL", any_db_url)
+    monkeypatch.delenv("AMLMON_RPC_URLS", raising=False)
+    return any_db_url
+
+
+def test_add_and_list(cli_db: str, capsys) -> None:
+    result = run_cli(capsys, "token", "add", "--chain-id", "1", "--address", BUIDL,
+                     "--name", "BlackRock USD Institutional Digital Liquidity Fund",
+                     "--symbol", "BUIDL", "--decimals", "6", "--standard", "erc3643",
+                     "--start-block", "19000000")
+    assert result.code == 0, result.err
+    assert BUIDL in result.out
+    listed = run_cli(capsys, "token", "list", "--format", "json")
+    assert listed.code == 0
+    rows = json.loads(listed.out)
+    assert rows == [{
+        "id": rows[0]["id"], "chain_id": 1, "address": BUIDL,
+        "name": "BlackRock USD Institutional Digital Liquidity Fund", "symbol": "BUIDL",
+        "decimals": 6, "standard": "erc3643", "start_block": 19000000, "synced_block": None,
+    }]
+    table = run_cli(capsys, "token", "list")
+    assert table.code == 0 and "BUIDL" in table.out
+
+
+def test_same_address_on_another_chain_is_a_different_token(cli_db: str, capsys) -> None:
+    for chain in ("1", "137"):
+        assert run_cli(capsys, "token", "add", "--chain-id", chain, "--address", BUIDL,
+                       "--decimals", "6").code == 0
+    assert len(json.loads(run_cli(capsys, "token", "list", "--format", "json").out)) == 2
+
+
+def test_duplicate_is_refused(cli_db: str, capsys) -> None:
+    assert run_cli(capsys, "token", "add", "--chain-id", "1", "--address", BUIDL,
+                   "--decimals", "6").code == 0
+    # Same address in lower case is the same token.
+    again = run_cli(capsys, "token", "add", "--chain-id", "1", "--address", BUIDL.lower(),
+                    "--decimals", "6")
+    assert_one_line_error(again, "already registered on chain 1")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--chain-id", "31337", "--address", "0xZZ"], "must be 40 hex digits"),
+        (["--chain-id", "31337", "--address", "7712c34205737192402172409a8f7ccef8aa2aec"],
+         "must start with 0x"),
+        (["--chain-id", "31337", "--address", "0x" + "g" * 40], "non-hex"),
+        (["--chain-id", "31337", "--address", BUIDL[:-1] + "C"], "invalid EIP-55 checksum"),
+        (["--chain-id", "0", "--address", BUIDL], "--chain-id"),
+        (["--chain-id", "one", "--address", BUIDL], "--chain-id"),
+        (["--address", BUIDL], "Missing option '--chain-id'"),
+        (["--chain-id", "1"], "Missing option '--address'"),
+        (["--chain-id", "1", "--address", BUIDL, "--decimals", "78"], "--decimals"),
+        (["--chain-id", "1", "--address", BUIDL, "--start-block", "-5"], "--start-block"),
+        (["--chain-id", "1", "--address", BUIDL, "--standard", "erc721"], "--standard"),
+        (["--chain-id", "1", "--address", BUIDL, "--bogus"], "No such option"),
+    ],
+)
+def test_bad_input_is_one_line(cli_db: str, capsys, args: list[str], fragment: str) -> None:
+    assert_one_line_error(run_cli(capsys, "token", "add", *args), fragment)
+    assert json.loads(run_cli(capsys, "token", "list", "--format", "json").out) == []
+
+
+def test_unmigrated_database_says_what_to_do(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AMLMON_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert_one_line_error(run_cli(capsys, "token", "list"), "amlmon db upgrade")
+
+
+def test_bad_address_end_to_end_in_a_real_process(tmp_path) -> None:
+    env = {"AMLMON_DATABASE_URL": f"sqlite:///{tmp_path / 'a.db'}"}
+    assert run_cli_process("db", "upgrade", env=env).code == 0
+    result = run_cli_process("token", "add", "--chain-id", "31337", "--address", "0xZZ", env=env)
+    assert_one_line_error(result, "0xZZ")
+
+
+def test_help_everywhere(capsys) -> None:
+    for args in (["--help"], ["db", "--help"], ["db", "upgrade", "--help"], ["token", "--help"],
+                 ["token", "add", "--help"], ["token", "list", "--help"]):
+        result = run_cli(capsys, *args)
+        assert result.code == 0 and "Usage:" in result.out, args
+
+
+def test_db_upgrade_on_a_new_sqlite_file(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AMLMON_DATABASE_URL", f"sqlite:///{tmp_path / 'sub' / 'new.db'}")
+    result = run_cli(capsys, "db", "upgrade")
+    assert result.code == 0 and "at revision" in result.out
+    assert run_cli(capsys, "token", "list").code == 0
+
+
+def test_db_upgrade_unreachable_postgres(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("AMLMON_DATABASE_URL", "postgresql://nobody:pw@127.0.0.1:1/none")
+    result = run_cli(capsys, "db", "upgrade")
+    assert_one_line_error(result, "database error")
+    assert "pw" not in result.err

@@ -1,0 +1,66 @@
+"""Session-wide real parts: a Postgres server, migrated databases, anvil nodes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from monitor import db
+from support.postgres import _libpq, create_database, drop_database, postgres_server
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: str) -> Iterator[str]:
+    """One migrated database per session; tests get cheap copies of it."""
+    url = create_database(pg_server, prefix=f"amlmon_test_{uuid.uuid4().hex[:6]}_tmpl")
+    db.upgrade(url)
+    db.make_engine(url).dispose()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh, migrated Postgres database for one test, dropped afterwards."""
+    template = make_url(pg_template)
+    name = f"{template.database}_{uuid.uuid4().hex[:8]}".replace("_tmpl", "")
+    admin = template.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(_libpq(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
+    url = template.set(database=name).render_as_string(hide_password=False)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A fresh, migrated embedded SQLite database."""
+    url = f"sqlite:///{tmp_path / 'amlmon.db'}"
+    db.upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    """Both supported backends, for behaviour that must hold on each."""
+    name = "pg_url" if request.param == "postgres" else "sqlite_url"
+    return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def engine(pg_url: str) -> Iterator[Engine]:
+    engine = db.make_engine(pg_url)
+    yield engine
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""Real-part test fixtures: Postgres databases, anvil nodes, deployed tokens."""
