@@ -63,7 +63,9 @@ class Settings(BaseSettings):
         None, gt=0, description="Client-side request rate limit; unset for none"
     )
     getlogs_initial_range: int = Field(
-        2000, ge=1, description="Blocks per eth_getLogs request to start with"
+        50, ge=1,
+        description="Blocks per eth_getLogs request to start with; grows up to 4x per reply "
+        "toward ~10k logs per reply"
     )
     getlogs_max_range: int = Field(
         10000, ge=1, description="Largest eth_getLogs block range the adaptive fetcher grows to"

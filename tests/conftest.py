@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import db
 from support.postgres import _libpq, create_database, drop_database, postgres_server
@@ -64,3 +65,17 @@ def engine(pg_url: str) -> Iterator[Engine]:
     engine = db.make_engine(pg_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def make_sessions() -> Iterator[Callable[[str], sessionmaker[Session]]]:
+    """Session factories for database URLs; their engines are disposed after the test."""
+    engines: list[Engine] = []
+
+    def make(url: str) -> sessionmaker[Session]:
+        engines.append(db.make_engine(url))
+        return db.session_factory(engines[-1])
+
+    yield make
+    for engine in engines:
+        engine.dispose()

@@ -11,7 +11,9 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.cli import db as db_commands
+from monitor.cli import ingest as ingest_command
 from monitor.cli import tokens as token_commands
+from monitor.cli import transfers as transfer_commands
 from monitor.cli.context import AppContext
 from monitor.errors import UserError
 from monitor.settings import ConfigError
@@ -26,6 +28,8 @@ app = typer.Typer(
 )
 app.add_typer(db_commands.app, name="db")
 app.add_typer(token_commands.app, name="token")
+app.add_typer(transfer_commands.app, name="transfers")
+app.command("ingest")(ingest_command.ingest)
 
 
 @app.callback()

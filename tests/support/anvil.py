@@ -9,8 +9,9 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -49,6 +50,8 @@ class Anvil:
     url: str
     port: int
     process: subprocess.Popen[bytes]
+    # Clients bound to this node (token agents), closed when the node stops.
+    clients: list[Any] = field(default_factory=list)
 
     def rpc(self, method: str, *params: object) -> object:
         """One raw JSON-RPC call; raises on an error envelope."""
@@ -95,9 +98,13 @@ def run_anvil(*extra_args: str, chain_id: int = 31337) -> Iterator[Anvil]:
                 time.sleep(0.05)
         yield node
     finally:
+        for client in node.clients:
+            client.close()
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stderr:
+            process.stderr.close()

@@ -1,0 +1,193 @@
+"""Ingest throughput, memory and alert-path latency against a fresh local anvil.
+
+    .venv/bin/python bench/ingest.py                    # 200,000 transfers
+    .venv/bin/python bench/ingest.py --transfers 1000000  # the memory figure
+
+Steps, all in one run on the same node and range:
+1. deploy the test RWA token on a fresh anvil and create the transfers (batch forced
+   transfers of up to 500 items per transaction);
+2. baseline: the fastest plain client we can write — keep-alive HTTP, orjson, eth_getLogs in
+   ~10k-log ranges, fields pulled into tuples — sequential and with two threads, best kept;
+3. `amlmon ingest --once` end to end into a fresh Postgres database, as its own process:
+   transfers/s, the ratio to the baseline, and the peak RSS of that process;
+4. alert path: `amlmon ingest` following the head with confirmations 0 and a 1 s poll;
+   time from a transfer's block being mined until its row is in the database.
+
+The harness (anvil, Postgres, token helpers) is the test suite's, under tests/support.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import orjson
+import psycopg
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from monitor import db  # noqa: E402
+from monitor.chain.events import TRANSFER  # noqa: E402
+from support.anvil import Anvil, run_anvil  # noqa: E402
+from support.postgres import _libpq, create_database, drop_database, postgres_server  # noqa: E402
+from support.token import TokenOnChain, deploy  # noqa: E402
+
+BATCH = 500
+JSON = {"content-type": "application/json"}
+
+
+def make_transfers(token: TokenOnChain, node: Anvil, total: int, seed: int = 1) -> int:
+    rng = random.Random(seed)
+    holders = [f"0x{rng.getrandbits(160):040x}" for _ in range(2000)]
+    for start in range(0, len(holders), BATCH):
+        chunk = holders[start:start + BATCH]
+        token.batch_mint(chunk, [10**15] * len(chunk))
+    made = len(holders)
+    while made < total:
+        n = min(BATCH, total - made)
+        froms = [rng.choice(holders) for _ in range(n)]
+        tos = [rng.choice(holders) for _ in range(n)]
+        token.batch_forced_transfer(froms, tos, [rng.randrange(1, 10**6) for _ in range(n)])
+        made += n
+        if made % 50_000 < BATCH:
+            print(f"  created {made:,} transfers (block {node.block_number()})", flush=True)
+    return made
+
+
+def baseline(url: str, token: str, head: int, made: int, threads: int) -> tuple[int, float]:
+    """Plain eth_getLogs + orjson + tuple extraction over [0, head]; (logs, seconds)."""
+    span = max(int((head + 1) * 10_000 / made), 1)  # ~10k logs per request, as ingest aims
+    ranges = [(low, min(low + span - 1, head)) for low in range(0, head + 1, span)]
+    clients = threading.local()
+
+    def fetch(bounds: tuple[int, int]) -> int:
+        if not hasattr(clients, "http"):
+            clients.http = httpx.Client(timeout=120)
+        return _get_logs(clients.http, url, token, *bounds)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        logs = sum(pool.map(fetch, ranges))
+    return logs, time.perf_counter() - started
+
+
+def _get_logs(http: httpx.Client, url: str, token: str, low: int, high: int) -> int:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_getLogs", "params": [{
+        "fromBlock": hex(low), "toBlock": hex(high), "address": [token], "topics": [[TRANSFER]],
+    }]}
+    reply = orjson.loads(http.post(url, content=orjson.dumps(body), headers=JSON).content)
+    if "error" in reply:
+        raise SystemExit(f"eth_getLogs [{low}, {high}]: {reply['error']}")
+    logs = reply["result"]
+    rows = [
+        (lg["transactionHash"], int(lg["logIndex"], 16), int(lg["blockNumber"], 16),
+         "0x" + lg["topics"][1][26:], "0x" + lg["topics"][2][26:], int(lg["data"], 16))
+        for lg in logs
+    ]
+    return len(rows)
+
+
+def run_ingest(env: dict[str, str]) -> tuple[float, int, str]:
+    """`amlmon ingest --once` as a child process: (seconds, peak RSS bytes, its summary)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "ingest", "--once"], env=env, cwd=REPO,
+        capture_output=True, text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"ingest failed: {done.stderr.strip()}")
+    # The only child reaped so far, so RUSAGE_CHILDREN's max RSS is the ingest's.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return seconds, peak, done.stdout.strip()
+
+
+def alert_latency(env: dict[str, str], node: Anvil, token: TokenOnChain, url: str,
+                  samples: int) -> list[float]:
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "ingest"],
+        env={**env, "AMLMON_POLL_INTERVAL_SECONDS": "1"}, cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    latencies = []
+    try:
+        time.sleep(3)  # startup and catch-up
+        with psycopg.connect(_libpq(url), autocommit=True) as conn:
+            for i in range(samples):
+                time.sleep(random.uniform(0.2, 1.2))  # land anywhere in the poll cycle
+                tx = token.batch_forced_transfer([token.agent], [f"0x{i + 1:040x}"], [1])
+                mined = time.perf_counter()  # eth_sendTransaction returns once auto-mined
+                while not conn.execute(
+                    "SELECT 1 FROM transfers WHERE tx_hash = %s", (tx,)
+                ).fetchone():
+                    time.sleep(0.01)
+                latencies.append(time.perf_counter() - mined)
+    finally:
+        follow.terminate()
+        follow.wait(timeout=30)
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transfers", type=int, default=200_000)
+    parser.add_argument("--latency-samples", type=int, default=10)
+    args = parser.parse_args()
+
+    with run_anvil("--gas-limit", "100000000") as node, \
+            postgres_server() as server:
+        token = deploy(node)
+        print(f"anvil {node.url}, token {token.address}; creating {args.transfers:,} transfers")
+        started = time.perf_counter()
+        token.batch_mint([token.agent], [10**30])
+        made = make_transfers(token, node, args.transfers) + 1
+        head = node.block_number()
+        print(f"  {made:,} transfers in {head} blocks ({time.perf_counter() - started:.0f} s)")
+
+        best = 0.0
+        for threads in (1, 2):
+            logs, seconds = baseline(node.url, token.address, head, made, threads)
+            rate = logs / seconds
+            print(f"baseline eth_getLogs+orjson, {threads} thread(s): {logs:,} logs in "
+                  f"{seconds:.2f} s = {rate:,.0f} transfers/s")
+            best = max(best, rate)
+
+        url = create_database(server, prefix="amlmon_bench")
+        try:
+            db.upgrade(url)
+            env = {**os.environ, "AMLMON_DATABASE_URL": url, "AMLMON_RPC_URLS": node.url,
+                   "AMLMON_CONFIRMATIONS": "0", "AMLMON_LOG_LEVEL": "WARNING"}
+            subprocess.run(
+                [sys.executable, "-m", "monitor.cli", "token", "add", "--chain-id", "31337",
+                 "--address", token.address, "--decimals", "6", "--symbol", "TBOND",
+                 "--name", "Bench Bond", "--standard", "erc3643", "--start-block", "0"],
+                env=env, cwd=REPO, check=True, capture_output=True,
+            )
+            seconds, peak, summary = run_ingest(env)
+            rate = made / seconds
+            print(f"amlmon ingest --once into Postgres: {made:,} transfers in {seconds:.2f} s "
+                  f"= {rate:,.0f} transfers/s (process start included)")
+            print(f"  {summary}")
+            print(f"ratio ingest / baseline: {rate / best:.2f}")
+            print(f"peak RSS of the ingest process: {peak / 2**20:.0f} MiB")
+            latencies = alert_latency(env, node, token, url, args.latency_samples)
+            print(f"alert path (confirmations 0, poll 1 s), mined -> in database over "
+                  f"{len(latencies)} transfers: median {statistics.median(latencies):.2f} s, "
+                  f"max {max(latencies):.2f} s")
+        finally:
+            drop_database(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""eth_getLogs over long block ranges, in adaptive chunks, fetched ahead of the consumer.
+
+The chunk size follows the provider: a refusal ("too many results", "block range too
+large", a timeout) splits the range (to the provider's suggested size when it names one);
+replies well under the result budget let the range double again up to `max_range`; replies
+far over it halve it. That keeps each reply, and so memory, near `target_results` logs.
+
+One background thread fetches (and, given a `transform`, decodes) up to `prefetch` chunks
+ahead while the caller writes the previous one, so node, decoder and database work at the
+same time. The range should start small (a dense token has thousands of logs per block) and grows
+up to 4x per reply, so sparse ranges are crossed in a few requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from monitor.chain.rpc import RangeTooLarge, RpcClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Logs = list[dict[str, Any]]
+
+
+class LogFetcher:
+    """Adaptive, prefetching eth_getLogs for one client."""
+
+    def __init__(
+        self,
+        client: RpcClient,
+        *,
+        initial_range: int = 50,
+        max_range: int = 10000,
+        target_results: int = 10000,
+        prefetch: int = 2,
+    ) -> None:
+        self.client = client
+        self.max_range = max(max_range, 1)
+        self.range = max(min(initial_range, self.max_range), 1)
+        self.target_results = target_results
+        self.prefetch = prefetch
+
+    def iter_ranges(
+        self,
+        addresses: Sequence[str],
+        topics0: Sequence[str],
+        from_block: int,
+        to_block: int,
+        transform: Callable[[Logs], T] = lambda logs: logs,  # type: ignore[assignment,return-value]
+    ) -> Iterator[tuple[int, int, T]]:
+        """Yield (low, high, transform(logs)) covering [from_block, to_block] in order."""
+        if from_block > to_block or not addresses:
+            return
+        if self.prefetch <= 0:
+            for low, high, logs in self._fetch_all(addresses, topics0, from_block, to_block,
+                                                   None):
+                yield low, high, transform(logs)
+            return
+        chunks: queue.Queue[tuple[int, int, T] | BaseException | None] = queue.Queue(
+            maxsize=self.prefetch
+        )
+        cancel = threading.Event()
+
+        def produce() -> None:
+            try:
+                for low, high, logs in self._fetch_all(addresses, topics0, from_block, to_block,
+                                                       cancel):
+                    chunk = (low, high, transform(logs))
+                    del logs
+                    while not cancel.is_set():
+                        try:
+                            chunks.put(chunk, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if cancel.is_set():
+                        return
+                chunks.put(None)
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                chunks.put(exc)
+
+        worker = threading.Thread(target=produce, name="getlogs-prefetch", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = chunks.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.set()
+            while worker.is_alive():
+                try:
+                    chunks.get(timeout=0.1)
+                except queue.Empty:
+                    pass
+            worker.join()
+
+    def _fetch_all(
+        self,
+        addresses: Sequence[str],
+        topics0: Sequence[str],
+        from_block: int,
+        to_block: int,
+        cancel: threading.Event | None,
+    ) -> Iterator[tuple[int, int, Logs]]:
+        low = from_block
+        while low <= to_block:
+            if cancel is not None and cancel.is_set():
+                return
+            high = min(low + self.range - 1, to_block)
+            try:
+                logs = self.client.get_logs(addresses, topics0, low, high, refusable=high > low)
+            except RangeTooLarge as exc:
+                self._shrink(high - low + 1, exc.suggested)
+                log.info("eth_getLogs [%s, %s] refused (%s); range now %s blocks",
+                         low, high, exc, self.range)
+                continue
+            self._adapt(high - low + 1, len(logs))
+            yield low, high, logs
+            low = high + 1
+
+    def _shrink(self, tried: int, suggested: int | None) -> None:
+        if suggested is not None and suggested < tried:
+            self.range = max(suggested, 1)
+        else:
+            self.range = max(tried // 2, 1)
+
+    def _adapt(self, span: int, results: int) -> None:
+        """Aim the next range at `target_results` logs, moving at most 4x per step."""
+        if span < self.range:
+            return  # the last, clipped range says little about density
+        if results > self.target_results:
+            wanted = span * self.target_results // results
+            self.range = max(wanted, span // 4, 1)
+        elif results < self.target_results // 2:
+            wanted = span * self.target_results // max(results, 1)
+            self.range = min(wanted, span * 4, self.max_range)

@@ -1,0 +1,114 @@
+"""`amlmon watchlist …`: import sanctions and other address lists; show what is loaded."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models.watchlist import WATCHLIST_CATEGORIES
+from monitor.cli.context import AppContext
+from monitor.db import transaction
+from monitor.watchlist.parsers import ListFormat
+from monitor.watchlist.service import import_list, last_imports, list_watchlists
+
+app = typer.Typer(
+    help="Watchlists: sanctioned, mixer, exchange and other listed addresses.", no_args_is_help=True
+)
+
+Category = StrEnum("Category", {c: c for c in WATCHLIST_CATEGORIES})  # type: ignore[misc]
+SANCTIONED = Category("sanctioned")
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="List file (OFAC SDN.XML / SDN_ADVANCED.XML, sdn.csv or its directory, "
+            "text, CSV with an 'address' column, JSON)",
+            show_default=False,
+        ),
+    ],
+    list_name: Annotated[
+        str | None,
+        typer.Option("--list", help="Watchlist name (default: the file's name without extension)"),
+    ] = None,
+    category: Annotated[
+        Category,  # type: ignore[valid-type]
+        typer.Option(
+            "--category", help="Category of the list's entries (an entry's own category wins)"
+        ),
+    ] = SANCTIONED,
+    fmt: Annotated[
+        ListFormat,
+        typer.Option("--format", help="File format (default: detected from the name and content)"),
+    ] = ListFormat.auto,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source", help="Where the list came from, for the audit trail (default: FILE)"
+        ),
+    ] = None,
+) -> None:
+    """Import a list, replacing the named watchlist's entries atomically."""
+    context: AppContext = ctx.obj
+    name = list_name if list_name is not None else (file.name if file.is_dir() else file.stem)
+    with transaction(context.sessions) as session:
+        result = import_list(session, file, name, category.value, fmt=fmt, source=source)
+    for warning in result.warnings[:20]:
+        typer.echo(f"warning: {warning}", err=True)
+    if len(result.warnings) > 20:
+        typer.echo(f"warning: … and {len(result.warnings) - 20} more", err=True)
+    changed = f", {result.changed} updated" if result.changed else ""
+    typer.echo(
+        f"list {result.list_name}: {result.total} address(es), +{len(result.added)} "
+        f"added, -{len(result.removed)} removed{changed} "
+        f"({result.format})"
+    )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Show the imported watchlists."""
+    context: AppContext = ctx.obj
+    with transaction(context.sessions) as session:
+        latest = last_imports(session)
+        rows = []
+        for w in list_watchlists(session):
+            last = latest.get(w.id)
+            rows.append(
+                {
+                    "name": w.name,
+                    "category": w.category,
+                    "entries": w.entry_count,
+                    "source": w.source,
+                    "updated_at": w.updated_at.isoformat(),
+                    "last_added": len(last.added) if last else 0,
+                    "last_removed": len(last.removed) if last else 0,
+                }
+            )
+    if fmt is OutputFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"{len(rows)} watchlist(s)")
+    columns = ("name", "category", "entries", "last_added", "last_removed", "updated_at", "source")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
+    Console().print(table)

@@ -1,0 +1,1 @@
+"""Ingest: move token events from the chain into the database, exactly once, reorg-safe."""

@@ -1,0 +1,224 @@
+"""Import address lists into named watchlists, and look listed addresses up for scoring.
+
+Functions take a Session and never commit: an import replaces a list's entries inside the
+caller's transaction, so a failure anywhere leaves the previous list in force.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from models.base import utcnow
+from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, WatchlistImport
+from monitor.errors import UserError
+from monitor.watchlist.parsers import ListFormat, ListFormatError, parse_list
+
+# Rows per executemany batch, and addresses per IN (...) (SQLite allows 32766 parameters).
+BATCH = 5000
+IN_CHUNK = 900
+NAME_MAX = 128
+
+
+@dataclass
+class ImportResult:
+    list_name: str
+    added: list[str]
+    removed: list[str]
+    total: int
+    changed: int = 0
+    format: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+class Listing(NamedTuple):
+    list_name: str
+    category: str
+    label: str | None
+
+
+def validate_category(category: str) -> str:
+    value = category.strip().lower()
+    if value not in WATCHLIST_CATEGORIES:
+        raise UserError(
+            f"unknown category {category!r} (expected one of {', '.join(WATCHLIST_CATEGORIES)})"
+        )
+    return value
+
+
+def validate_list_name(name: str) -> str:
+    value = name.strip()
+    if not value:
+        raise UserError("list name must not be empty")
+    if len(value) > NAME_MAX:
+        raise UserError(f"list name is {len(value)} characters long; the limit is {NAME_MAX}")
+    return value
+
+
+def import_list(
+    session: Session,
+    path: Path | str,
+    name: str,
+    category: str = "sanctioned",
+    fmt: ListFormat | str | None = None,
+    source: str | None = None,
+) -> ImportResult:
+    """Replace list ``name``'s entries with those read from ``path``.
+
+    The file is parsed completely before anything is written; a ListFormatError leaves the
+    database untouched. An entry's own (valid) category wins over ``category``. A file with
+    no addresses is refused rather than emptying the list: that is far more often the wrong
+    file or format than a list that really became empty.
+    """
+    name = validate_list_name(name)
+    category = validate_category(category)
+    parsed = parse_list(path, fmt)
+    if not parsed.entries:
+        raise ListFormatError(
+            f"{parsed.path}: no EVM addresses found (format "
+            f"{parsed.format.value}); the list was left unchanged"
+        )
+    wanted: dict[str, dict[str, Any]] = {
+        e.address: {
+            "category": e.category or category,
+            "label": e.label,
+            "program": e.program,
+            "extra": e.extra,
+        }
+        for e in parsed.entries
+    }
+
+    watchlist = session.scalar(select(Watchlist).where(Watchlist.name == name).with_for_update())
+    if watchlist is None:
+        watchlist = Watchlist(name=name, category=category, entry_count=0)
+        session.add(watchlist)
+        session.flush()
+    table = WatchlistEntry.__table__
+    current = {
+        row.address: {
+            "category": row.category,
+            "label": row.label,
+            "program": row.program,
+            "extra": row.extra or {},
+        }
+        for row in session.execute(
+            select(
+                table.c.address, table.c.category, table.c.label, table.c.program, table.c.extra
+            ).where(table.c.watchlist_id == watchlist.id)
+        )
+    }
+    added = sorted(wanted.keys() - current.keys())
+    removed = sorted(current.keys() - wanted.keys())
+    changed = [a for a in wanted.keys() & current.keys() if wanted[a] != current[a]]
+
+    for chunk in _chunks(removed, IN_CHUNK):
+        session.execute(
+            delete(table).where(table.c.watchlist_id == watchlist.id, table.c.address.in_(chunk))
+        )
+    for chunk in _chunks(added, BATCH):
+        session.execute(
+            insert(table),
+            [{"watchlist_id": watchlist.id, "address": a, **wanted[a]} for a in chunk],
+        )
+    if changed:
+        statement = (
+            update(table)
+            .where(
+                table.c.watchlist_id == bindparam("w_id"), table.c.address == bindparam("w_address")
+            )
+            .values(
+                category=bindparam("w_category"),
+                label=bindparam("w_label"),
+                program=bindparam("w_program"),
+                extra=bindparam("w_extra"),
+            )
+        )
+        for chunk in _chunks(sorted(changed), BATCH):
+            session.connection().execute(
+                statement,
+                [
+                    {
+                        "w_id": watchlist.id,
+                        "w_address": a,
+                        **{f"w_{k}": v for k, v in wanted[a].items()},
+                    }
+                    for a in chunk
+                ],
+            )
+
+    watchlist.category = category
+    watchlist.source = source if source is not None else str(path)
+    watchlist.entry_count = len(wanted)
+    watchlist.updated_at = utcnow()
+    session.add(
+        WatchlistImport(
+            watchlist_id=watchlist.id, source=watchlist.source, added=added, removed=removed
+        )
+    )
+    session.flush()
+    return ImportResult(
+        list_name=name,
+        added=added,
+        removed=removed,
+        total=len(wanted),
+        changed=len(changed),
+        format=parsed.format.value,
+        warnings=parsed.warnings,
+    )
+
+
+def list_watchlists(session: Session) -> list[Watchlist]:
+    return list(session.scalars(select(Watchlist).order_by(Watchlist.name)))
+
+
+def last_imports(session: Session) -> dict[int, WatchlistImport]:
+    """The latest import of each list, by watchlist id."""
+    latest: dict[int, WatchlistImport] = {}
+    for row in session.scalars(select(WatchlistImport).order_by(WatchlistImport.id)):
+        latest[row.watchlist_id] = row
+    return latest
+
+
+def listed_addresses(
+    session: Session,
+    categories: Iterable[str] | None = None,
+    addresses: Iterable[str] | None = None,
+) -> dict[str, list[Listing]]:
+    """Every listed address (lower-case) → the lists naming it, optionally filtered.
+
+    ``categories`` filters on the entry's category; ``addresses`` (lower-case) restricts the
+    lookup to those accounts, for scoring a batch of transfers without loading every list.
+    """
+    statement = (
+        select(
+            WatchlistEntry.address, Watchlist.name, WatchlistEntry.category, WatchlistEntry.label
+        )
+        .join(Watchlist, Watchlist.id == WatchlistEntry.watchlist_id)
+        .order_by(WatchlistEntry.address, Watchlist.name)
+    )
+    if categories is not None:
+        wanted = sorted({validate_category(c) for c in categories})
+        statement = statement.where(WatchlistEntry.category.in_(wanted))
+    result: dict[str, list[Listing]] = {}
+    if addresses is None:
+        rows: Iterable[Any] = session.execute(statement)
+    else:
+        subset = sorted({a.lower() for a in addresses})
+        rows = (
+            row
+            for chunk in _chunks(subset, IN_CHUNK)
+            for row in session.execute(statement.where(WatchlistEntry.address.in_(chunk)))
+        )
+    for address, list_name, category, label in rows:
+        result.setdefault(address, []).append(Listing(list_name, category, label))
+    return result
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
