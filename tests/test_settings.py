@@ -56,7 +56,8 @@ def test_amlmon_config_variable_and_default_file(tmp_path: Path, monkeypatch) ->
     [
         ("bogus_key: 1\n", {}, r"^invalid config: bogus_key: unknown setting"),
         ("confirmations: many\n", {}, r"^invalid config: confirmations: .*integer"),
-        ("", {"AMLMON_CONFIRMATIONS": "-1"}, r"^invalid config: confirmations: .*AMLMON_CONFIRMATIONS"),
+        ("", {"AMLMON_CONFIRMATIONS": "-1"},
+         r"^invalid config: confirmations: .*AMLMON_CONFIRMATIONS"),
         ("rpc_urls: [ftp://x]\n", {}, r"^invalid config: rpc_urls: .*not an http"),
         ("api_port: 70000\n", {}, r"^invalid config: api_port"),
         ("webhook_secret: s3cret\n", {}, r"^webhook_secret: secrets are read only from the env"),

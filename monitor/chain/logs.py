@@ -13,6 +13,7 @@ up to 4x per reply, so sparse ranges are crossed in a few requests.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -97,10 +98,8 @@ class LogFetcher:
         finally:
             cancel.set()
             while worker.is_alive():
-                try:
+                with contextlib.suppress(queue.Empty):
                     chunks.get(timeout=0.1)
-                except queue.Empty:
-                    pass
             worker.join()
 
     def _fetch_all(

@@ -46,7 +46,8 @@ MAX_BATCH = 100
 _REFUSAL = re.compile(
     r"more than \d[\d,]* results|too many (results|logs|blocks)|block range|range (is )?too "
     r"(large|wide|big)|limit exceeded|exceed(s|ed)? (the )?(max|maximum|limit)|response size|"
-    r"max(imum)? (block )?range|is limited to|query timeout|timed? ?out|returned too many|log response size",
+    r"max(imum)? (block )?range|is limited to|query timeout|timed? ?out|returned too many|"
+    r"log response size",
     re.IGNORECASE,
 )
 # Infura/Alchemy style "[0x1, 0x2c]" and plain "up to a 2,000 block range"/"max range: 5000".
@@ -169,7 +170,9 @@ class RpcClient:
                 next(self._ids)
             label = chunk[0][0] if len({m for m, _ in chunk}) == 1 else "batch"
             results.extend(
-                self._retrying(label, lambda url, b=body, f=first: self._batch(url, label, b, f))
+                self._retrying(
+                    label, lambda url, b=body, f=first, m=label: self._batch(url, m, b, f)
+                )
             )
         return results
 

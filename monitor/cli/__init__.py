@@ -14,6 +14,7 @@ from monitor.cli import db as db_commands
 from monitor.cli import ingest as ingest_command
 from monitor.cli import tokens as token_commands
 from monitor.cli import transfers as transfer_commands
+from monitor.cli import watchlist as watchlist_commands
 from monitor.cli.context import AppContext
 from monitor.errors import UserError
 from monitor.settings import ConfigError
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(transfer_commands.app, name="transfers")
+app.add_typer(watchlist_commands.app, name="watchlist")
 app.command("ingest")(ingest_command.ingest)
 
 

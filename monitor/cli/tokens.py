@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 
 from monitor.addresses import checksum, parse_address
-from monitor.chain.metadata import connect, read_metadata
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 from monitor.errors import UserError
@@ -54,6 +53,9 @@ def add(
         raise UserError(str(exc)) from None
     settings = context.settings
     if settings.rpc_urls and None in (name, symbol, decimals):
+        # web3 costs a second of start-up: load it only for the one command that needs it.
+        from monitor.chain.metadata import connect, read_metadata
+
         meta = read_metadata(connect(settings.rpc_urls[0], settings.rpc_timeout_seconds),
                              token_address)
         if meta.chain_id != chain_id:

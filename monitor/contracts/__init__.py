@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
-from web3 import Web3
 
 # Agent functions and their ABI argument types.
 FUNCTIONS: dict[str, list[str]] = {
@@ -54,6 +53,8 @@ def calldata(function: str, *args: Any) -> str:
 
 def deploy_token(url: str, name: str, symbol: str, decimals: int, sender: str | None = None) -> str:
     """Deploy RWAToken from an unlocked account (default: the node's first); its address."""
+    from web3 import Web3  # slow to import; only deployments need it
+
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
     account = Web3.to_checksum_address(sender) if sender else w3.eth.accounts[0]
     artifact = load_artifact()

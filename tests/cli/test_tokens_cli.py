@@ -1,8 +1,9 @@
 import json
 
 import pytest
-
+from support.anvil import run_anvil
 from support.cli import assert_one_line_error, run_cli, run_cli_process
+from support.token import deploy
 
 BUIDL = "0x7712c34205737192402172409a8F7ccef8aA2AEc"
 
@@ -103,3 +104,24 @@ def test_db_upgrade_unreachable_postgres(monkeypatch, capsys) -> None:
     result = run_cli(capsys, "db", "upgrade")
     assert_one_line_error(result, "database error")
     assert "pw" not in result.err
+
+
+def test_metadata_is_read_from_the_contract(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("AMLMON_DATABASE_URL", sqlite_url)
+    with run_anvil() as node:
+        token = deploy(node, name="Futian Digital Bond", symbol="FTID", decimals=2)
+        monkeypatch.setenv("AMLMON_RPC_URLS", node.url)
+        result = run_cli(capsys, "token", "add", "--chain-id", "31337", "--address", token.address)
+        assert result.code == 0, result.err
+        wrong_chain = run_cli(capsys, "token", "add", "--chain-id", "1", "--address",
+                              token.address)
+        not_a_contract = run_cli(capsys, "token", "add", "--chain-id", "31337", "--address",
+                                 "0x" + "12" * 20)
+    rows = json.loads(run_cli(capsys, "token", "list", "--format", "json").out)
+    assert [(r["name"], r["symbol"], r["decimals"]) for r in rows] == [
+        ("Futian Digital Bond", "FTID", 2)
+    ]
+    assert_one_line_error(wrong_chain, "serves chain 31337, not 1")
+    assert_one_line_error(not_a_contract, "no contract deployed")

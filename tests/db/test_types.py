@@ -52,7 +52,8 @@ def test_uint256_round_trips_exactly(any_engine: Engine) -> None:
         assert biggest is not None and biggest.amount == UINT256_MAX
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(amount=st.integers(min_value=0, max_value=UINT256_MAX))
 def test_any_uint256_round_trips(sqlite_url: str, amount: int) -> None:
     engine = db.make_engine(sqlite_url)

@@ -8,26 +8,28 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from sqlalchemy import func, select
-
-from models import IngestCursor, Transfer
-from monitor import db
+from sqlalchemy.orm import Session, sessionmaker
 from support.anvil import run_anvil
 from support.cli import REPO, run_cli_process
-from support.token import deploy, node_transfer_logs
 from support.ingest import activity, holders_of, register
+from support.token import deploy, node_transfer_logs
+
+from models import IngestCursor, Transfer
 
 
-def test_sigkill_during_backfill_loses_and_duplicates_nothing(pg_url: str) -> None:
+def test_sigkill_during_backfill_loses_and_duplicates_nothing(
+    pg_url: str, make_sessions: Callable[[str], sessionmaker[Session]]
+) -> None:
     rng = random.Random(42)
     with run_anvil() as node:
         token = deploy(node)
         activity(token, rng, holders_of(node), rounds=120)
         head = node.block_number()
         expected = node_transfer_logs(node, token.address)
-        engine = db.make_engine(pg_url)
-        sessions = db.session_factory(engine)
+        sessions = make_sessions(pg_url)
         register(sessions, token)
         env = {
             **os.environ,
@@ -44,12 +46,17 @@ def test_sigkill_during_backfill_loses_and_duplicates_nothing(pg_url: str) -> No
                 [sys.executable, "-m", "monitor.cli", "ingest", "--once"],
                 env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
-            time.sleep(rng.uniform(1.0, 3.0))
+            # Kill at a random moment once this run has started committing.
+            start = _cursor(sessions)
+            deadline = time.monotonic() + 60
+            while _cursor(sessions) == start and process.poll() is None:
+                assert time.monotonic() < deadline, "ingest made no progress"
+                time.sleep(0.005)
+            time.sleep(rng.uniform(0.0, 0.15))
             process.send_signal(signal.SIGKILL)
             process.wait()
+            upto = _cursor(sessions)
             with sessions() as session:
-                cursor = session.get(IngestCursor, 31337)
-                upto = cursor.block_number if cursor else -1
                 rows = {tuple(row) for row in session.execute(select(
                     Transfer.tx_hash, Transfer.log_index, Transfer.from_address,
                     Transfer.to_address, Transfer.amount,
@@ -70,6 +77,11 @@ def test_sigkill_during_backfill_loses_and_duplicates_nothing(pg_url: str) -> No
                 Transfer.to_address, Transfer.amount,
             ))}
             total = session.scalar(select(func.count()).select_from(Transfer))
-        engine.dispose()
         assert rows == expected
         assert total == len(expected)
+
+
+def _cursor(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        cursor = session.get(IngestCursor, 31337)
+        return cursor.block_number if cursor else -1

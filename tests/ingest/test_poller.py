@@ -11,13 +11,13 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-
-from models import Block, ComplianceEvent, DirtyAddress, Token, Transfer
-from monitor import db, metrics
 from support.anvil import Anvil, free_port, run_anvil
 from support.faultproxy import fault_proxy
 from support.ingest import activity, count, holders_of, ingest, register, stored
 from support.token import deploy, node_transfer_logs
+
+from models import Block, ComplianceEvent, DirtyAddress, Token, Transfer
+from monitor import db, metrics
 
 
 @pytest.fixture
@@ -54,7 +54,8 @@ def test_stored_rows_equal_the_nodes_logs(node: Anvil, sessions: sessionmaker[Se
     assert stats.cursor == node.block_number()
     assert count(sessions, ComplianceEvent) == 6
     with sessions() as session:
-        events = {e: s for e, s in session.execute(select(ComplianceEvent.event, ComplianceEvent.subject))}
+        query = select(ComplianceEvent.event, ComplianceEvent.subject)
+        events = {e: s for e, s in session.execute(query)}
         assert events["AddressFrozen"] == holders[3]
         assert events["RecoverySuccess"] == holders[5]
         assert events["Paused"] is None
@@ -166,13 +167,13 @@ def test_faults_between_client_and_node_lose_nothing(
     faults = ["http_500", "http_429", "timeout", "truncated", "invalid_json", "rpc_error",
               "drop", "too_many_results"]
     with fault_proxy(node.url, faults=faults, rate=0.3, seed=11, delay=0.6) as proxy:
-        ingest(sessions, [proxy.url], label="t-faults", timeout=0.3,
+        ingest(sessions, [proxy.url], label="poller-faults", timeout=0.3,
                initial_range=2, max_range=4)
     assert stored(sessions) == node_transfer_logs(node, token.address)
     assert set(proxy.counts) == set(faults), proxy.counts
     counted = sum(
         value for labels, value in _samples("amlmon_rpc_requests_total")
-        if labels["chain"] == "t-faults" and labels["outcome"] != "ok"
+        if labels["chain"] == "poller-faults" and labels["outcome"] != "ok"
     )
     assert counted >= sum(proxy.counts.values())
 
@@ -184,10 +185,10 @@ def test_failover_when_the_first_url_is_dead(
     register(sessions, token)
     activity(token, random.Random(5), holders_of(node), rounds=5)
     dead = f"http://127.0.0.1:{free_port()}"
-    ingest(sessions, [dead, node.url], label="t-failover")
+    ingest(sessions, [dead, node.url], label="poller-failover")
     assert stored(sessions) == node_transfer_logs(node, token.address)
     assert _sample("amlmon_rpc_requests_total",
-                   {"chain": "t-failover", "method": "eth_blockNumber",
+                   {"chain": "poller-failover", "method": "eth_blockNumber",
                     "outcome": "connection_error"}) == 1
 
 

@@ -17,9 +17,11 @@ T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
 def _record(block: int, log_index: int, amount: int, sub_index: int = 0) -> TransferRecord:
     return TransferRecord(
-        block_number=block, block_hash=f"0x{block:064x}", tx_hash=f"0x{block * 1000 + log_index:064x}",
+        block_number=block, block_hash=f"0x{block:064x}",
+        tx_hash=f"0x{block * 1000 + log_index:064x}",
         log_index=log_index, sub_index=sub_index, token=TOKEN,
-        from_address="0x" + f"{log_index % 7:040x}", to_address="0x" + f"{(log_index + 1) % 7:040x}",
+        from_address="0x" + f"{log_index % 7:040x}",
+        to_address="0x" + f"{(log_index + 1) % 7:040x}",
         amount=amount, item_id=None, operator=None,
     )
 
@@ -44,7 +46,8 @@ def test_write_is_exact_and_idempotent(any_db_url: str, make_sessions) -> None:
     records.append(_record(50, 0, UINT256_MAX))
     times = {r.block_number: T0 for r in records}
     with db.transaction(sessions) as session:
-        assert store.write_transfers(session, 31337, {TOKEN: token_id}, records, times) == len(records)
+        new = store.write_transfers(session, 31337, {TOKEN: token_id}, records, times)
+        assert new == len(records)
     expected = sorted((r.block_number, r.log_index, r.sub_index, r.amount) for r in records)
     assert _stored(sessions) == expected
     # Replaying the same batch, alone or mixed with new rows, adds only the new rows.
@@ -86,7 +89,8 @@ def test_delete_from_fork(any_db_url: str, make_sessions) -> None:
         event="AddressFrozen", subject="0x" + "bb" * 20, amount=None,
         args={"isFrozen": True}) for b in (4, 8)]
     with db.transaction(sessions) as session:
-        store.write_transfers(session, 31337, {TOKEN: token_id}, records, dict.fromkeys(range(1, 11), T0))
+        times = dict.fromkeys(range(1, 11), T0)
+        store.write_transfers(session, 31337, {TOKEN: token_id}, records, times)
         store.write_compliance(session, 31337, {TOKEN: token_id}, compliance, {4: T0, 8: T0})
         store.set_synced(session, [token_id], 10)
     with db.transaction(sessions) as session:
