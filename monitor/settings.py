@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     getlogs_max_range: int = Field(
         10000, ge=1, description="Largest eth_getLogs block range the adaptive fetcher grows to"
     )
+    rules_file: Path | None = Field(
+        Path("config/rules.yaml"),
+        description="Rule thresholds and scoring parameters (YAML); defaults when absent",
+    )
     api_host: str = Field("127.0.0.1", description="Address the HTTP API binds to")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the HTTP API and /metrics")
     metrics_port: int | None = Field(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.cli import db as db_commands
 from monitor.cli import ingest as ingest_command
+from monitor.cli import score as score_commands
 from monitor.cli import tokens as token_commands
 from monitor.cli import transfers as transfer_commands
 from monitor.cli import watchlist as watchlist_commands
@@ -32,6 +33,8 @@ app.add_typer(token_commands.app, name="token")
 app.add_typer(transfer_commands.app, name="transfers")
 app.add_typer(watchlist_commands.app, name="watchlist")
 app.command("ingest")(ingest_command.ingest)
+app.command("score")(score_commands.score)
+app.add_typer(score_commands.report_app, name="report")
 
 
 @app.callback()

@@ -88,14 +88,31 @@ class TokenAgent:
             raise RuntimeError(f"{method}: {reply['error'].get('message', reply['error'])}")
         return reply["result"]
 
+    def batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        """Several calls in one JSON-RPC batch, run in order by the node; results in order."""
+        body = []
+        for method, params in calls:
+            self._id += 1
+            body.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+        replies = {r["id"]: r for r in self._http.post(self.url, json=body).json()}
+        results = []
+        for request in body:
+            reply = replies[request["id"]]
+            if "error" in reply:
+                raise RuntimeError(f"{request['method']}: {reply['error'].get('message')}")
+            results.append(reply["result"])
+        return results
+
     def send(self, function: str, *args: Any, sender: str | None = None) -> str:
         """One call; returns the tx hash. With automine the receipt exists on return."""
         return str(self.rpc("eth_sendTransaction", self.transaction(function, *args,
                                                                     sender=sender)))
 
-    def transaction(self, function: str, *args: Any, sender: str | None = None) -> dict[str, str]:
+    def transaction(
+        self, function: str, *args: Any, sender: str | None = None, gas: int | None = None
+    ) -> dict[str, str]:
         return {"from": sender or self.agent, "to": self.address,
-                "data": calldata(function, *args), "gas": hex(self.gas)}
+                "data": calldata(function, *args), "gas": hex(gas or self.gas)}
 
     def check(self, tx: str, timeout: float = 30.0) -> None:
         """Wait for the receipt (automine can lag the reply slightly); raise if reverted."""

@@ -1,0 +1,122 @@
+"""`amlmon score` and `amlmon report …`: run the scorers, print investigator reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from models import Token
+from monitor.addresses import parse_address
+from monitor.cli.context import AppContext
+from monitor.db import transaction
+from monitor.errors import UserError
+from monitor.reports import flagged as reports
+from monitor.scoring import service
+from monitor.scoring.config import load_rules_config
+from monitor.tokens import find_token
+
+report_app = typer.Typer(help="Investigator reports.", no_args_is_help=True)
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+class AddressFormat(StrEnum):
+    json = "json"
+
+
+def _address(value: str, option: str) -> str:
+    try:
+        return parse_address(value)
+    except ValueError as exc:
+        raise UserError(f"{option}: {exc}") from None
+
+
+def score(
+    ctx: typer.Context,
+    token: Annotated[str | None, typer.Option(help="Only this token contract")] = None,
+    incremental: Annotated[
+        bool, typer.Option(help="Skip tokens with nothing new since their last run")
+    ] = False,
+) -> None:
+    """Run all scorers once (rules, IsolationForest, risk fusion) and store the scores."""
+    context: AppContext = ctx.obj
+    config = load_rules_config(context.settings.rules_file)
+    with context.sessions() as session:
+        if token is not None:
+            token_ids = [find_token(session, _address(token, "--token")).id]
+        else:
+            token_ids = list(session.scalars(select(Token.id).order_by(Token.id)))
+    if not token_ids:
+        raise UserError("no tokens registered: add one with `amlmon token add`")
+    for token_id in token_ids:
+        with transaction(context.sessions) as session:
+            target = session.get(Token, token_id)
+            assert target is not None
+            run = service.run(session, target, config,
+                              "incremental" if incremental else "full")
+            label = target.symbol or target.address
+            if run is None:
+                typer.echo(f"{label}: nothing new since the last run")
+                continue
+            flagged = sum(1 for s in service.current_scores(session, token_id).values()
+                          if s.risk_score >= config["flag_min_risk"])
+            typer.echo(f"{label}: scored {run.addresses_scored} addresses (run {run.id}); "
+                       f"{flagged} flagged at risk >= {config['flag_min_risk']}")
+
+
+@report_app.command("flagged")
+def flagged(
+    ctx: typer.Context,
+    token: Annotated[str | None, typer.Option(help="Only this token contract")] = None,
+    min_risk: Annotated[int | None, typer.Option("--min-risk", min=0, max=100,
+                                                  help="Default: flag_min_risk")] = None,
+    fmt: Annotated[ReportFormat, typer.Option("--format")] = ReportFormat.json,
+    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
+) -> None:
+    """Flagged addresses, highest risk first, with their reasons and evidence."""
+    context: AppContext = ctx.obj
+    threshold = min_risk if min_risk is not None else int(
+        load_rules_config(context.settings.rules_file)["flag_min_risk"])
+    with context.sessions() as session:
+        token_ids = None
+        if token is not None:
+            token_ids = [find_token(session, _address(token, "--token")).id]
+        report = reports.flagged(session, token_ids, threshold)
+    text = (json.dumps(report, indent=2) + "\n" if fmt is ReportFormat.json
+            else reports.to_csv(report))
+    _write(text, output)
+    if output is not None or not sys.stdout.isatty():
+        typer.echo(f"{len(report['items'])} flagged address(es)", err=True)
+
+
+@report_app.command("address")
+def address(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(metavar="ADDRESS", help="0x… address")],
+    fmt: Annotated[AddressFormat, typer.Option("--format")] = AddressFormat.json,
+    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
+) -> None:
+    """One address: its current risk, severity and reasons per token."""
+    context: AppContext = ctx.obj
+    with context.sessions() as session:
+        report = reports.address_report(session, _address(target, "ADDRESS"))
+    _write(json.dumps(report, indent=2) + "\n", output)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror}") from None

@@ -1,0 +1,1 @@
+"""Investigator reports built from the current address scores (DESIGN.md report schema)."""

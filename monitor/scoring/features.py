@@ -1,0 +1,177 @@
+"""Per-address features of one token, computed with numpy over the whole flow arrays.
+
+Each feature is a column of one matrix (addresses × features); rules read columns by
+name, the anomaly model reads the matrix. Windows are configurable; the defaults (24 h,
+7 d, whole history) come from config/rules.yaml. No per-row Python loops: everything is
+sorting, bincount, searchsorted and reduceat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.scoring.flows import Flows
+
+HOUR = 3600
+DAY = 86400
+
+
+@dataclass
+class Features:
+    names: list[str]
+    matrix: np.ndarray  # float64, n_addresses × len(names); row 0 (zero address) unused
+    # Event-level helpers the rules share.
+    first_seen: np.ndarray  # int64 per address
+    last_seen: np.ndarray
+    recv_new: np.ndarray  # bool per transfer: the receiver's first appearance
+    send_first: np.ndarray  # bool per transfer: the sender's first outgoing transfer
+    hold_seconds: np.ndarray  # float per transfer: time since the sender last received (nan)
+    last_receipt: np.ndarray  # int per transfer: index of that receipt (-1 if none)
+
+    def column(self, name: str) -> np.ndarray:
+        return self.matrix[:, self.names.index(name)]
+
+
+def sliding_max_count(group: np.ndarray, t: np.ndarray, window: int, n_groups: int) -> np.ndarray:
+    """For each group, the most events within any `window` seconds (events sorted any way)."""
+    out = np.zeros(n_groups, dtype=np.int64)
+    if group.size == 0:
+        return out
+    key = group.astype(np.int64) * (1 << 40) + t
+    key.sort()
+    ends = np.searchsorted(key, key + window, side="right")
+    counts = ends - np.arange(key.size)
+    np.maximum.at(out, key >> 40, counts)
+    return out
+
+
+def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int]) -> Features:
+    n_a = flows.n_addresses
+    src, dst, t, amount = flows.src, flows.dst, flows.t, flows.amount
+    real_src = src != 0
+    real_dst = dst != 0
+
+    both = np.concatenate((src, dst))
+    both_t = np.concatenate((t, t))
+    first_seen = np.full(n_a, np.iinfo(np.int64).max, dtype=np.int64)
+    last_seen = np.full(n_a, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(first_seen, both, both_t)
+    np.maximum.at(last_seen, both, both_t)
+    recv_new = _first_occurrence(dst) & (t == first_seen[dst])
+    send_first = _first_occurrence(src)
+    hold, last_receipt = _hold_seconds(flows)
+
+    cols: dict[str, np.ndarray] = {}
+    cols["in_count"] = np.bincount(dst[real_src | real_dst], minlength=n_a).astype(float)
+    cols["out_count"] = np.bincount(src, minlength=n_a).astype(float)
+    in_value = np.bincount(dst, weights=amount, minlength=n_a)
+    out_value = np.bincount(src, weights=amount, minlength=n_a)
+    cols["log_in_value"] = np.log1p(in_value)
+    cols["log_out_value"] = np.log1p(out_value)
+    cols["in_counterparties"] = _unique_pairs(dst, src, n_a)
+    cols["out_counterparties"] = _unique_pairs(src, dst, n_a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["pass_through"] = np.where(in_value > 0, np.minimum(out_value / in_value, 1.5), 0.0)
+    median_hold = _median_by_group(src[real_src], hold[real_src], n_a)
+    cols["log_median_hold_hours"] = np.log1p(np.nan_to_num(median_hold / HOUR, nan=1e4))
+    threshold = thresholds.get("reporting_threshold", 0.0)
+    if threshold > 0:
+        near = (amount >= 0.9 * threshold) & (amount < threshold)
+        cols["share_just_below_threshold"] = _share(src, near, n_a)
+    else:
+        cols["share_just_below_threshold"] = np.zeros(n_a)
+    round_unit = thresholds.get("round_unit", 1000.0)
+    is_round = (amount >= round_unit) & (np.mod(amount, round_unit) == 0)
+    cols["round_amount_share"] = _share(src, is_round, n_a)
+    total = cols["in_count"] + cols["out_count"]
+    lifetime = np.maximum(last_seen - first_seen, HOUR).astype(float)
+    for label, seconds in windows.items():
+        peak = sliding_max_count(both[both != 0], both_t[both != 0], seconds, n_a)
+        cols[f"max_transfers_{label}"] = peak.astype(float)
+        expected = np.maximum(total * seconds / lifetime, 1.0)
+        cols[f"burstiness_{label}"] = np.log1p(peak / expected)
+    now = int(t.max()) if flows.n else 0
+    cols["age_days"] = np.maximum(now - first_seen, 0) / DAY
+    cols["max_gap_days"] = _max_gap(both, both_t, n_a) / DAY
+    mint_in = np.bincount(dst[~real_src], weights=amount[~real_src], minlength=n_a)
+    burn_out = np.bincount(src[~real_dst], weights=amount[~real_dst], minlength=n_a)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["share_from_mints"] = np.where(in_value > 0, mint_in / in_value, 0.0)
+        cols["share_to_burns"] = np.where(out_value > 0, burn_out / out_value, 0.0)
+    names = list(cols)
+    matrix = np.column_stack([cols[name] for name in names]) if names else np.zeros((n_a, 0))
+    return Features(names, matrix, first_seen, last_seen, recv_new, send_first, hold,
+                    last_receipt)
+
+
+def _first_occurrence(who: np.ndarray) -> np.ndarray:
+    """True for the first transfer (in stored order) that involves `who[i]` in that role."""
+    _, first = np.unique(who, return_index=True)
+    mask = np.zeros(who.size, dtype=bool)
+    mask[first] = True
+    return mask
+
+
+def _hold_seconds(flows: Flows) -> tuple[np.ndarray, np.ndarray]:
+    """Per transfer: seconds since the sender's latest receipt before it (nan if none), and
+    the index of that receipt (-1)."""
+    src, dst, t = flows.src, flows.dst, flows.t
+    recv_key = dst.astype(np.int64) * (1 << 40) + t
+    order = np.argsort(recv_key, kind="stable")
+    recv_sorted = recv_key[order]
+    send_key = src.astype(np.int64) * (1 << 40) + t
+    pos = np.searchsorted(recv_sorted, send_key, side="right") - 1
+    hold = np.full(src.size, np.nan)
+    ok = pos >= 0
+    same = np.zeros(src.size, dtype=bool)
+    same[ok] = (recv_sorted[pos[ok]] >> 40) == src[ok]
+    hold[same] = (send_key[same] - recv_sorted[pos[same]]).astype(float)
+    hold[src == 0] = np.nan
+    receipt = np.full(src.size, -1, dtype=np.int64)
+    receipt[same] = order[pos[same]]
+    receipt[src == 0] = -1
+    return hold, receipt
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    if a.size == 0:
+        return np.zeros(n)
+    pairs = np.unique(a.astype(np.int64) * (1 << 32) + b)
+    return np.bincount(pairs >> 32, minlength=n).astype(float)
+
+
+def _share(group: np.ndarray, flag: np.ndarray, n: int) -> np.ndarray:
+    total = np.bincount(group, minlength=n).astype(float)
+    hits = np.bincount(group[flag], minlength=n).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(total > 0, hits / total, 0.0)
+
+
+def _median_by_group(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, np.nan)
+    keep = ~np.isnan(values)
+    group, values = group[keep], values[keep]
+    if group.size == 0:
+        return out
+    order = np.lexsort((values, group))
+    group, values = group[order], values[order]
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    ends = np.r_[starts[1:], group.size]
+    mids = (starts + ends - 1) / 2
+    low, high = np.floor(mids).astype(int), np.ceil(mids).astype(int)
+    out[group[starts]] = (values[low] + values[high]) / 2
+    return out
+
+
+def _max_gap(group: np.ndarray, t: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(n)
+    if group.size == 0:
+        return out
+    order = np.lexsort((t, group))
+    g, tt = group[order], t[order]
+    gaps = np.diff(tt).astype(float)
+    same = g[1:] == g[:-1]
+    np.maximum.at(out, g[1:][same], gaps[same])
+    return out

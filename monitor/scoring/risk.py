@@ -1,0 +1,42 @@
+"""Fusion of rule hits into one risk score 0-100 and a severity, with ordered reasons.
+
+risk = 100 × (1 − Π (1 − weight_r × score_r / 100)) over the address's hits: one strong
+reason is enough to be high, several moderate ones add up, and no sum exceeds 100.
+Weights are per rule in config; `anomaly` alone is weighted below the flag threshold, so
+being unusual is a reason to look, not an accusation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SEVERITIES = (("critical", 85), ("high", 65), ("medium", 40), ("low", 0))
+
+
+@dataclass(frozen=True)
+class Reason:
+    rule: str
+    score: int
+    detail: str
+    evidence: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "score": self.score, "detail": self.detail,
+                "evidence": self.evidence}
+
+
+def severity(risk: float) -> str:
+    for name, floor in SEVERITIES:
+        if risk >= floor:
+            return name
+    return "low"
+
+
+def fuse(reasons: list[Reason], weights: dict[str, float]) -> tuple[int, list[Reason]]:
+    remaining = 1.0
+    for reason in reasons:
+        remaining *= 1.0 - min(max(weights.get(reason.rule, 1.0) * reason.score / 100, 0.0), 1.0)
+    risk = round(100 * (1 - remaining))
+    ordered = sorted(reasons, key=lambda r: (-weights.get(r.rule, 1.0) * r.score, r.rule))
+    return int(risk), ordered

@@ -1,0 +1,32 @@
+"""new_address_large_value: a never-seen address receives a very large transfer.
+
+"Very large" is relative to the token: at least its `quantile` transfer amount (mints
+excluded, which are the issuer's primary issuance). The receiving address must be new:
+this transfer is its first appearance.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from monitor.scoring.rules import Context, Hit, scale
+
+
+def detect(ctx: Context) -> list[Hit]:
+    p, f, feats = ctx.params, ctx.flows, ctx.features
+    secondary = (f.src != 0) & (f.dst != 0)
+    if not secondary.any():
+        return []
+    cut = float(np.quantile(f.amount[secondary], p["quantile"]))
+    idx = np.flatnonzero(feats.recv_new & secondary & (f.amount >= cut))
+    top = float(f.amount[secondary].max())
+    hits = []
+    for i in idx:
+        rank = float((f.amount[secondary] < f.amount[i]).mean())
+        detail = (
+            f"its first transfer ever was a receipt of {ctx.amount(f.amount[i])}, larger than "
+            f"{rank:.1%} of this token's transfers (threshold {ctx.amount(cut)})"
+        )
+        score = scale(f.amount[i], cut, max(top, cut * 1.01), floor=55, cap=85)
+        hits.append(Hit(int(f.dst[i]), score, detail, ctx.evidence([i])))
+    return hits

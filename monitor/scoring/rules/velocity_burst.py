@@ -1,0 +1,62 @@
+"""velocity_burst: an address that is normally quiet makes a burst of transfers.
+
+Measured against the address's own baseline: its busiest window must hold at least
+`min_transfers` and be `min_factor` times its usual rate — its other transfers spread
+over its active days of `active_hours_per_day` hours. Busy hubs have a high baseline and
+do not trip it. A burst that pays out tokens minted to the address just before (an
+issuer's coupon or dividend run) is issuance business, not velocity;
+mint_then_dispersal watches its suspicious form.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from monitor.scoring.rules import Context, Hit, best_windows, duration, scale
+
+
+def detect(ctx: Context) -> list[Hit]:
+    p, f, feats = ctx.params, ctx.flows, ctx.features
+    window = int(p["window_seconds"])
+    # Events per address: each transfer counts for its sender and its receiver.
+    who = np.concatenate((f.src, f.dst))
+    when = np.concatenate((f.t, f.t))
+    rows = np.concatenate((np.arange(f.n), np.arange(f.n)))
+    real = who != 0
+    groups, counts, slices = best_windows(who[real], when[real], window)
+    total = feats.column("in_count") + feats.column("out_count")
+    # Baseline per active hour: transfers cluster in working hours on active days, so an
+    # average over the whole lifetime would make every busy day look like a burst.
+    day_pairs = np.unique(who[real].astype(np.int64) * (1 << 32) + when[real] // 86400)
+    active_days = np.bincount(day_pairs >> 32, minlength=f.n_addresses)
+    hits = []
+    for address, count, sl in zip(groups, counts, slices, strict=True):
+        if count < p["min_transfers"]:
+            continue
+        rest = total[address] - count
+        active_hours = max(active_days[address] * p["active_hours_per_day"] * 3600 / window, 1)
+        expected = max(rest / active_hours, p["baseline_floor"])
+        factor = count / expected
+        if factor < p["min_factor"]:
+            continue
+        idx = rows[real][sl]
+        if _distributes_fresh_mint(ctx, int(address), idx):
+            continue
+        detail = (
+            f"made {count} transfers within {duration(window)} against a baseline of "
+            f"{rest:.0f} transfers in the rest of the history ({factor:.0f}x its usual rate)"
+        )
+        score = scale(factor, p["min_factor"], 10 * p["min_factor"], floor=55)
+        hits.append(Hit(int(address), score, detail, ctx.evidence(idx)))
+    return hits
+
+
+def _distributes_fresh_mint(ctx: Context, address: int, idx: np.ndarray) -> bool:
+    f = ctx.flows
+    sent = idx[f.src[idx] == address]
+    if sent.size == 0:
+        return False
+    start = f.t[idx].min()
+    minted = f.amount[(f.src == 0) & (f.dst == address) & (f.t <= start)
+                      & (f.t >= start - ctx.params["mint_lookback_seconds"])].sum()
+    return bool(minted >= 0.5 * f.amount[sent].sum())

@@ -1,0 +1,233 @@
+"""Scoring runs: features → rules + IsolationForest → fused risk, persisted per run.
+
+A run scores one token. Address scores are stored as a change log: a run writes a row
+for every address whose risk or reasons differ from its current row (the latest one),
+including drops to zero, so the current picture is "latest row per address" and a rerun
+on unchanged data writes nothing. `incremental` runs are skipped when no transfer was
+ingested and no address was marked dirty (e.g. by a reorg) since the last run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
+from monitor import metrics
+from monitor.scoring import anomaly, features
+from monitor.scoring.flows import Flows, load_flows
+from monitor.scoring.risk import Reason, fuse, severity
+from monitor.scoring.rules import (
+    Context,
+    Hit,
+    Rule,
+    cycle,
+    dormant_reactivation,
+    fan_in,
+    fan_out,
+    frozen_address_activity,
+    gather_scatter,
+    mint_then_dispersal,
+    new_address_large_value,
+    peel_chain,
+    rapid_pass_through,
+    scatter_gather,
+    structuring,
+    velocity_burst,
+)
+
+log = logging.getLogger(__name__)
+
+# Rule ids are a contract (DESIGN.md). watchlist_exposure arrives with the watchlist part.
+RULES: dict[str, Rule] = {
+    "structuring": structuring.detect,
+    "fan_out": fan_out.detect,
+    "fan_in": fan_in.detect,
+    "scatter_gather": scatter_gather.detect,
+    "gather_scatter": gather_scatter.detect,
+    "peel_chain": peel_chain.detect,
+    "cycle": cycle.detect,
+    "rapid_pass_through": rapid_pass_through.detect,
+    "velocity_burst": velocity_burst.detect,
+    "dormant_reactivation": dormant_reactivation.detect,
+    "new_address_large_value": new_address_large_value.detect,
+    "mint_then_dispersal": mint_then_dispersal.detect,
+    "frozen_address_activity": frozen_address_activity.detect,
+}
+
+
+@dataclass
+class Scored:
+    """The in-memory result of scoring one token (before persistence)."""
+
+    flows: Flows
+    risk: dict[int, int]
+    reasons: dict[int, list[Reason]]
+    anomaly_scores: np.ndarray
+    features: features.Features
+    model: dict[str, Any]
+
+
+def evaluate(flows: Flows, config: dict[str, Any]) -> Scored:
+    """Run every rule and the anomaly model on a token's flows (pure computation)."""
+    rules = config["rules"]
+    feats = features.compute(
+        flows, {"reporting_threshold": float(rules["structuring"]["reporting_threshold"])},
+        dict(config["feature_windows"]),
+    )
+    secondary = (flows.src != 0) & (flows.dst != 0)
+    stats = {"large_amount": float(np.quantile(flows.amount[secondary], config["large_quantile"]))
+             if secondary.any() else float("inf")}
+    hits: dict[int, list[Reason]] = {}
+    for rule_id, rule in RULES.items():
+        context = Context(flows, feats, rules[rule_id], stats)
+        for hit in rule(context):
+            _add(hits, rule_id, hit)
+    rows = np.arange(1, flows.n_addresses)
+    result = anomaly.fit_score(feats.names, feats.matrix, rows, rules["anomaly"])
+    for address, text in result.explanations.items():
+        score = round(100 * float(result.scores[address]))
+        hits.setdefault(address, []).append(Reason("anomaly", score, text, []))
+    risk: dict[int, int] = {}
+    for address, reasons in hits.items():
+        risk[address], hits[address] = fuse(reasons, config["weights"])
+    return Scored(flows, risk, hits, result.scores, feats, result.model)
+
+
+def _add(hits: dict[int, list[Reason]], rule_id: str, hit: Hit) -> None:
+    if hit.address == 0:
+        return
+    reasons = hits.setdefault(hit.address, [])
+    for k, existing in enumerate(reasons):
+        if existing.rule == rule_id:
+            if existing.score >= hit.score:
+                return
+            del reasons[k]
+            break
+    reasons.append(Reason(rule_id, int(round(min(max(hit.score, 0), 100))), hit.detail,
+                          list(hit.evidence)))
+
+
+def run(
+    session: Session, token: Token, config: dict[str, Any], kind: str = "full"
+) -> ScoreRun | None:
+    """Score one token and persist what changed; None when an incremental run has nothing to do."""
+    last = session.scalar(
+        select(ScoreRun).where(ScoreRun.token_id == token.id, ScoreRun.status == "done")
+        .order_by(ScoreRun.id.desc()).limit(1)
+    )
+    newest = session.scalar(select(func.max(Transfer.block_number))
+                            .where(Transfer.token_id == token.id))
+    dirty = list(session.scalars(select(DirtyAddress.address)
+                                 .where(DirtyAddress.token_id == token.id)))
+    if (kind == "incremental" and last is not None and not dirty
+            and (newest or -1) <= (last.up_to_block if last.up_to_block is not None else -1)):
+        return None
+    started = time.perf_counter()
+    score_run = ScoreRun(kind=kind, token_id=token.id, status="running", up_to_block=newest)
+    session.add(score_run)
+    session.flush()
+    flows = load_flows(session, token)
+    scored = evaluate(flows, config)
+    written = _persist(session, token, score_run, scored)
+    session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
+                                               DirtyAddress.address.in_(dirty)))
+    score_run.status = "done"
+    score_run.finished_at = datetime.now(UTC)
+    score_run.addresses_scored = max(flows.n_addresses - 1, 0)
+    score_run.model = {**scored.model, "rules": sorted(RULES), "changed_rows": written}
+    seconds = time.perf_counter() - started
+    metrics.score_run_seconds.observe(seconds)
+    metrics.addresses_scored_total.inc(score_run.addresses_scored)
+    log.info("scored token %s (%s): %s addresses, %s flagged rows changed in %.2fs",
+             token.id, kind, score_run.addresses_scored, written, seconds)
+    return score_run
+
+
+def current_scores(session: Session, token_id: int) -> dict[str, AddressScore]:
+    """The latest score row of every address of a token."""
+    latest = (
+        select(AddressScore.address, func.max(AddressScore.score_run_id).label("run"))
+        .where(AddressScore.token_id == token_id).group_by(AddressScore.address).subquery()
+    )
+    rows = session.scalars(
+        select(AddressScore).join(
+            latest, (AddressScore.address == latest.c.address)
+            & (AddressScore.score_run_id == latest.c.run),
+        ).where(AddressScore.token_id == token_id)
+    )
+    return {row.address: row for row in rows}
+
+
+def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored) -> int:
+    flows = scored.flows
+    current = current_scores(session, token.id)
+    changed: dict[str, tuple[int, list[Reason], int]] = {}
+    for address, risk in scored.risk.items():
+        name = str(flows.addresses[address])
+        reasons = [r.as_dict() for r in scored.reasons[address]]
+        before = current.get(name)
+        if before is None or before.risk_score != risk or before.reasons != reasons:
+            changed[name] = (risk, scored.reasons[address], address)
+    for name, before in current.items():
+        if name not in changed and before.risk_score > 0:
+            index = flows.index_of(name)
+            if index is None or index not in scored.risk:
+                changed[name] = (0, [], index if index is not None else -1)
+    if not changed:
+        return 0
+    totals = _exact_totals(session, token.id, list(changed))
+    for name, (risk, reasons, index) in changed.items():
+        stats = totals.get(name, {})
+        anomaly_score = (float(scored.anomaly_scores[index])
+                         if index > 0 and not np.isnan(scored.anomaly_scores[index]) else None)
+        session.add(AddressScore(
+            score_run_id=score_run.id, token_id=token.id, address=name, risk_score=risk,
+            severity=severity(risk), anomaly_score=anomaly_score,
+            reasons=[r.as_dict() for r in reasons],
+            features=_feature_row(scored, index),
+            first_seen=stats.get("first_seen"), last_seen=stats.get("last_seen"),
+            in_count=stats.get("in_count", 0), out_count=stats.get("out_count", 0),
+            in_value=stats.get("in_value", 0), out_value=stats.get("out_value", 0),
+        ))
+    session.flush()
+    return len(changed)
+
+
+def _feature_row(scored: Scored, index: int) -> dict[str, float]:
+    if index <= 0:
+        return {}
+    values = scored.features.matrix[index]
+    return {name: round(float(v), 6) for name, v in zip(scored.features.names, values,
+                                                         strict=True)}
+
+
+def _exact_totals(
+    session: Session, token_id: int, addresses: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Exact uint256 in/out sums and first/last seen, for the addresses being written."""
+    totals: dict[str, dict[str, Any]] = {
+        a: {"in_count": 0, "out_count": 0, "in_value": 0, "out_value": 0} for a in addresses
+    }
+    for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
+        for start in range(0, len(addresses), 500):
+            chunk = addresses[start:start + 500]
+            rows = session.execute(
+                select(column, Transfer.amount, Transfer.block_time)
+                .where(Transfer.token_id == token_id, column.in_(chunk))
+            )
+            for address, amount, when in rows:
+                entry = totals[address]
+                entry[f"{side}_count"] += 1
+                entry[f"{side}_value"] += int(amount)
+                when = when if when.tzinfo else when.replace(tzinfo=UTC)
+                entry["first_seen"] = min(entry.get("first_seen", when), when)
+                entry["last_seen"] = max(entry.get("last_seen", when), when)
+    return totals
