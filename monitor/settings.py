@@ -81,6 +81,9 @@ class Settings(BaseSettings):
         description="Extra port serving only /metrics (for `amlmon ingest`); unset for none",
     )
     webhook_url: str | None = Field(None, description="Where alert notifications are POSTed")
+    webhook_format: Literal["json", "slack"] = Field(
+        "json", description="Webhook payload: generic JSON or Slack-compatible"
+    )
     webhook_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key for the webhook signature; environment only"
     )

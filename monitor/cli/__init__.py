@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.cli import alerts as alert_commands
 from monitor.cli import db as db_commands
 from monitor.cli import ingest as ingest_command
 from monitor.cli import score as score_commands
@@ -29,6 +30,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.add_typer(db_commands.app, name="db")
+app.add_typer(alert_commands.app, name="alerts")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(transfer_commands.app, name="transfers")
 app.add_typer(watchlist_commands.app, name="watchlist")

@@ -12,9 +12,9 @@ import typer
 from sqlalchemy import select
 
 from models import Token
+from monitor import jobs
 from monitor.addresses import parse_address
 from monitor.cli.context import AppContext
-from monitor.db import transaction
 from monitor.errors import UserError
 from monitor.reports import flagged as reports
 from monitor.scoring import service
@@ -47,30 +47,33 @@ def score(
         bool, typer.Option(help="Skip tokens with nothing new since their last run")
     ] = False,
 ) -> None:
-    """Run all scorers once (rules, IsolationForest, risk fusion) and store the scores."""
+    """Run all scorers once (rules, IsolationForest, risk fusion), store the scores, and
+    raise or update alerts (queuing their webhook notifications)."""
     context: AppContext = ctx.obj
-    config = load_rules_config(context.settings.rules_file)
+    settings = context.settings
+    config = load_rules_config(settings.rules_file)
     with context.sessions() as session:
+        token_ids = None
         if token is not None:
             token_ids = [find_token(session, _address(token, "--token")).id]
-        else:
-            token_ids = list(session.scalars(select(Token.id).order_by(Token.id)))
-    if not token_ids:
-        raise UserError("no tokens registered: add one with `amlmon token add`")
-    for token_id in token_ids:
-        with transaction(context.sessions) as session:
-            target = session.get(Token, token_id)
-            assert target is not None
-            run = service.run(session, target, config,
-                              "incremental" if incremental else "full")
-            label = target.symbol or target.address
-            if run is None:
-                typer.echo(f"{label}: nothing new since the last run")
-                continue
-            flagged = sum(1 for s in service.current_scores(session, token_id).values()
+        elif session.scalar(select(Token.id).limit(1)) is None:
+            raise UserError("no tokens registered: add one with `amlmon token add`")
+    summary = jobs.score_and_alert(context.sessions, settings,
+                                   "incremental" if incremental else "full", token_ids)
+    with context.sessions() as session:
+        for run in summary.runs:
+            flagged = sum(1 for s in service.current_scores(session, run.token_id).values()
                           if s.risk_score >= config["flag_min_risk"])
-            typer.echo(f"{label}: scored {run.addresses_scored} addresses (run {run.id}); "
-                       f"{flagged} flagged at risk >= {config['flag_min_risk']}")
+            typer.echo(f"token {run.token_id}: scored {run.addresses_scored} addresses "
+                       f"(run {run.id}); {flagged} flagged at risk >= {config['flag_min_risk']}")
+    for label in summary.skipped:
+        typer.echo(f"{label}: nothing new since the last run")
+    typer.echo(f"alerts: {summary.alerts_created} new, {summary.alerts_updated} updated, "
+               f"{summary.alerts_retracted} retracted")
+    if settings.webhook_url:
+        sent = jobs.deliver_notifications(context.sessions, settings)
+        typer.echo(f"notifications: {sent['sent']} sent, {sent['retry']} to retry, "
+                   f"{sent['failed']} refused")
 
 
 @report_app.command("flagged")

@@ -1,0 +1,1 @@
+"""Alerts raised from score runs: deduplication, triage lifecycle, audit trail, webhooks."""

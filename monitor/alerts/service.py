@@ -1,0 +1,228 @@
+"""Alerts from score runs: one active alert per (token, address, rule), a triage lifecycle,
+and an append-only audit trail.
+
+An alert is raised for each reason of a flagged address (risk >= `min_risk`) whose
+weighted score reaches `min_reason_score`. New evidence for an active alert updates it
+(score history, evidence, last seen) instead of opening a duplicate; a closed alert
+(dismissed, reported, retracted) stays closed and a new finding opens a new one. An
+alert whose evidence transfers have all been orphaned by a reorg is retracted.
+
+Lifecycle: open → acknowledged → escalated → dismissed | reported (each step may be
+skipped forward; nothing goes back). Every change writes an AlertEvent with actor,
+time and note. Callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Alert, AlertEvent, ScoreRun, Token, Transfer
+from models.alerts import ALERT_STATUSES, CLOSED_STATUSES
+from monitor import metrics
+from monitor.errors import Conflict, NotFound, UserError
+from monitor.scoring.risk import severity as severity_of
+from monitor.scoring.service import current_scores
+
+SYSTEM = "amlmon"
+TRANSITIONS: dict[str, set[str]] = {
+    "open": {"acknowledged", "escalated", "dismissed", "reported"},
+    "acknowledged": {"escalated", "dismissed", "reported"},
+    "escalated": {"dismissed", "reported"},
+    "dismissed": set(),
+    "reported": set(),
+    "retracted": set(),
+}
+MAX_EVIDENCE = 100
+
+
+@dataclass
+class RaiseResult:
+    created: list[Alert] = field(default_factory=list)
+    updated: list[Alert] = field(default_factory=list)
+    retracted: list[Alert] = field(default_factory=list)
+
+
+def raise_from_run(
+    session: Session, token: Token, run: ScoreRun, thresholds: dict[str, Any],
+    weights: dict[str, float],
+) -> RaiseResult:
+    """Create or update alerts from the token's current scores after `run`."""
+    result = RaiseResult()
+    now = datetime.now(UTC)
+    active = {
+        (a.address, a.rule): a
+        for a in session.scalars(select(Alert).where(
+            Alert.token_id == token.id, Alert.status.not_in(CLOSED_STATUSES)))
+    }
+    for address, score in current_scores(session, token.id).items():
+        if score.risk_score < thresholds["min_risk"]:
+            continue
+        for reason in score.reasons:
+            weighted = weights.get(reason["rule"], 1.0) * reason["score"]
+            if weighted < thresholds["min_reason_score"]:
+                continue
+            alert = active.get((address, reason["rule"]))
+            if alert is None:
+                alert = _create(session, token, run, address, score.risk_score, reason, now)
+                result.created.append(alert)
+            elif _refresh(session, alert, run, score.risk_score, reason, now):
+                result.updated.append(alert)
+    result.retracted = _retract_orphaned(session, token, now)
+    session.flush()
+    for alert in result.created:
+        metrics.alerts_raised_total.labels(alert.rule, alert.severity).inc()
+    refresh_open_gauge(session)
+    return result
+
+
+def _create(session: Session, token: Token, run: ScoreRun, address: str, risk: int,
+            reason: dict[str, Any], now: datetime) -> Alert:
+    alert = Alert(
+        token_id=token.id, address=address, rule=reason["rule"],
+        severity=severity_of(risk), status="open", score=reason["score"], risk_score=risk,
+        detail=reason["detail"], evidence=list(reason["evidence"])[:MAX_EVIDENCE],
+        score_history=[_point(run, reason["score"], risk, now)], score_run_id=run.id,
+        first_seen_at=now, last_seen_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    session.add(AlertEvent(alert_id=alert.id, at=now, actor=SYSTEM, kind="created",
+                           to_status="open", note=reason["detail"],
+                           data={"score": reason["score"], "risk_score": risk,
+                                 "score_run_id": run.id}))
+    return alert
+
+
+def _refresh(session: Session, alert: Alert, run: ScoreRun, risk: int,
+             reason: dict[str, Any], now: datetime) -> bool:
+    """Fold a new finding into an active alert; True when something changed."""
+    evidence = list(dict.fromkeys([*alert.evidence, *reason["evidence"]]))[:MAX_EVIDENCE]
+    changed = (reason["score"] != alert.score or risk != alert.risk_score
+               or evidence != alert.evidence or reason["detail"] != alert.detail)
+    if not changed:
+        return False
+    added = [tx for tx in evidence if tx not in alert.evidence]
+    alert.score, alert.risk_score, alert.detail = reason["score"], risk, reason["detail"]
+    alert.severity = severity_of(risk)
+    alert.evidence = evidence
+    alert.score_history = [*alert.score_history, _point(run, reason["score"], risk, now)]
+    alert.last_seen_at = now
+    alert.score_run_id = run.id
+    session.add(AlertEvent(alert_id=alert.id, at=now, actor=SYSTEM, kind="evidence",
+                           note=reason["detail"],
+                           data={"score": reason["score"], "risk_score": risk,
+                                 "added_evidence": added, "score_run_id": run.id}))
+    return True
+
+
+def _point(run: ScoreRun, score: int, risk: int, now: datetime) -> dict[str, Any]:
+    return {"at": now.isoformat(), "score": score, "risk_score": risk, "score_run_id": run.id}
+
+
+def _retract_orphaned(session: Session, token: Token, now: datetime) -> list[Alert]:
+    """Active alerts none of whose evidence transfers exist any more (reorged away)."""
+    retracted = []
+    for alert in session.scalars(select(Alert).where(
+            Alert.token_id == token.id, Alert.status.not_in(CLOSED_STATUSES))):
+        if not alert.evidence:
+            continue
+        remaining = session.scalar(select(func.count()).select_from(Transfer).where(
+            Transfer.token_id == token.id, Transfer.tx_hash.in_(alert.evidence)))
+        if remaining:
+            continue
+        note = (f"retracted: all {len(alert.evidence)} supporting transfer(s) were orphaned "
+                "by a chain reorganisation")
+        session.add(AlertEvent(alert_id=alert.id, at=now, actor=SYSTEM, kind="retracted",
+                               from_status=alert.status, to_status="retracted", note=note))
+        alert.status = "retracted"
+        alert.updated_at = now
+        retracted.append(alert)
+    return retracted
+
+
+def refresh_open_gauge(session: Session) -> None:
+    counts = {
+        s: c for s, c in session.execute(
+            select(Alert.severity, func.count()).where(Alert.status.not_in(CLOSED_STATUSES))
+            .group_by(Alert.severity))
+    }
+    for name in ("low", "medium", "high", "critical"):
+        metrics.alerts_open.labels(name).set(counts.get(name, 0))
+
+
+# -- queries and triage ------------------------------------------------------------------
+
+
+def list_alerts(
+    session: Session, *, status: str | None = None, severity: str | None = None,
+    rule: str | None = None, token_id: int | None = None, since: datetime | None = None,
+    before_id: int | None = None, limit: int = 50,
+) -> list[Alert]:
+    """Newest first; page with `before_id` = the last id of the previous page."""
+    if status is not None and status not in ALERT_STATUSES:
+        raise UserError(f"unknown status {status!r}; one of {', '.join(ALERT_STATUSES)}")
+    query = select(Alert).order_by(Alert.id.desc()).limit(max(1, min(limit, 500)))
+    if status is not None:
+        query = query.where(Alert.status == status)
+    if severity is not None:
+        query = query.where(Alert.severity == severity)
+    if rule is not None:
+        query = query.where(Alert.rule == rule)
+    if token_id is not None:
+        query = query.where(Alert.token_id == token_id)
+    if since is not None:
+        query = query.where(Alert.last_seen_at >= since)
+    if before_id is not None:
+        query = query.where(Alert.id < before_id)
+    return list(session.scalars(query))
+
+
+def get_alert(session: Session, alert_id: int) -> Alert:
+    alert = session.get(Alert, alert_id)
+    if alert is None:
+        raise NotFound(f"alert {alert_id} not found")
+    return alert
+
+
+def alert_events(session: Session, alert_id: int) -> list[AlertEvent]:
+    get_alert(session, alert_id)
+    return list(session.scalars(select(AlertEvent).where(AlertEvent.alert_id == alert_id)
+                                .order_by(AlertEvent.id)))
+
+
+def update_alert(
+    session: Session, alert_id: int, *, actor: str, status: str | None = None,
+    note: str | None = None, assignee: str | None = None,
+) -> Alert:
+    """Triage: change status (forward only), add a note, assign. Audited."""
+    alert = get_alert(session, alert_id)
+    now = datetime.now(UTC)
+    if status is None and note is None and assignee is None:
+        raise UserError("nothing to change: give a status, a note or an assignee")
+    if status is not None and status != alert.status:
+        if status not in ALERT_STATUSES or status == "retracted":
+            raise UserError(f"unknown status {status!r}; one of acknowledged, escalated, "
+                            "dismissed, reported")
+        if status not in TRANSITIONS[alert.status]:
+            allowed = ", ".join(sorted(TRANSITIONS[alert.status])) or "none (closed)"
+            raise Conflict(f"alert {alert_id} is {alert.status}; it can become: {allowed}")
+        session.add(AlertEvent(alert_id=alert.id, at=now, actor=actor, kind="status",
+                               from_status=alert.status, to_status=status, note=note))
+        alert.status = status
+        note = None  # recorded with the status change
+    if assignee is not None and assignee != alert.assignee:
+        session.add(AlertEvent(alert_id=alert.id, at=now, actor=actor, kind="assignee",
+                               note=note, data={"from": alert.assignee, "to": assignee}))
+        alert.assignee = assignee
+        note = None
+    if note is not None:
+        session.add(AlertEvent(alert_id=alert.id, at=now, actor=actor, kind="note", note=note))
+    alert.updated_at = now
+    session.flush()
+    refresh_open_gauge(session)
+    return alert

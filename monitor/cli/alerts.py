@@ -1,0 +1,103 @@
+"""`amlmon alerts list|update`: triage from the command line (actor: $USER or --actor)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models import Token
+from monitor.addresses import checksum
+from monitor.alerts import service
+from monitor.cli.context import AppContext
+from monitor.db import transaction
+
+app = typer.Typer(help="Alerts: list and triage.", no_args_is_help=True)
+
+
+class Status(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    escalated = "escalated"
+    dismissed = "dismissed"
+    reported = "reported"
+    retracted = "retracted"
+
+
+class Severity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class Target(StrEnum):
+    acknowledged = "acknowledged"
+    escalated = "escalated"
+    dismissed = "dismissed"
+    reported = "reported"
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[Status | None, typer.Option(help="Only this status")] = None,
+    severity: Annotated[Severity | None, typer.Option(help="Only this severity")] = None,
+    rule: Annotated[str | None, typer.Option(help="Only this rule id")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Alerts, newest first."""
+    context: AppContext = ctx.obj
+    with context.sessions() as session:
+        alerts = service.list_alerts(
+            session, status=status.value if status else None,
+            severity=severity.value if severity else None, rule=rule, limit=limit)
+        tokens = {t.id: t for t in session.query(Token)}
+        rows = [{
+            "id": a.id, "status": a.status, "severity": a.severity, "rule": a.rule,
+            "risk_score": a.risk_score, "score": a.score,
+            "token": checksum(tokens[a.token_id].address), "address": checksum(a.address),
+            "detail": a.detail, "evidence": a.evidence, "assignee": a.assignee,
+            "first_seen_at": a.first_seen_at.isoformat(), "last_seen_at": a.last_seen_at.isoformat(),
+        } for a in alerts]
+    if fmt is Format.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("id", "status", "severity", "rule", "risk", "address", "detail"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(str(r["id"]), r["status"], r["severity"], r["rule"], str(r["risk_score"]),
+                      r["address"], r["detail"])
+    Console(width=160).print(table)
+
+
+@app.command("update")
+def update(
+    ctx: typer.Context,
+    alert_id: Annotated[int, typer.Argument(metavar="ID", min=1)],
+    status: Annotated[Target | None, typer.Option(help="New status")] = None,
+    note: Annotated[str | None, typer.Option(help="Note for the audit trail")] = None,
+    assignee: Annotated[str | None, typer.Option(help="Who works on it")] = None,
+    actor: Annotated[str | None, typer.Option(help="Who you are (default: $USER)")] = None,
+) -> None:
+    """Change an alert's status (forward only), add a note, or assign it. Audited."""
+    context: AppContext = ctx.obj
+    who = actor or getpass.getuser()
+    with transaction(context.sessions) as session:
+        alert = service.update_alert(session, alert_id, actor=who,
+                                     status=status.value if status else None, note=note,
+                                     assignee=assignee)
+        typer.echo(f"alert {alert.id}: {alert.status}"
+                   + (f", assigned to {alert.assignee}" if alert.assignee else ""))

@@ -1,0 +1,67 @@
+"""The units of work the CLI and the daemon run: score-and-alert, deliver notifications.
+
+Each job opens its own transactions, so one job's failure never leaves another's work
+half done, and the scheduler can run them on any cadence.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import ScoreRun, Token
+from monitor.alerts import notify
+from monitor.alerts.service import raise_from_run
+from monitor.db import transaction
+from monitor.scoring import service
+from monitor.scoring.config import load_rules_config
+from monitor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScoreSummary:
+    runs: list[ScoreRun] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    alerts_created: int = 0
+    alerts_updated: int = 0
+    alerts_retracted: int = 0
+
+
+def score_and_alert(
+    sessions: sessionmaker[Session], settings: Settings, kind: str = "full",
+    token_ids: list[int] | None = None,
+) -> ScoreSummary:
+    """Score every (or the given) token, raise/update alerts, queue their notifications."""
+    config = load_rules_config(settings.rules_file)
+    summary = ScoreSummary()
+    with sessions() as session:
+        ids = token_ids or list(session.scalars(select(Token.id).order_by(Token.id)))
+    for token_id in ids:
+        with transaction(sessions) as session:
+            token = session.get(Token, token_id)
+            if token is None:
+                continue
+            run = service.run(session, token, config, kind)
+            if run is None:
+                summary.skipped.append(token.symbol or token.address)
+                continue
+            raised = raise_from_run(session, token, run, config["alerts"], config["weights"])
+            notify.enqueue(session, raised.created, settings.webhook_url,
+                           settings.webhook_format)
+            notify.enqueue(session, raised.retracted, settings.webhook_url,
+                           settings.webhook_format, event="alert.retracted")
+            summary.runs.append(run)
+            summary.alerts_created += len(raised.created)
+            summary.alerts_updated += len(raised.updated)
+            summary.alerts_retracted += len(raised.retracted)
+    return summary
+
+
+def deliver_notifications(sessions: sessionmaker[Session], settings: Settings) -> dict[str, int]:
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    return notify.deliver_due(sessions, secret)

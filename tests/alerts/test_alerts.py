@@ -1,0 +1,237 @@
+"""Alerts: dedup, lifecycle and audit trail, retraction after a reorg, signed webhooks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+from support.anvil import free_port
+from support.cli import assert_one_line_error, run_cli
+
+from models import Alert, AlertEvent, Notification
+from monitor import db, jobs, metrics
+from monitor.alerts import service
+from monitor.chain.decode import TransferRecord
+from monitor.errors import Conflict
+from monitor.ingest import store
+from monitor.settings import Settings
+from monitor.sim import generate
+from monitor.tokens import add_token
+
+TOKEN = "0x" + "ab" * 20
+SECRET = "s3cret-for-tests"
+
+
+def write_history(sessions: sessionmaker[Session], seed: int = 21) -> int:
+    """A simulated history stored as ingest would store it (one block per 20 transfers)."""
+    history = generate(seed, investors=80, days=60, cases_per_rule=1)
+    with db.transaction(sessions) as session:
+        token_id = add_token(session, chain_id=31337, address=TOKEN, decimals=6).id
+        records, times = [], {}
+        for i, t in enumerate(history.transfers):
+            block = i // 20 + 1
+            records.append(TransferRecord(block, f"0x{block:064x}", f"0x{i + 1:064x}", 0, 0,
+                                          TOKEN, t.sender, t.receiver, t.amount))
+            times[block] = datetime.fromtimestamp(t.timestamp, UTC)
+        store.write_transfers(session, 31337, {TOKEN: token_id}, records, times)
+    return token_id
+
+
+@pytest.fixture
+def sessions(pg_url: str, make_sessions: Any) -> sessionmaker[Session]:
+    return make_sessions(pg_url)
+
+
+def settings(pg_url: str, **extra: Any) -> Settings:
+    return Settings(database_url=pg_url, rules_file=None, **extra)
+
+
+def test_alerts_are_raised_once_and_updated_not_duplicated(
+    pg_url: str, sessions: sessionmaker[Session]
+) -> None:
+    write_history(sessions)
+    first = jobs.score_and_alert(sessions, settings(pg_url))
+    assert first.alerts_created > 10
+    again = jobs.score_and_alert(sessions, settings(pg_url))
+    assert (again.alerts_created, again.alerts_updated) == (0, 0)
+    with sessions() as session:
+        alerts = list(session.scalars(select(Alert)))
+        keys = [(a.token_id, a.address, a.rule) for a in alerts]
+        assert len(keys) == len(set(keys)) == first.alerts_created
+        created = session.scalars(select(AlertEvent).where(AlertEvent.kind == "created")).all()
+        assert len(created) == len(alerts)
+        assert all(a.evidence and a.score_history for a in alerts if a.rule != "anomaly")
+    assert (metrics.REGISTRY.get_sample_value("amlmon_alerts_raised_total",
+                                              {"rule": alerts[0].rule,
+                                               "severity": alerts[0].severity}) or 0) >= 1
+
+
+def test_lifecycle_moves_forward_only_and_every_change_is_audited(
+    pg_url: str, sessions: sessionmaker[Session]
+) -> None:
+    write_history(sessions)
+    jobs.score_and_alert(sessions, settings(pg_url))
+    with db.transaction(sessions) as session:
+        alert_id = service.list_alerts(session, status="open", limit=1)[0].id
+        service.update_alert(session, alert_id, actor="ana", status="acknowledged",
+                             note="looking")
+        service.update_alert(session, alert_id, actor="ana", assignee="ben")
+        service.update_alert(session, alert_id, actor="ben", status="escalated", note="MLRO")
+        service.update_alert(session, alert_id, actor="ben", note="SAR drafted")
+        service.update_alert(session, alert_id, actor="mlro", status="reported")
+    with db.transaction(sessions) as session, pytest.raises(Conflict, match="is reported"):
+        service.update_alert(session, alert_id, actor="x", status="acknowledged")
+    with sessions() as session:
+        events = service.alert_events(session, alert_id)
+        trail = [(e.actor, e.kind, e.from_status, e.to_status, e.note) for e in events]
+    assert trail[1:] == [
+        ("ana", "status", "open", "acknowledged", "looking"),
+        ("ana", "assignee", None, None, None),
+        ("ben", "status", "acknowledged", "escalated", "MLRO"),
+        ("ben", "note", None, None, "SAR drafted"),
+        ("mlro", "status", "escalated", "reported", None),
+    ]
+    # A closed alert stays closed; the same finding later opens a new one.
+    jobs.score_and_alert(sessions, settings(pg_url))
+    with sessions() as session:
+        reported = session.get(Alert, alert_id)
+        assert reported is not None
+        reopened = session.scalars(select(Alert).where(
+            Alert.address == reported.address, Alert.rule == reported.rule,
+            Alert.status == "open")).all()
+        assert len(reopened) == 1 and reopened[0].id != alert_id
+
+
+def test_alert_is_retracted_when_a_reorg_orphans_its_evidence(
+    pg_url: str, sessions: sessionmaker[Session]
+) -> None:
+    token_id = write_history(sessions)
+    jobs.score_and_alert(sessions, settings(pg_url))
+    with sessions() as session:
+        newest = max(service.list_alerts(session, status="open", limit=500),
+                     key=lambda a: a.first_seen_at)
+        blocks = session.scalars(select(store.Transfer.block_number).where(
+            store.Transfer.tx_hash.in_(newest.evidence))).all()
+    fork = min(blocks)
+    with db.transaction(sessions) as session:
+        touched = store.delete_from(session, 31337, fork)
+        store.mark_dirty(session, touched, "reorg")
+    summary = jobs.score_and_alert(sessions, settings(pg_url), "incremental")
+    assert summary.alerts_retracted >= 1
+    with sessions() as session:
+        alert = session.get(Alert, newest.id)
+        assert alert is not None and alert.status == "retracted"
+        [event] = [e for e in service.alert_events(session, alert.id) if e.kind == "retracted"]
+        assert "orphaned by a chain reorganisation" in (event.note or "")
+    assert token_id
+
+
+class Receiver:
+    """A real local webhook receiver that verifies the signature; can be 'down'."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.down = True
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                if receiver.down:
+                    self.send_response(503)
+                    self.end_headers()
+                    return
+                stamp = self.headers["x-amlmon-timestamp"]
+                expected = "sha256=" + hmac.new(SECRET.encode(), f"{stamp}.".encode() + body,
+                                                hashlib.sha256).hexdigest()
+                ok = hmac.compare_digest(expected, self.headers["x-amlmon-signature"])
+                receiver.received.append({"ok": ok, "body": json.loads(body)})
+                self.send_response(200 if ok else 401)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    yield r
+    r.close()
+
+
+@pytest.mark.parametrize("sink", ["json", "slack"])
+def test_webhooks_are_signed_and_retried_until_delivered(
+    pg_url: str, sessions: sessionmaker[Session], receiver: Receiver, sink: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AMLMON_WEBHOOK_SECRET", SECRET)
+    config = Settings(database_url=pg_url, rules_file=None, webhook_url=receiver.url,
+                      webhook_format=sink)
+    write_history(sessions)
+    summary = jobs.score_and_alert(sessions, config)
+    down = jobs.deliver_notifications(sessions, config)
+    # The first failure defers the rest of that receiver's queue to the next round.
+    assert down == {"sent": 0, "retry": 1, "failed": 0, "deferred": summary.alerts_created - 1}
+    with sessions() as session:
+        pending = session.scalars(select(Notification).order_by(Notification.id)).all()
+        assert (pending[0].attempts, pending[0].last_error) == (1, "HTTP 503")
+        assert pending[0].next_attempt_at >= pending[0].created_at + timedelta(seconds=20)
+        assert {n.status for n in pending} == {"pending"}
+    receiver.down = False
+    first = jobs.deliver_notifications(sessions, config)  # the failed one is not due yet
+    assert first["sent"] == summary.alerts_created - 1
+    with db.transaction(sessions) as session:  # time passes
+        session.execute(update(Notification).values(
+            next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert jobs.deliver_notifications(sessions, config)["sent"] == 1
+    assert len(receiver.received) == summary.alerts_created
+    assert all(r["ok"] for r in receiver.received)
+    body = receiver.received[0]["body"]
+    if sink == "slack":
+        assert body["text"].startswith("[") and body["blocks"]
+    else:
+        assert {"alert_id", "rule", "severity", "address", "detail", "evidence"} <= set(body)
+    with sessions() as session:
+        assert {n.status for n in session.scalars(select(Notification))} == {"sent"}
+
+
+def test_cli_lists_and_triages(pg_url: str, sessions: sessionmaker[Session], capsys: Any,
+                               monkeypatch: pytest.MonkeyPatch) -> None:
+    write_history(sessions)
+    monkeypatch.setenv("AMLMON_DATABASE_URL", pg_url)
+    monkeypatch.setenv("AMLMON_RULES_FILE", "/nonexistent/defaults.yaml")
+    assert run_cli(capsys, "score").code == 0
+    listed = run_cli(capsys, "alerts", "list", "--status", "open", "--format", "json")
+    assert listed.code == 0, listed.err
+    rows = json.loads(listed.out)
+    assert rows and all(r["status"] == "open" for r in rows)
+    alert_id = str(rows[0]["id"])
+    done = run_cli(capsys, "alerts", "update", alert_id, "--status", "dismissed", "--note",
+                   "known OTC desk", "--actor", "ana")
+    assert done.code == 0 and "dismissed" in done.out
+    assert_one_line_error(run_cli(capsys, "alerts", "update", alert_id, "--status",
+                                  "escalated"), "is dismissed")
+    assert_one_line_error(run_cli(capsys, "alerts", "update", "999999", "--note", "x"),
+                          "alert 999999 not found")
+    assert_one_line_error(run_cli(capsys, "alerts", "update", alert_id, "--status", "open"),
+                          "--status")
+    table = run_cli(capsys, "alerts", "list")
+    assert table.code == 0 and "dismissed" in table.out
