@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-from support.postgres import _libpq, create_database, drop_database, postgres_server
 
 from monitor import db
+from support.postgres import _libpq, create_database, drop_database, postgres_server
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.watchlist import WATCHLIST_CATEGORIES
+from monitor import jobs
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 from monitor.watchlist.parsers import ListFormat
@@ -61,6 +62,9 @@ def import_(
             "--source", help="Where the list came from, for the audit trail (default: FILE)"
         ),
     ] = None,
+    rescreen: Annotated[
+        bool, typer.Option(help="Re-score stored history against the changed list")
+    ] = True,
 ) -> None:
     """Import a list, replacing the named watchlist's entries atomically."""
     context: AppContext = ctx.obj
@@ -77,6 +81,13 @@ def import_(
         f"added, -{len(result.removed)} removed{changed} "
         f"({result.format})"
     )
+    if not rescreen or not (result.added or result.removed or result.changed):
+        return
+    # Retroactive screening: stored history is scored again against the new list, so an
+    # address listed today raises alerts for its past counterparties now.
+    summary = jobs.score_and_alert(context.sessions, context.settings)
+    typer.echo(f"re-screened {len(summary.runs)} token(s): {summary.alerts_created} new "
+               f"alert(s), {summary.alerts_updated} updated")
 
 
 @app.command("list")

@@ -46,6 +46,12 @@ DEFAULTS: dict[str, Any] = {
         "mint_then_dispersal": {"window_seconds": 2 * DAY, "min_recipients": 5,
                                 "min_share": 0.6, "min_new_share": 0.6},
         "frozen_address_activity": {"score": 90},
+        "watchlist_exposure": {
+            "category_weights": {"sanctioned": 1.0, "mixer": 0.9, "scam": 0.8, "bridge": 0.3,
+                                 "exchange": 0.1, "other": 0.5, "kyc_investor": 0.0},
+            "max_hops": 3, "hop_decay": 0.7, "min_exposure": 0.05,
+        },
+        "non_kyc_recipient": {"score": 60},
         "anomaly": {"n_estimators": 200, "max_samples": "auto", "contamination": "auto",
                     "random_state": 7, "min_addresses": 50, "explain_above": 0.8},
     },

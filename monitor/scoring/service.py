@@ -41,11 +41,13 @@ from monitor.scoring.rules import (
     scatter_gather,
     structuring,
     velocity_burst,
+    watchlist_exposure,
 )
+from monitor.watchlist.service import listed_addresses
 
 log = logging.getLogger(__name__)
 
-# Rule ids are a contract (DESIGN.md). watchlist_exposure arrives with the watchlist part.
+# Rule ids are a contract (DESIGN.md); non_kyc_recipient extends the list (README).
 RULES: dict[str, Rule] = {
     "structuring": structuring.detect,
     "fan_out": fan_out.detect,
@@ -60,6 +62,8 @@ RULES: dict[str, Rule] = {
     "new_address_large_value": new_address_large_value.detect,
     "mint_then_dispersal": mint_then_dispersal.detect,
     "frozen_address_activity": frozen_address_activity.detect,
+    "watchlist_exposure": watchlist_exposure.detect,
+    "non_kyc_recipient": watchlist_exposure.detect_non_kyc,
 }
 
 
@@ -75,8 +79,14 @@ class Scored:
     model: dict[str, Any]
 
 
-def evaluate(flows: Flows, config: dict[str, Any]) -> Scored:
-    """Run every rule and the anomaly model on a token's flows (pure computation)."""
+def evaluate(
+    flows: Flows, config: dict[str, Any], listings: dict[str, list[Any]] | None = None,
+    permissioned: bool = False,
+) -> Scored:
+    """Run every rule and the anomaly model on a token's flows (pure computation).
+
+    `listings` maps listed addresses (lower-case) to their watchlist entries.
+    """
     rules = config["rules"]
     feats = features.compute(
         flows, {"reporting_threshold": float(rules["structuring"]["reporting_threshold"])},
@@ -84,10 +94,12 @@ def evaluate(flows: Flows, config: dict[str, Any]) -> Scored:
     )
     secondary = (flows.src != 0) & (flows.dst != 0)
     stats = {"large_amount": float(np.quantile(flows.amount[secondary], config["large_quantile"]))
-             if secondary.any() else float("inf")}
+             if secondary.any() else float("inf"), "permissioned": float(permissioned)}
+    index = {str(a): i for i, a in enumerate(flows.addresses)} if listings else {}
+    by_index = {index[a]: entries for a, entries in (listings or {}).items() if a in index}
     hits: dict[int, list[Reason]] = {}
     for rule_id, rule in RULES.items():
-        context = Context(flows, feats, rules[rule_id], stats)
+        context = Context(flows, feats, rules[rule_id], stats, by_index)
         for hit in rule(context):
             _add(hits, rule_id, hit)
     rows = np.arange(1, flows.n_addresses)
@@ -135,7 +147,8 @@ def run(
     session.add(score_run)
     session.flush()
     flows = load_flows(session, token)
-    scored = evaluate(flows, config)
+    scored = evaluate(flows, config, listed_addresses(session),
+                      permissioned=token.standard == "erc3643")
     written = _persist(session, token, score_run, scored)
     session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
                                                DirtyAddress.address.in_(dirty)))

@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
-from support.anvil import free_port
-from support.cli import assert_one_line_error, run_cli
 
 from models import Alert, AlertEvent, Notification
 from monitor import db, jobs, metrics
@@ -26,6 +24,8 @@ from monitor.ingest import store
 from monitor.settings import Settings
 from monitor.sim import generate
 from monitor.tokens import add_token
+from support.anvil import free_port
+from support.cli import assert_one_line_error, run_cli
 
 TOKEN = "0x" + "ab" * 20
 SECRET = "s3cret-for-tests"

@@ -6,12 +6,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support.anvil import Anvil, free_port, run_anvil
-from support.faultproxy import fault_proxy
 
 from monitor import metrics
 from monitor.chain.logs import LogFetcher
 from monitor.chain.rpc import RangeTooLarge, RpcClient, RpcUnavailable, parse_refusal
+from support.anvil import Anvil, free_port, run_anvil
+from support.faultproxy import fault_proxy
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,12 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from support.anvil import Anvil, run_anvil
-from support.cli import REPO
-from support.token import TokenOnChain, deploy, node_transfer_logs
 
 from monitor.chain import events
 from monitor.contracts import load_artifact
+from support.anvil import Anvil, run_anvil
+from support.cli import REPO
+from support.token import TokenOnChain, deploy, node_transfer_logs
 
 ZERO = "0x" + "0" * 40
 

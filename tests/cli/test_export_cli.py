@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from eth_utils import to_checksum_address
-from support.cli import assert_one_line_error, run_cli
 
 from models import UINT256_MAX
 from monitor import db
@@ -19,6 +18,7 @@ from monitor.chain.decode import TransferRecord
 from monitor.ingest import store
 from monitor.ingest.export import FIELDS
 from monitor.tokens import add_token
+from support.cli import assert_one_line_error, run_cli
 
 TOKEN = "0x" + "ab" * 20
 OTHER = "0x" + "cd" * 20

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from support.anvil import run_anvil
 from support.cli import assert_one_line_error, run_cli, run_cli_process
 from support.token import deploy

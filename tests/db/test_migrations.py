@@ -7,9 +7,9 @@ import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
-from support.postgres import create_database, drop_database
 
 from monitor import db
+from support.postgres import create_database, drop_database
 
 TABLES = {
     "chains", "tokens", "ingest_cursors", "blocks", "transfers", "compliance_events",

@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+
+from models import IngestCursor, Transfer
 from support.anvil import run_anvil
 from support.cli import REPO, run_cli_process
 from support.ingest import activity, holders_of, register
 from support.token import deploy, node_transfer_logs
-
-from models import IngestCursor, Transfer
 
 
 def test_sigkill_during_backfill_loses_and_duplicates_nothing(

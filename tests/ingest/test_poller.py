@@ -11,13 +11,13 @@ from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+
+from models import Block, ComplianceEvent, DirtyAddress, Token, Transfer
+from monitor import db, metrics
 from support.anvil import Anvil, free_port, run_anvil
 from support.faultproxy import fault_proxy
 from support.ingest import activity, count, holders_of, ingest, register, stored
 from support.token import deploy, node_transfer_logs
-
-from models import Block, ComplianceEvent, DirtyAddress, Token, Transfer
-from monitor import db, metrics
 
 
 @pytest.fixture

@@ -13,11 +13,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from support.anvil import Anvil, run_anvil
-from support.cli import run_cli
-from support.ingest import ingest, register
-from support.postgres import create_database, drop_database
-from support.token import TokenOnChain, deploy
 
 from models import AddressScore, ScoreRun, Token, Transfer
 from monitor import db
@@ -26,6 +21,11 @@ from monitor.scoring import service
 from monitor.scoring.config import DEFAULTS
 from monitor.sim import History, generate
 from monitor.sim.replay import replay
+from support.anvil import Anvil, run_anvil
+from support.cli import run_cli
+from support.ingest import ingest, register
+from support.postgres import create_database, drop_database
+from support.token import TokenOnChain, deploy
 
 SEED = 7  # the detection benchmark uses other seeds
 MIN_RISK = DEFAULTS["flag_min_risk"]

@@ -13,7 +13,6 @@ import pytest
 from eth_utils import to_checksum_address
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
-from support.cli import assert_one_line_error, run_cli
 from typer.main import TyperInfo
 from typer.testing import CliRunner
 
@@ -30,6 +29,7 @@ from monitor.watchlist.service import (
     list_watchlists,
     listed_addresses,
 )
+from support.cli import assert_one_line_error, run_cli
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CONFORMANCE = Path(__file__).resolve().parents[2].parent / "shared" / "conformance"

@@ -33,8 +33,11 @@ class Context:
     flows: Flows
     features: Features
     params: dict[str, Any]
-    # Shared by several rules: what counts as a large transfer for this token.
+    # Shared by several rules: what counts as a large transfer for this token, and
+    # whether the token is permissioned (ERC-3643).
     stats: dict[str, float] = field(default_factory=dict)
+    # Address index -> its watchlist entries (only listed addresses appear).
+    listings: dict[int, list[Any]] = field(default_factory=dict)
 
     def evidence(self, transfer_indices: np.ndarray | list[int]) -> tuple[str, ...]:
         idx = np.unique(np.asarray(transfer_indices, dtype=np.int64))

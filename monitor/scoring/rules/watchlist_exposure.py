@@ -1,0 +1,143 @@
+"""watchlist_exposure: direct and indirect exposure to listed (sanctioned, mixer, …) addresses.
+
+Direct: an address sent to or received from a listed address; the detail gives the value
+and its share of the address's flow. Indirect: value-weighted taint propagated up to
+`max_hops` hops in both directions — the share of an address's inflow that came from
+listed addresses through its counterparties (each hop weighted by the share of the
+intermediary's own inflow that was tainted, times `hop_decay`), and likewise for
+outflow reaching listed addresses. Category weights (sanctioned far above exchange)
+scale the score. The path address → … → listed address is reported with the transfers
+along it as evidence. A listed address that transacts is itself a hit.
+
+`non_kyc_recipient` (same module): on a permissioned token, when a `kyc_investor`
+allowlist exists, value moving to an address outside it.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+
+from monitor.scoring.rules import Context, Hit, scale
+
+
+def detect(ctx: Context) -> list[Hit]:
+    p, f = ctx.params, ctx.flows
+    weights = p["category_weights"]
+    listed = {
+        a: max((weights.get(listing.category, 0.0), listing) for listing in entries)
+        for a, entries in ctx.listings.items()
+        if entries and max(weights.get(e.category, 0.0) for e in entries) > 0
+    }
+    if not listed or f.n == 0:
+        return []
+    n_a = f.n_addresses
+    real = (f.src != 0) & (f.dst != 0)
+    src, dst, amount = f.src[real], f.dst[real], f.amount[real]
+    flow = sparse.csr_matrix((amount, (src, dst)), shape=(n_a, n_a))
+    inflow = np.asarray(flow.sum(axis=0)).ravel()
+    outflow = np.asarray(flow.sum(axis=1)).ravel()
+    seed = np.zeros(n_a)
+    for address, (weight, _) in listed.items():
+        seed[address] = weight
+    # Downstream taint: share of each address's inflow coming from tainted senders.
+    share_in = sparse.diags(1.0 / np.maximum(inflow, 1e-12)) @ flow.T  # row a: from whom
+    share_out = sparse.diags(1.0 / np.maximum(outflow, 1e-12)) @ flow  # row a: to whom
+    down = _propagate(share_in, seed, p["max_hops"], p["hop_decay"])
+    up = _propagate(share_out, seed, p["max_hops"], p["hop_decay"])
+    graph = nx.DiGraph()
+    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
+        graph.add_edge(a, b)
+    hits = []
+    names = f.addresses
+    for address, (weight, listing) in listed.items():
+        if (f.src == address).any() or (f.dst == address).any():
+            idx = np.flatnonzero((f.src == address) | (f.dst == address))
+            detail = (f"is listed on {listing.list_name} ({listing.category}"
+                      f"{': ' + listing.label if listing.label else ''}) and made "
+                      f"{idx.size} transfer(s)")
+            hits.append(Hit(address, 100 * weight, detail, ctx.evidence(idx)))
+    for address in np.flatnonzero(np.maximum(down, up) >= p["min_exposure"]):
+        if address == 0 or address in listed:
+            continue
+        direction = "received from" if down[address] >= up[address] else "sent to"
+        exposure = max(down[address], up[address])
+        path = _path(graph, int(address), listed, direction == "received from")
+        if path is None:
+            continue
+        target_weight, target = listed[path[-1]]
+        rows = _path_rows(ctx, path, direction == "received from")
+        hops = len(path) - 1
+        value = float(f.amount[rows[0]]) if rows.size else 0.0
+        route = " → ".join(str(names[a]) for a in path)
+        detail = (
+            f"{exposure:.0%} of its {'inflow' if direction == 'received from' else 'outflow'} "
+            f"is {'directly' if hops == 1 else f'{hops} hops'} {direction} "
+            f"{target.category} address {names[path[-1]]} ({target.list_name}"
+            f"{': ' + target.label if target.label else ''}); path {route}; "
+            f"{ctx.amount(value)} on the first leg"
+        )
+        score = (scale(exposure, p["min_exposure"], 0.5, floor=55, cap=98) * target_weight
+                 * p["hop_decay"] ** (hops - 1))
+        if hops == 1:
+            score = max(score, 80 * target_weight)  # any direct contact with a listed address
+        hits.append(Hit(int(address), score, detail, ctx.evidence(rows)))
+    return hits
+
+
+def detect_non_kyc(ctx: Context) -> list[Hit]:
+    """Value to addresses outside the token's KYC allowlist (permissioned tokens only)."""
+    f = ctx.flows
+    allowed = {a for a, entries in ctx.listings.items()
+               if any(e.category == "kyc_investor" for e in entries)}
+    if not allowed or not ctx.stats.get("permissioned"):
+        return []
+    ok = np.zeros(f.n_addresses, dtype=bool)
+    ok[list(allowed)] = True
+    ok[0] = True
+    for a, entries in ctx.listings.items():  # known service wallets are not investors
+        if any(e.category in ("exchange", "bridge") for e in entries):
+            ok[a] = True
+    rows = np.flatnonzero(~ok[f.dst] & (f.dst != 0))
+    hits = []
+    for address in np.unique(f.dst[rows]):
+        idx = rows[f.dst[rows] == address]
+        detail = (f"received {ctx.amount(f.amount[idx].sum())} in {idx.size} transfer(s) but is "
+                  f"not on the token's KYC investor allowlist")
+        hits.append(Hit(int(address), float(ctx.params["score"]), detail, ctx.evidence(idx)))
+    return hits
+
+
+def _propagate(share: sparse.csr_matrix, seed: np.ndarray, hops: int, decay: float) -> np.ndarray:
+    """max over h of decay^(h-1) × (share^h seed): the strongest taint within `hops` hops."""
+    best = np.zeros_like(seed)
+    level = seed
+    for h in range(1, int(hops) + 1):
+        level = share @ level
+        best = np.maximum(best, level * decay ** (h - 1))
+    return np.minimum(best, 1.0)
+
+
+def _path(graph: nx.DiGraph, start: int, listed: dict[int, object],
+          downstream: bool) -> list[int] | None:
+    """Shortest route start → … → listed (against the flow when funds came from it)."""
+    view = graph.reverse(copy=False) if downstream else graph
+    if start not in view:
+        return None
+    lengths = nx.single_source_shortest_path(view, start, cutoff=6)
+    reachable = [t for t in lengths if t in listed and t != start]
+    if not reachable:
+        return None
+    return lengths[min(reachable, key=lambda t: len(lengths[t]))]
+
+
+def _path_rows(ctx: Context, path: list[int], downstream: bool) -> np.ndarray:
+    f = ctx.flows
+    rows = []
+    for a, b in zip(path, path[1:], strict=False):
+        sender, receiver = (b, a) if downstream else (a, b)
+        leg = np.flatnonzero((f.src == sender) & (f.dst == receiver))
+        if leg.size:
+            rows.append(int(leg[np.argmax(f.amount[leg])]))
+    return np.array(rows, dtype=np.int64)
