@@ -37,12 +37,11 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from monitor import db  # noqa: E402
+from monitor.chain.events import TRANSFER  # noqa: E402
 from support.anvil import Anvil, run_anvil  # noqa: E402
 from support.postgres import _libpq, create_database, drop_database, postgres_server  # noqa: E402
 from support.token import TokenOnChain, deploy  # noqa: E402
-
-from monitor import db  # noqa: E402
-from monitor.chain.events import TRANSFER  # noqa: E402
 
 BATCH = 500
 JSON = {"content-type": "application/json"}

@@ -23,13 +23,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.postgres import create_database, drop_database, postgres_server  # noqa: E402
-
 from monitor import db  # noqa: E402
 from monitor.chain.decode import TransferRecord  # noqa: E402
 from monitor.ingest import store  # noqa: E402
 from monitor.sim import generate  # noqa: E402
 from monitor.tokens import add_token, find_token  # noqa: E402
+from support.postgres import create_database, drop_database, postgres_server  # noqa: E402
 
 TOKEN = "0x" + "ab" * 20
 
