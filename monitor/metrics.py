@@ -69,3 +69,19 @@ job_last_success_timestamp_seconds = Gauge(
     "amlmon_job_last_success_timestamp_seconds", "Unix time a scheduled job last succeeded",
     ["job"], registry=REGISTRY,
 )
+
+
+def initialise(chain: str, rules: list[str]) -> None:
+    """Create every labelled series at zero, so dashboards and alert rules see them from
+    the first scrape instead of only after the first event."""
+    for gauge in (chain_head_block, ingested_block, ingest_lag_blocks):
+        gauge.labels(chain)
+    logs_malformed_total.labels(chain)
+    reorgs_total.labels(chain)
+    for rule in rules:
+        for severity in ("low", "medium", "high", "critical"):
+            alerts_raised_total.labels(rule, severity)
+    for severity in ("low", "medium", "high", "critical"):
+        alerts_open.labels(severity)
+    for outcome in ("sent", "retry", "failed"):
+        notifications_total.labels(outcome)

@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     poll_interval_seconds: float = Field(
         2.0, gt=0, description="Seconds between polls of the head once caught up"
     )
+    score_interval_seconds: float = Field(
+        60.0, gt=0, description="`amlmon run`: incremental scoring of new data every N seconds"
+    )
+    retrain_interval_seconds: float = Field(
+        21600.0, gt=0,
+        description="`amlmon run`: full scoring run (refits the IsolationForest) every N seconds",
+    )
+    notify_interval_seconds: float = Field(
+        30.0, gt=0, description="`amlmon run`: webhook outbox delivery every N seconds"
+    )
     reorg_window_blocks: int = Field(
         128, ge=1, description="Recent block hashes kept; the deepest reorg handled exactly"
     )

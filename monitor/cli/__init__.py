@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from monitor.cli import alerts as alert_commands
 from monitor.cli import db as db_commands
 from monitor.cli import ingest as ingest_command
+from monitor.cli import run as run_command
 from monitor.cli import score as score_commands
 from monitor.cli import tokens as token_commands
 from monitor.cli import transfers as transfer_commands
@@ -35,6 +36,7 @@ app.add_typer(token_commands.app, name="token")
 app.add_typer(transfer_commands.app, name="transfers")
 app.add_typer(watchlist_commands.app, name="watchlist")
 app.command("ingest")(ingest_command.ingest)
+app.command("run")(run_command.run)
 app.command("score")(score_commands.score)
 app.add_typer(score_commands.report_app, name="report")
 

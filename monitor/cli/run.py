@@ -1,0 +1,80 @@
+"""`amlmon run`: the daemon — ingest, scoring, retraining, notifications, API and /metrics."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+from prometheus_client import start_http_server
+
+from monitor import logs
+from monitor.chain.rpc import RpcError
+from monitor.cli.context import AppContext
+from monitor.cli.ingest import make_client
+from monitor.daemon import Daemon
+from monitor.metrics import REGISTRY
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    ctx: typer.Context,
+    api: Annotated[bool, typer.Option(help="Serve the HTTP API (with /metrics) too")] = True,
+) -> None:
+    """Run the monitor until SIGTERM/SIGINT: ingest, score, alert, serve API and metrics."""
+    context: AppContext = ctx.obj
+    settings = context.settings
+    logs.configure(settings)
+    stop = threading.Event()
+    with make_client(settings) as client:
+        chain_id = settings.chain_id or _wait_for_chain_id(client, settings, stop)
+        if chain_id is None:
+            return
+        client.chain = str(chain_id)
+        daemon = Daemon(settings, context.engine, context.sessions, client, chain_id)
+        daemon.start()
+        log.info("amlmon running: chain %s, %s endpoint(s)", chain_id, len(settings.rpc_urls))
+        try:
+            if api:
+                _serve_api(context, settings.api_host, settings.api_port)
+            else:
+                if settings.metrics_port:
+                    start_http_server(settings.metrics_port, registry=REGISTRY)
+                _wait_for_signal(stop)
+        finally:
+            log.info("stopping: finishing the running batch")
+            daemon.shutdown()
+            log.info("stopped cleanly")
+
+
+def _serve_api(context: AppContext, host: str, port: int) -> None:
+    import uvicorn
+
+    from monitor.api.app import create_app
+
+    app = create_app(context.settings, context.sessions)
+    # uvicorn handles SIGTERM/SIGINT itself and returns from run() after a graceful stop.
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                  access_log=False)).run()
+
+
+def _wait_for_signal(stop: threading.Event) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+
+
+def _wait_for_chain_id(client, settings, stop: threading.Event) -> int | None:  # type: ignore[no-untyped-def]
+    """The node's chain id; an unreachable node at start-up is waited for, not fatal."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set():
+        try:
+            return client.chain_id()
+        except RpcError as exc:
+            log.error("cannot reach the node yet (%s); retrying", exc)
+            stop.wait(settings.poll_interval_seconds)
+    return None

@@ -1,0 +1,154 @@
+"""`amlmon run` as real processes: alerts within a poll, metrics, clean stop, one lease."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select, text
+
+from models import Alert, IngestCursor, Transfer
+from support.anvil import free_port, run_anvil
+from support.cli import REPO, run_cli_process
+from support.ingest import register
+from support.token import deploy
+
+DESIGN_METRICS = (
+    "amlmon_chain_head_block", "amlmon_ingested_block", "amlmon_ingest_lag_blocks",
+    "amlmon_transfers_ingested_total", "amlmon_logs_malformed_total",
+    "amlmon_rpc_requests_total", "amlmon_rpc_request_seconds", "amlmon_reorgs_total",
+    "amlmon_reorg_depth_blocks", "amlmon_score_run_seconds", "amlmon_addresses_scored_total",
+    "amlmon_alerts_raised_total", "amlmon_alerts_open", "amlmon_notifications_total",
+    "amlmon_job_last_success_timestamp_seconds",
+)
+SANCTIONED = "0x" + "5a" * 20
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@contextmanager
+def daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--no-api"],
+                                   env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def test_daemon_alerts_within_a_poll_exports_metrics_and_stops_cleanly(
+    pg_url: str, make_sessions: Any, tmp_path: Path
+) -> None:
+    sessions = make_sessions(pg_url)
+    port = free_port()
+    with run_anvil() as node:
+        token = deploy(node)
+        register(sessions, token)
+        token.batch_mint([SANCTIONED], [10**12])
+        listed = tmp_path / "sanctioned.txt"
+        listed.write_text(SANCTIONED + "\n")
+        env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": node.url,
+               "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.5",
+               "AMLMON_METRICS_PORT": str(port), "AMLMON_LOG_FORMAT": "json",
+               "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
+        assert run_cli_process("watchlist", "import", str(listed), "--list", "ofac",
+                               env=env).code == 0
+        with daemon(env, tmp_path / "run.log") as process:
+            head = node.block_number()
+            with sessions() as session:
+                wait_for(lambda: (session.get(IngestCursor, 31337) or IngestCursor(
+                    block_number=-1)).block_number >= head, what="catch-up")
+            receiver = "0x" + "7e" * 20
+            token.batch_forced_transfer([SANCTIONED], [receiver], [10**9])
+            mined = time.monotonic()
+
+            def alerted() -> bool:
+                with sessions() as session:
+                    return bool(session.scalar(select(Alert.id).where(
+                        Alert.address == receiver, Alert.rule == "watchlist_exposure")))
+
+            wait_for(alerted, timeout=30, what="the exposure alert")
+            assert time.monotonic() - mined < 30
+            scrape = wait_for(lambda: _scrape(port), what="metrics")
+            for name in DESIGN_METRICS:
+                assert f"\n{name}" in scrape or scrape.startswith(name), name
+            assert 'amlmon_job_last_success_timestamp_seconds{job="ingest"}' in scrape
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+    lines = (tmp_path / "run.log").read_text().splitlines()
+    assert lines and all(line.startswith("{") for line in lines), lines[:3]
+    assert any("stopped cleanly" in line for line in lines)
+
+
+def _scrape(port: int) -> str | None:
+    try:
+        return "\n" + httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+    except httpx.HTTPError:
+        return None
+
+
+def test_two_daemons_share_one_database_and_take_over(
+    pg_url: str, make_sessions: Any, tmp_path: Path
+) -> None:
+    sessions = make_sessions(pg_url)
+    with run_anvil() as node:
+        token = deploy(node)
+        register(sessions, token)
+        holders = [str(a).lower() for a in node.rpc("eth_accounts")][1:4]  # type: ignore[union-attr]
+        token.batch_mint(holders, [10**9] * 3)
+        env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": node.url,
+               "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.3",
+               "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
+        with daemon(env, tmp_path / "a.log") as first, daemon(env, tmp_path / "b.log") as second:
+            def leases() -> int:
+                with sessions() as session:
+                    return int(session.scalar(text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND granted")) or 0)
+
+            wait_for(lambda: leases() == 1, what="one lease")
+            for k in range(5):
+                token.batch_forced_transfer([holders[k % 3]], [holders[(k + 1) % 3]], [k + 1])
+            wait_for(lambda: _count(sessions) == 8, what="ingest of 8 transfers")
+            holder = first if _holds_lease(sessions, first.pid) else second
+            other = second if holder is first else first
+            holder.send_signal(signal.SIGKILL)
+            holder.wait()
+            for k in range(4):
+                token.batch_forced_transfer([holders[k % 3]], [holders[(k + 2) % 3]], [7])
+            wait_for(lambda: _count(sessions) == 12, what="take-over by the other daemon")
+            assert other.poll() is None
+            assert leases() == 1
+    assert _count(sessions) == 12  # no duplicates: each transfer once
+
+
+def _count(sessions: Any) -> int:
+    with sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Transfer)) or 0)
+
+
+def _holds_lease(sessions: Any, pid: int) -> bool:
+    with sessions() as session:
+        return bool(session.scalar(text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = :name"),
+            {"name": f"amlmon-{pid}"}))
