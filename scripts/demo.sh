@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# First look at amlmon on the embedded SQLite default: install, create the schema, list tokens.
+# The whole pipeline on a fresh machine: install (Python deps, anvil), then `amlmon demo` —
+# a local chain, the demo RWA token, a history with laundering cases, ingest, scoring,
+# alerts, and the flagged report in ./amlmon-demo/. Extra arguments go to `amlmon demo`
+# (e.g. --serve to keep the API and /metrics up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export AMLMON_DATABASE_URL=${AMLMON_DATABASE_URL:-sqlite:///demo/amlmon.db}
-.venv/bin/amlmon db upgrade
-.venv/bin/amlmon token list
+exec .venv/bin/amlmon demo "$@"

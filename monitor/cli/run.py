@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from prometheus_client import start_http_server
+from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import logs
 from monitor.chain.rpc import RpcError
@@ -16,6 +17,7 @@ from monitor.cli.context import AppContext
 from monitor.cli.ingest import make_client
 from monitor.daemon import Daemon
 from monitor.metrics import REGISTRY
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,16 @@ def run(
 
 
 def _serve_api(context: AppContext, host: str, port: int) -> None:
+    _serve_api_app(context.settings, context.sessions, host, port)
+
+
+def _serve_api_app(settings: Settings, sessions: sessionmaker[Session], host: str,
+                   port: int) -> None:
     import uvicorn
 
     from monitor.api.app import create_app
 
-    app = create_app(context.settings, context.sessions)
+    app = create_app(settings, sessions)
     # uvicorn handles SIGTERM/SIGINT itself and returns from run() after a graceful stop.
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
                                   access_log=False)).run()
