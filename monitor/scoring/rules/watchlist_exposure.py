@@ -15,7 +15,6 @@ allowlist exists, value moving to an address outside it.
 
 from __future__ import annotations
 
-import networkx as nx
 import numpy as np
 from scipy import sparse
 
@@ -46,9 +45,8 @@ def detect(ctx: Context) -> list[Hit]:
     share_out = sparse.diags(1.0 / np.maximum(outflow, 1e-12)) @ flow  # row a: to whom
     down = _propagate(share_in, seed, p["max_hops"], p["hop_decay"])
     up = _propagate(share_out, seed, p["max_hops"], p["hop_decay"])
-    graph = nx.DiGraph()
-    for a, b in zip(src.tolist(), dst.tolist(), strict=True):
-        graph.add_edge(a, b)
+    forward = flow.tocsr()
+    backward = flow.T.tocsr()
     hits = []
     names = f.addresses
     for address, (weight, listing) in listed.items():
@@ -63,7 +61,8 @@ def detect(ctx: Context) -> list[Hit]:
             continue
         direction = "received from" if down[address] >= up[address] else "sent to"
         exposure = max(down[address], up[address])
-        path = _path(graph, int(address), listed, direction == "received from")
+        path = _path(backward if direction == "received from" else forward, int(address),
+                     listed, int(p["max_hops"]))
         if path is None:
             continue
         target_weight, target = listed[path[-1]]
@@ -119,17 +118,28 @@ def _propagate(share: sparse.csr_matrix, seed: np.ndarray, hops: int, decay: flo
     return np.minimum(best, 1.0)
 
 
-def _path(graph: nx.DiGraph, start: int, listed: dict[int, object],
-          downstream: bool) -> list[int] | None:
-    """Shortest route start → … → listed (against the flow when funds came from it)."""
-    view = graph.reverse(copy=False) if downstream else graph
-    if start not in view:
-        return None
-    lengths = nx.single_source_shortest_path(view, start, cutoff=6)
-    reachable = [t for t in lengths if t in listed and t != start]
-    if not reachable:
-        return None
-    return lengths[min(reachable, key=lambda t: len(lengths[t]))]
+def _path(adjacency: sparse.csr_matrix, start: int, listed: dict[int, object],
+          max_hops: int) -> list[int] | None:
+    """Shortest route start → … → listed along `adjacency` (breadth first, on the sparse
+    matrix itself: building a graph object of every transfer costs more than scoring)."""
+    parents = {start: -1}
+    frontier = [start]
+    for _ in range(max_hops):
+        following = []
+        for node in frontier:
+            for nxt in adjacency.indices[adjacency.indptr[node]:adjacency.indptr[node + 1]]:
+                nxt = int(nxt)
+                if nxt in parents:
+                    continue
+                parents[nxt] = node
+                if nxt in listed:
+                    path = [nxt]
+                    while parents[path[-1]] != -1:
+                        path.append(parents[path[-1]])
+                    return path[::-1]
+                following.append(nxt)
+        frontier = following
+    return None
 
 
 def _path_rows(ctx: Context, path: list[int], downstream: bool) -> np.ndarray:
