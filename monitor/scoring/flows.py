@@ -36,6 +36,7 @@ class Flows:
     tx: np.ndarray  # object array of tx hashes
     frozen: dict[int, list[tuple[int, int | None]]] = field(default_factory=dict)
     """address index -> [(frozen at, unfrozen at or None)] from AddressFrozen events."""
+    _index: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -44,6 +45,27 @@ class Flows:
     @property
     def n_addresses(self) -> int:
         return int(self.addresses.size)
+
+    def sent(self, address: int) -> np.ndarray:
+        """Rows (transfer indices, in time order) sent by `address`; no full-array scan."""
+        order, ptr = self._by("src")
+        return order[ptr[address]:ptr[address + 1]]
+
+    def received(self, address: int) -> np.ndarray:
+        order, ptr = self._by("dst")
+        return order[ptr[address]:ptr[address + 1]]
+
+    def touching(self, address: int) -> np.ndarray:
+        return np.union1d(self.sent(address), self.received(address))
+
+    def _by(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+        cached = self._index.get(side)
+        if cached is None:
+            column = self.src if side == "src" else self.dst
+            order = np.argsort(column, kind="stable")  # stable: time order within an address
+            ptr = np.searchsorted(column[order], np.arange(self.n_addresses + 1))
+            cached = self._index[side] = (order, ptr)
+        return cached
 
     def index_of(self, address: str) -> int | None:
         found = np.flatnonzero(self.addresses == address)

@@ -30,11 +30,11 @@ def detect(ctx: Context) -> list[Hit]:
         address = int(who[k])
         # What it sends in the week after waking up.
         woke = f.t[rows[k]]
-        after = np.flatnonzero((f.src == address) & (f.t >= woke)
-                               & (f.t <= woke + p["burst_seconds"]))
+        sent, got = f.sent(address), f.received(address)
+        after = sent[(f.t[sent] >= woke) & (f.t[sent] <= woke + p["burst_seconds"])]
         moved = f.amount[after].sum()
-        before = np.flatnonzero((f.dst == address) & (f.t < woke))
-        held = f.amount[before].sum() - f.amount[(f.src == address) & (f.t < woke)].sum()
+        held = (f.amount[got[f.t[got] < woke]].sum()
+                - f.amount[sent[f.t[sent] < woke]].sum())
         if after.size == 0 or (moved < large and moved < 0.5 * max(held, 0)):
             continue
         detail = (

@@ -27,7 +27,8 @@ def detect(ctx: Context) -> list[Hit]:
             continue
         idx = fresh[rows]
         start, end = int(f.t[idx].min()), int(f.t[idx].max())
-        sent = np.flatnonzero((f.src == address) & (f.t >= start) & (f.t <= end) & (f.dst != 0))
+        sent = f.sent(int(address))
+        sent = sent[(f.t[sent] >= start) & (f.t[sent] <= end) & (f.dst[sent] != 0)]
         share = count / max(np.unique(f.dst[sent]).size, 1)
         if share < p["min_new_share"]:
             continue

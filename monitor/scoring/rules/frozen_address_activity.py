@@ -16,11 +16,11 @@ def detect(ctx: Context) -> list[Hit]:
     f = ctx.flows
     hits = []
     for address, spans in f.frozen.items():
-        touching = (f.src == address) | (f.dst == address)
-        during = np.zeros(f.n, dtype=bool)
+        rows = f.touching(address)
+        during = np.zeros(rows.size, dtype=bool)
         for start, end in spans:
-            during |= (f.t >= start) & ((f.t <= end) if end is not None else True)
-        idx = np.flatnonzero(touching & during)
+            during |= (f.t[rows] >= start) & ((f.t[rows] <= end) if end is not None else True)
+        idx = rows[during]
         if idx.size == 0:
             continue
         sent = f.amount[idx][f.src[idx] == address].sum()

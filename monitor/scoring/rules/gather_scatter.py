@@ -27,7 +27,7 @@ def detect(ctx: Context) -> list[Hit]:
     )
     hits = []
     for address in candidates[candidates != 0]:
-        idx = np.flatnonzero((f.src == address) | (f.dst == address))
+        idx = f.touching(int(address))
         senders = int(feats.column("in_counterparties")[address])
         receivers = int(feats.column("out_counterparties")[address])
         detail = (

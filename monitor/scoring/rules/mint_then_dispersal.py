@@ -20,8 +20,8 @@ def detect(ctx: Context) -> list[Hit]:
         address, minted, at = int(f.dst[m]), f.amount[m], f.t[m]
         if address == 0 or minted <= 0:
             continue
-        out = np.flatnonzero((f.src == address) & (f.t >= at) & (f.t <= at + window)
-                             & (f.dst != 0))
+        out = f.sent(address)
+        out = out[(f.t[out] >= at) & (f.t[out] <= at + window) & (f.dst[out] != 0)]
         if out.size < p["min_recipients"]:
             continue
         recipients = np.unique(f.dst[out])

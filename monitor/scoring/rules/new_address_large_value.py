@@ -19,10 +19,11 @@ def detect(ctx: Context) -> list[Hit]:
         return []
     cut = float(np.quantile(f.amount[secondary], p["quantile"]))
     idx = np.flatnonzero(feats.recv_new & secondary & (f.amount >= cut))
-    top = float(f.amount[secondary].max())
+    ranked = np.sort(f.amount[secondary])
+    top = float(ranked[-1])
     hits = []
     for i in idx:
-        rank = float((f.amount[secondary] < f.amount[i]).mean())
+        rank = float(np.searchsorted(ranked, f.amount[i], side="left") / ranked.size)
         detail = (
             f"its first transfer ever was a receipt of {ctx.amount(f.amount[i])}, larger than "
             f"{rank:.1%} of this token's transfers (threshold {ctx.amount(cut)})"

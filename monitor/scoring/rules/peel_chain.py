@@ -50,8 +50,8 @@ def detect(ctx: Context) -> list[Hit]:
             continue
         sub = graph.subgraph(component)
         rows_used = [d["row"] for _, _, d in sub.edges(data=True)]
-        peels = np.flatnonzero(np.isin(f.src, hops) & ~np.isin(np.arange(f.n), rows_used)
-                               & (f.dst != 0))
+        sent = np.concatenate([f.sent(a) for a in hops])
+        peels = sent[~np.isin(sent, rows_used) & (f.dst[sent] != 0)]
         idx = np.concatenate((np.array(rows_used), peels))
         start = float(f.t[rows_used].min())
         span = float(f.t[idx].max()) - start

@@ -41,7 +41,8 @@ def detect(ctx: Context) -> list[Hit]:
     for address in candidates:
         if quick_count[address] / max(out_count[address], 1) < p["min_quick_share"]:
             continue
-        idx = quick[f.src[quick] == address]
+        sent = f.sent(int(address))
+        idx = sent[np.isin(sent, quick)]
         median = float(np.median(hold[idx]))
         detail = (
             f"forwarded {forwarded[address]:.0%} of the {ctx.amount(in_value[address])} it "
@@ -51,7 +52,7 @@ def detect(ctx: Context) -> list[Hit]:
         score = scale(forwarded[address], p["min_forwarded"], 1.0, floor=60) * (
             1.0 if median <= p["max_hold_seconds"] / 4 else 0.9
         )
-        received = np.flatnonzero(f.dst == address)
+        received = f.received(int(address))
         hits.append(Hit(int(address), score, detail,
                         ctx.evidence(np.concatenate((received[:10], idx)))))
     return hits

@@ -42,7 +42,8 @@ def detect(ctx: Context) -> list[Hit]:
         idx = np.array([k for pair in via.values() for k in pair])
         first_hops = np.array([pair[0] for pair in via.values()])
         start, end = f.t[first_hops].min(), f.t[first_hops].max()
-        outflow = f.amount[(f.src == source) & (f.t >= start) & (f.t <= end)].sum()
+        sent = f.sent(source)
+        outflow = f.amount[sent[(f.t[sent] >= start) & (f.t[sent] <= end)]].sum()
         if f.amount[first_hops].sum() < p["min_source_share"] * outflow:
             continue  # a busy wallet that happens to pay a few mules: not its own scheme
         span = float(f.t[idx].max() - f.t[idx].min())

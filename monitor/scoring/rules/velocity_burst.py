@@ -57,6 +57,8 @@ def _distributes_fresh_mint(ctx: Context, address: int, idx: np.ndarray) -> bool
     if sent.size == 0:
         return False
     start = f.t[idx].min()
-    minted = f.amount[(f.src == 0) & (f.dst == address) & (f.t <= start)
-                      & (f.t >= start - ctx.params["mint_lookback_seconds"])].sum()
+    got = f.received(address)
+    got = got[(f.src[got] == 0) & (f.t[got] <= start)
+              & (f.t[got] >= start - ctx.params["mint_lookback_seconds"])]
+    minted = f.amount[got].sum()
     return bool(minted >= 0.5 * f.amount[sent].sum())

@@ -50,8 +50,8 @@ def detect(ctx: Context) -> list[Hit]:
     hits = []
     names = f.addresses
     for address, (weight, listing) in listed.items():
-        if (f.src == address).any() or (f.dst == address).any():
-            idx = np.flatnonzero((f.src == address) | (f.dst == address))
+        idx = f.touching(address)
+        if idx.size:
             detail = (f"is listed on {listing.list_name} ({listing.category}"
                       f"{': ' + listing.label if listing.label else ''}) and made "
                       f"{idx.size} transfer(s)")
@@ -147,7 +147,8 @@ def _path_rows(ctx: Context, path: list[int], downstream: bool) -> np.ndarray:
     rows = []
     for a, b in zip(path, path[1:], strict=False):
         sender, receiver = (b, a) if downstream else (a, b)
-        leg = np.flatnonzero((f.src == sender) & (f.dst == receiver))
+        sent = f.sent(sender)
+        leg = sent[f.dst[sent] == receiver]
         if leg.size:
             rows.append(int(leg[np.argmax(f.amount[leg])]))
     return np.array(rows, dtype=np.int64)
