@@ -126,14 +126,18 @@ def _point(run: ScoreRun, score: int, risk: int, now: datetime) -> dict[str, Any
 
 def _retract_orphaned(session: Session, token: Token, now: datetime) -> list[Alert]:
     """Active alerts none of whose evidence transfers exist any more (reorged away)."""
+    active = [a for a in session.scalars(select(Alert).where(
+        Alert.token_id == token.id, Alert.status.not_in(CLOSED_STATUSES))) if a.evidence]
+    wanted = sorted({tx for a in active for tx in a.evidence})
+    present: set[str] = set()
+    for start in range(0, len(wanted), 1000):
+        # chain_id first: the primary key (chain_id, tx_hash, …) serves the lookup.
+        present.update(session.scalars(select(Transfer.tx_hash).distinct().where(
+            Transfer.chain_id == token.chain_id, Transfer.tx_hash.in_(wanted[start:start + 1000]),
+            Transfer.token_id == token.id)))
     retracted = []
-    for alert in session.scalars(select(Alert).where(
-            Alert.token_id == token.id, Alert.status.not_in(CLOSED_STATUSES))):
-        if not alert.evidence:
-            continue
-        remaining = session.scalar(select(func.count()).select_from(Transfer).where(
-            Transfer.token_id == token.id, Transfer.tx_hash.in_(alert.evidence)))
-        if remaining:
+    for alert in active:
+        if any(tx in present for tx in alert.evidence):
             continue
         note = (f"retracted: all {len(alert.evidence)} supporting transfer(s) were orphaned "
                 "by a chain reorganisation")

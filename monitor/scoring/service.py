@@ -196,7 +196,7 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
                 changed[name] = (0, [], index if index is not None else -1)
     if not changed:
         return 0
-    totals = _exact_totals(session, token.id, list(changed))
+    totals = _exact_totals(session, token.chain_id, token.id, list(changed))
     for name, (risk, reasons, index) in changed.items():
         stats = totals.get(name, {})
         anomaly_score = (float(scored.anomaly_scores[index])
@@ -223,7 +223,7 @@ def _feature_row(scored: Scored, index: int) -> dict[str, float]:
 
 
 def _exact_totals(
-    session: Session, token_id: int, addresses: list[str]
+    session: Session, chain_id: int, token_id: int, addresses: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Exact uint256 in/out sums and first/last seen, for the addresses being written."""
     totals: dict[str, dict[str, Any]] = {
@@ -234,7 +234,9 @@ def _exact_totals(
             chunk = addresses[start:start + 500]
             rows = session.execute(
                 select(column, Transfer.amount, Transfer.block_time)
-                .where(Transfer.token_id == token_id, column.in_(chunk))
+                # chain_id leads the (chain_id, address, block_time) indexes.
+                .where(Transfer.chain_id == chain_id, Transfer.token_id == token_id,
+                       column.in_(chunk))
             )
             for address, amount, when in rows:
                 entry = totals[address]
