@@ -225,24 +225,35 @@ def _feature_row(scored: Scored, index: int) -> dict[str, float]:
 def _exact_totals(
     session: Session, chain_id: int, token_id: int, addresses: list[str]
 ) -> dict[str, dict[str, Any]]:
-    """Exact uint256 in/out sums and first/last seen, for the addresses being written."""
+    """Exact uint256 in/out sums and first/last seen, for the addresses being written.
+
+    Postgres sums NUMERIC(78,0) exactly in SQL; SQLite stores amounts as text, so there the
+    rows come back and Python adds the integers.
+    """
     totals: dict[str, dict[str, Any]] = {
         a: {"in_count": 0, "out_count": 0, "in_value": 0, "out_value": 0} for a in addresses
     }
+    exact_sql = session.get_bind().dialect.name == "postgresql"
     for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
         for start in range(0, len(addresses), 500):
             chunk = addresses[start:start + 500]
-            rows = session.execute(
-                select(column, Transfer.amount, Transfer.block_time)
-                # chain_id leads the (chain_id, address, block_time) indexes.
-                .where(Transfer.chain_id == chain_id, Transfer.token_id == token_id,
-                       column.in_(chunk))
-            )
-            for address, amount, when in rows:
+            # chain_id leads the (chain_id, address, block_time) indexes.
+            where = (Transfer.chain_id == chain_id, Transfer.token_id == token_id,
+                     column.in_(chunk))
+            if exact_sql:
+                rows = session.execute(
+                    select(column, func.count(), func.sum(Transfer.amount),
+                           func.min(Transfer.block_time), func.max(Transfer.block_time))
+                    .where(*where).group_by(column))
+            else:
+                rows = session.execute(select(column, 1, Transfer.amount, Transfer.block_time,
+                                              Transfer.block_time).where(*where))
+            for address, count, amount, first, last in rows:
                 entry = totals[address]
-                entry[f"{side}_count"] += 1
+                entry[f"{side}_count"] += int(count)
                 entry[f"{side}_value"] += int(amount)
-                when = when if when.tzinfo else when.replace(tzinfo=UTC)
-                entry["first_seen"] = min(entry.get("first_seen", when), when)
-                entry["last_seen"] = max(entry.get("last_seen", when), when)
+                first = first if first.tzinfo else first.replace(tzinfo=UTC)
+                last = last if last.tzinfo else last.replace(tzinfo=UTC)
+                entry["first_seen"] = min(entry.get("first_seen", first), first)
+                entry["last_seen"] = max(entry.get("last_seen", last), last)
     return totals

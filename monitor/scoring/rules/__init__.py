@@ -44,7 +44,8 @@ class Context:
         ordered = idx[np.argsort(self.flows.t[idx], kind="stable")][:MAX_EVIDENCE]
         seen: dict[str, None] = {}
         for i in ordered:
-            seen.setdefault(str(self.flows.tx[i]), None)
+            tx = self.flows.tx[i]
+            seen.setdefault(tx.decode() if isinstance(tx, bytes) else str(tx), None)
         return tuple(seen)
 
     def amount(self, value: float) -> str:
