@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from monitor.chain.rpc import RpcError
 from monitor.cli import alerts as alert_commands
 from monitor.cli import db as db_commands
 from monitor.cli import demo as demo_command
@@ -21,6 +22,7 @@ from monitor.cli import transfers as transfer_commands
 from monitor.cli import watchlist as watchlist_commands
 from monitor.cli.context import AppContext
 from monitor.errors import UserError
+from monitor.ingest.poller import ChainMovedDuringFetch
 from monitor.settings import ConfigError
 
 app = typer.Typer(
@@ -76,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(message, code)
     except (UserError, ConfigError) as exc:
         return _fail(str(exc), 2)
+    except RpcError as exc:
+        return _fail(f"node unavailable: {_first_line(exc)}", 1)
+    except ChainMovedDuringFetch as exc:
+        return _fail(f"the chain kept reorganising during ingest; run it again: {exc}", 1)
     except SQLAlchemyError as exc:
         message = _first_line(exc)
         if "no such table" in message or "does not exist" in message:

@@ -96,3 +96,13 @@ def test_bad_input_is_one_line(
     stored_db: str, capsys: Any, args: list[str], fragment: str
 ) -> None:
     assert_one_line_error(run_cli(capsys, "transfers", "export", *args), fragment)
+
+
+def test_ingest_with_an_unreachable_node_is_one_line(sqlite_url: str, capsys: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.anvil import free_port
+
+    monkeypatch.setenv("AMLMON_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("AMLMON_RPC_URLS", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("AMLMON_RPC_MAX_RETRIES", "2")
+    assert_one_line_error(run_cli(capsys, "ingest", "--once"), "cannot reach the node")
