@@ -39,7 +39,7 @@ class DemoResult:
     token: str
     history: History
     report: dict[str, Any]
-    html_path: Path | None
+    html_path: Path
     json_path: Path
     alerts: int
 
@@ -79,11 +79,25 @@ def demo(settings: Settings, sessions: sessionmaker[Session], out_dir: Path,
 
 
 def _write_html(sessions: sessionmaker[Session], report: dict[str, Any],
-                out_dir: Path) -> Path | None:
-    try:
-        from monitor.reports import html
-    except ImportError:  # pragma: no cover - the HTML module ships with the API
-        return None
+                out_dir: Path, pages: int = 50) -> Path:
+    """flagged.html, and a page per address for the top `pages` flagged addresses, linked
+    relatively so the folder can be opened (or zipped and sent) as it is."""
+    from monitor.reports import html
+
+    folder = out_dir / "addresses"
+    folder.mkdir(exist_ok=True)
+    written: set[str] = set()
+    with sessions() as session:
+        for entry in report["items"]:
+            if len(written) >= pages:
+                break
+            if entry["address"] in written:
+                continue
+            page = html.address_page(session, entry["address"].lower())
+            (folder / f"{entry['address']}.html").write_text(page, encoding="utf-8")
+            written.add(entry["address"])
     path = out_dir / "flagged.html"
-    path.write_text(html.flagged_page(report), encoding="utf-8")
+    path.write_text(html.flagged_page(report, link=lambda item: (
+        f"addresses/{item['address']}.html" if item["address"] in written
+        else html.default_link(item))), encoding="utf-8")
     return path

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Chain, Token
-from monitor.errors import UserError
+from monitor.errors import Conflict, UserError
+from monitor.settings import Settings
 
 
 def ensure_chain(session: Session, chain_id: int) -> Chain:
@@ -36,7 +37,7 @@ def add_token(
         select(Token).where(Token.chain_id == chain_id, Token.address == address)
     )
     if existing is not None:
-        raise UserError(f"token {address} is already registered on chain {chain_id} "
+        raise Conflict(f"token {address} is already registered on chain {chain_id} "
                         f"(id {existing.id})")
     ensure_chain(session, chain_id)
     token = Token(
@@ -46,6 +47,24 @@ def add_token(
     session.add(token)
     session.flush()
     return token
+
+
+def resolve_metadata(
+    settings: Settings, chain_id: int, address: str, name: str | None, symbol: str | None,
+    decimals: int | None,
+) -> tuple[str | None, str | None, int | None]:
+    """Fill what the user left out from the contract itself, when a node is configured."""
+    if not settings.rpc_urls or None not in (name, symbol, decimals):
+        return name, symbol, decimals
+    # web3 costs a second of start-up: load it only when a token is registered.
+    from monitor.chain.metadata import connect, read_metadata
+
+    meta = read_metadata(connect(settings.rpc_urls[0], settings.rpc_timeout_seconds), address)
+    if meta.chain_id != chain_id:
+        raise UserError(f"the configured node serves chain {meta.chain_id}, not {chain_id}")
+    return (name if name is not None else meta.name,
+            symbol if symbol is not None else meta.symbol,
+            decimals if decimals is not None else meta.decimals)
 
 
 def list_tokens(session: Session, chain_id: int | None = None) -> Sequence[Token]:

@@ -6,14 +6,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import db
-from support.postgres import _libpq, create_database, drop_database, postgres_server
+from support.postgres import clone_database, create_database, drop_database, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -35,12 +33,7 @@ def pg_template(pg_server: str) -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_template: str) -> Iterator[str]:
     """A fresh, migrated Postgres database for one test, dropped afterwards."""
-    template = make_url(pg_template)
-    name = f"{template.database}_{uuid.uuid4().hex[:8]}".replace("_tmpl", "")
-    admin = template.set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(_libpq(admin), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
-    url = template.set(database=name).render_as_string(hide_password=False)
+    url = clone_database(pg_template)
     yield url
     drop_database(url)
 

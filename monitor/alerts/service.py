@@ -170,7 +170,7 @@ def list_alerts(
     """Newest first; page with `before_id` = the last id of the previous page."""
     if status is not None and status not in ALERT_STATUSES:
         raise UserError(f"unknown status {status!r}; one of {', '.join(ALERT_STATUSES)}")
-    query = select(Alert).order_by(Alert.id.desc()).limit(max(1, min(limit, 500)))
+    query = select(Alert).order_by(Alert.id.desc()).limit(max(1, min(limit, 1000)))
     if status is not None:
         query = query.where(Alert.status == status)
     if severity is not None:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from monitor.chain.rpc import RpcError
 from monitor.cli import alerts as alert_commands
+from monitor.cli import api as api_commands
 from monitor.cli import db as db_commands
 from monitor.cli import demo as demo_command
 from monitor.cli import ingest as ingest_command
@@ -40,6 +41,8 @@ app.add_typer(transfer_commands.app, name="transfers")
 app.add_typer(watchlist_commands.app, name="watchlist")
 app.command("ingest")(ingest_command.ingest)
 app.command("run")(run_command.run)
+app.command("api")(api_commands.api)
+app.add_typer(api_commands.apikey_app, name="apikey")
 app.command("demo")(demo_command.demo)
 app.command("score")(score_commands.score)
 app.add_typer(score_commands.report_app, name="report")

@@ -53,10 +53,8 @@ def demo(
 
             with run_demo(settings, sessions, out, progress) as result:
                 _summary(result.report, result.alerts, len(result.history.transfers))
-                if result.html_path:
-                    typer.echo(f"flagged report: {result.html_path} (and {result.json_path})")
-                else:
-                    typer.echo(f"flagged report: {result.json_path}")
+                typer.echo(f"flagged report: {result.html_path} (and {result.json_path}; "
+                           f"address pages in {result.html_path.parent / 'addresses'})")
                 if serve:
                     _serve(settings, engine, sessions, result.node.url)
                 else:
@@ -83,7 +81,7 @@ def _summary(report: dict[str, object], alerts: int, transfers: int) -> None:
 
 def _serve(settings: Settings, engine: object, sessions: object, node_url: str) -> None:
     from monitor.chain.rpc import RpcClient
-    from monitor.cli.run import _serve_api_app
+    from monitor.cli.api import serve
     from monitor.daemon import Daemon
 
     live = settings.model_copy(update={"rpc_urls": [node_url], "confirmations": 0})
@@ -93,7 +91,7 @@ def _serve(settings: Settings, engine: object, sessions: object, node_url: str) 
         typer.echo(f"serving: API and /metrics on http://{settings.api_host}:{settings.api_port}"
                    f" (Ctrl-C to stop); node {node_url}")
         try:
-            _serve_api_app(live, sessions, settings.api_host, settings.api_port)  # type: ignore[arg-type]
+            serve(live, sessions, settings.api_host, settings.api_port)  # type: ignore[arg-type]
         finally:
             daemon.shutdown()
             threading.Event().set()

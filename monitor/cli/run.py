@@ -9,15 +9,14 @@ from typing import Annotated
 
 import typer
 from prometheus_client import start_http_server
-from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import logs
 from monitor.chain.rpc import RpcError
+from monitor.cli.api import serve
 from monitor.cli.context import AppContext
 from monitor.cli.ingest import make_client
 from monitor.daemon import Daemon
 from monitor.metrics import REGISTRY
-from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ def run(
         log.info("amlmon running: chain %s, %s endpoint(s)", chain_id, len(settings.rpc_urls))
         try:
             if api:
-                _serve_api(context, settings.api_host, settings.api_port)
+                serve(settings, context.sessions, settings.api_host, settings.api_port)
             else:
                 if settings.metrics_port:
                     start_http_server(settings.metrics_port, registry=REGISTRY)
@@ -50,22 +49,6 @@ def run(
             log.info("stopping: finishing the running batch")
             daemon.shutdown()
             log.info("stopped cleanly")
-
-
-def _serve_api(context: AppContext, host: str, port: int) -> None:
-    _serve_api_app(context.settings, context.sessions, host, port)
-
-
-def _serve_api_app(settings: Settings, sessions: sessionmaker[Session], host: str,
-                   port: int) -> None:
-    import uvicorn
-
-    from monitor.api.app import create_app
-
-    app = create_app(settings, sessions)
-    # uvicorn handles SIGTERM/SIGINT itself and returns from run() after a graceful stop.
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
-                                  access_log=False)).run()
 
 
 def _wait_for_signal(stop: threading.Event) -> None:

@@ -27,10 +27,12 @@ report_app = typer.Typer(help="Investigator reports.", no_args_is_help=True)
 class ReportFormat(StrEnum):
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class AddressFormat(StrEnum):
     json = "json"
+    html = "html"
 
 
 def _address(value: str, option: str) -> str:
@@ -94,8 +96,14 @@ def flagged(
         if token is not None:
             token_ids = [find_token(session, _address(token, "--token")).id]
         report = reports.flagged(session, token_ids, threshold)
-    text = (json.dumps(report, indent=2) + "\n" if fmt is ReportFormat.json
-            else reports.to_csv(report))
+    if fmt is ReportFormat.html:
+        from monitor.reports import html
+
+        text = html.flagged_page(report)
+    elif fmt is ReportFormat.csv:
+        text = reports.to_csv(report)
+    else:
+        text = json.dumps(report, indent=2) + "\n"
     _write(text, output)
     if output is not None or not sys.stdout.isatty():
         typer.echo(f"{len(report['items'])} flagged address(es)", err=True)
@@ -108,11 +116,18 @@ def address(
     fmt: Annotated[AddressFormat, typer.Option("--format")] = AddressFormat.json,
     output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
 ) -> None:
-    """One address: its current risk, severity and reasons per token."""
+    """One address: its current risk, severity and reasons per token. HTML adds the evidence,
+    a picture of the fund flows, counterparties and a timeline, on one self-contained page."""
     context: AppContext = ctx.obj
+    subject = _address(target, "ADDRESS")
     with context.sessions() as session:
-        report = reports.address_report(session, _address(target, "ADDRESS"))
-    _write(json.dumps(report, indent=2) + "\n", output)
+        if fmt is AddressFormat.html:
+            from monitor.reports import html
+
+            text = html.address_page(session, subject)
+        else:
+            text = json.dumps(reports.address_report(session, subject), indent=2) + "\n"
+    _write(text, output)
 
 
 def _write(text: str, output: Path | None) -> None:

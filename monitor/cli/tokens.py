@@ -14,7 +14,7 @@ from monitor.addresses import checksum, parse_address
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 from monitor.errors import UserError
-from monitor.tokens import add_token, list_tokens
+from monitor.tokens import add_token, list_tokens, resolve_metadata
 
 app = typer.Typer(help="Registered token contracts.", no_args_is_help=True)
 
@@ -52,17 +52,8 @@ def add(
     except ValueError as exc:
         raise UserError(str(exc)) from None
     settings = context.settings
-    if settings.rpc_urls and None in (name, symbol, decimals):
-        # web3 costs a second of start-up: load it only for the one command that needs it.
-        from monitor.chain.metadata import connect, read_metadata
-
-        meta = read_metadata(connect(settings.rpc_urls[0], settings.rpc_timeout_seconds),
-                             token_address)
-        if meta.chain_id != chain_id:
-            raise UserError(f"the configured node serves chain {meta.chain_id}, not {chain_id}")
-        name = name if name is not None else meta.name
-        symbol = symbol if symbol is not None else meta.symbol
-        decimals = decimals if decimals is not None else meta.decimals
+    name, symbol, decimals = resolve_metadata(settings, chain_id, token_address, name, symbol,
+                                              decimals)
     if decimals is None:
         typer.echo("note: decimals unknown (no --decimals and no RPC answer); assuming 18",
                    err=True)

@@ -18,32 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Alert, AlertEvent, Notification
 from monitor import db, jobs, metrics
 from monitor.alerts import service
-from monitor.chain.decode import TransferRecord
 from monitor.errors import Conflict
 from monitor.ingest import store
 from monitor.settings import Settings
-from monitor.sim import generate
-from monitor.tokens import add_token
 from support.anvil import free_port
 from support.cli import assert_one_line_error, run_cli
+from support.history import write_history
 
-TOKEN = "0x" + "ab" * 20
 SECRET = "s3cret-for-tests"
-
-
-def write_history(sessions: sessionmaker[Session], seed: int = 21) -> int:
-    """A simulated history stored as ingest would store it (one block per 20 transfers)."""
-    history = generate(seed, investors=80, days=60, cases_per_rule=1)
-    with db.transaction(sessions) as session:
-        token_id = add_token(session, chain_id=31337, address=TOKEN, decimals=6).id
-        records, times = [], {}
-        for i, t in enumerate(history.transfers):
-            block = i // 20 + 1
-            records.append(TransferRecord(block, f"0x{block:064x}", f"0x{i + 1:064x}", 0, 0,
-                                          TOKEN, t.sender, t.receiver, t.amount))
-            times[block] = datetime.fromtimestamp(t.timestamp, UTC)
-        store.write_transfers(session, 31337, {TOKEN: token_id}, records, times)
-    return token_id
 
 
 @pytest.fixture

@@ -19,3 +19,8 @@ def test_demo_runs_the_whole_pipeline(tmp_path: Path) -> None:
     assert {"peel_chain", "structuring", "fan_out", "cycle", "frozen_address_activity"} <= rules
     assert "Top flagged address per typology" in result.out
     assert "flagged report:" in result.out
+    # The HTML report is a folder that works offline: the table links to address pages.
+    flagged = (out / "flagged.html").read_text()
+    top = report["items"][0]["address"]
+    assert f'href="addresses/{top}.html"' in flagged
+    assert '<svg class="flow"' in (out / "addresses" / f"{top}.html").read_text()

@@ -22,7 +22,11 @@ def test_image_build_steps_produce_a_working_install(tmp_path: Path) -> None:
     env = {**os.environ, "AMLMON_DATABASE_URL": f"sqlite:///{tmp_path / 'image.db'}"}
     env.pop("AMLMON_CONFIG", None)
     # Run from an empty folder: nothing may come from the source tree.
-    for args in (["db", "upgrade"], ["token", "list"], ["run", "--help"]):
+    # `report flagged --format html` needs the packaged Jinja2 templates and `apikey create`
+    # the API's key store: both must work from the installed wheel alone.
+    for args in (["db", "upgrade"], ["token", "list"], ["run", "--help"],
+                 ["report", "flagged", "--format", "html"],
+                 ["apikey", "create", "--name", "ops", "--role", "admin"]):
         run = subprocess.run([str(venv / "bin/amlmon"), *args], env=env, cwd=tmp_path,
                              capture_output=True, text=True)
         assert run.returncode == 0, (args, run.stderr)

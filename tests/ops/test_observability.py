@@ -92,9 +92,9 @@ def test_real_prometheus_scrapes_a_running_daemon(pg_url: str, make_sessions: An
         token.mint("0x" + "11" * 20, 10**9)
         env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": node.url,
                "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.5",
-               "AMLMON_METRICS_PORT": str(metrics_port),
+               "AMLMON_API_PORT": str(metrics_port),  # `run` serves /metrics with the API
                "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
-        daemon = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run", "--no-api"],
+        daemon = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"],
                                   env=env, cwd=REPO, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         server = subprocess.Popen(
@@ -121,6 +121,12 @@ def test_real_prometheus_scrapes_a_running_daemon(pg_url: str, make_sessions: An
             assert ingested and ingested[0] >= node.block_number() - 1
             rules = httpx.get(f"{api}/rules", timeout=2).json()["data"]["groups"]
             assert {g["name"] for g in rules} == {"amlmon-ingest", "amlmon-scoring"}
+            # The same process serves the API: health for the Docker HEALTHCHECK, readiness,
+            # and /api/v1 behind a key.
+            amlmon = f"http://127.0.0.1:{metrics_port}"
+            assert httpx.get(f"{amlmon}/healthz", timeout=5).json() == {"status": "ok"}
+            assert httpx.get(f"{amlmon}/readyz", timeout=5).json()["status"] == "ready"
+            assert httpx.get(f"{amlmon}/api/v1/tokens", timeout=5).status_code == 401
         finally:
             server.terminate()
             daemon.send_signal(signal.SIGTERM)

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,8 +142,8 @@ def test_run_records_the_anomaly_model(world: World) -> None:
     assert model["params"]["n_estimators"] == 200
 
 
-def test_flagged_report_json_and_csv(world: World, capsys: Any,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_flagged_report_json_csv_and_html(world: World, capsys: Any, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AMLMON_DATABASE_URL", world.url)
     result = run_cli(capsys, "report", "flagged", "--format", "json")
     assert result.code == 0, result.err
@@ -168,6 +169,15 @@ def test_flagged_report_json_and_csv(world: World, capsys: Any,
     assert rows and rows[0]["rules"]
     single = run_cli(capsys, "report", "address", first["address"])
     assert json.loads(single.out)["tokens"][0]["risk_score"] == first["risk_score"]
+    # HTML: the flagged table links each address; the address page is written to a file.
+    page = run_cli(capsys, "report", "flagged", "--format", "html")
+    assert page.out.count("<tr>") == len(items) + 1 and first["address"] in page.out
+    target = tmp_path / "address.html"
+    written = run_cli(capsys, "report", "address", first["address"], "--format", "html",
+                      "--output", str(target))
+    assert written.code == 0, written.err
+    html = target.read_text()
+    assert '<svg class="flow"' in html and first["reasons"][0]["detail"][:30] in html
 
 
 def _decimal(value: int, decimals: int) -> str:

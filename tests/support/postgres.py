@@ -108,3 +108,13 @@ def drop_database(url: str) -> None:
     admin = parsed.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(_libpq(admin), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+def clone_database(template_url: str) -> str:
+    """A copy of a (migrated) template database: much faster than migrating again."""
+    template = make_url(template_url)
+    name = f"{template.database}_{uuid.uuid4().hex[:8]}".replace("_tmpl", "")
+    admin = template.set(database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(_libpq(admin), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template.database}"')
+    return template.set(database=name).render_as_string(hide_password=False)

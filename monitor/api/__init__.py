@@ -1,0 +1,1 @@
+"""The authenticated HTTP API (FastAPI), served by `amlmon run` and `amlmon api`."""

@@ -1,0 +1,120 @@
+"""The FastAPI application: health, readiness, metrics and /api/v1.
+
+Every error is `{"error": "<one line>"}` with a 4xx status for what the client can fix;
+unexpected failures are logged with their traceback and answered with a bare 500, so no
+internals leak. A database outage is a 503, not a 500: the client should retry.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import monitor
+from monitor import db
+from monitor.api.routes import admin, alerts, reports
+from monitor.errors import Conflict, NotFound, UserError
+from monitor.metrics import REGISTRY
+from monitor.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
+    app = FastAPI(
+        title="amlmon",
+        version=getattr(monitor, "__version__", "0.1.0"),
+        description="Anti-money-laundering monitor for tokenized real-world assets: alerts, "
+                    "investigator reports, tokens, watchlists. Send an API key as "
+                    "`Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+    )
+    app.state.settings = settings
+    app.state.sessions = sessions
+    _error_handlers(app)
+    _health_routes(app)
+    for router in (alerts.router, reports.router, admin.router):
+        app.include_router(router)
+    return app
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "; ".join(_describe(e) for e in exc.errors()[:10]))
+
+    @app.exception_handler(UserError)
+    async def user_error(_: Request, exc: UserError) -> JSONResponse:
+        status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+        return _error(status, str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", str(exc.orig).strip().splitlines()[0:1])
+        return _error(503, "database unavailable; retry later", {"Retry-After": "5"})
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
+        log.error("database error", exc_info=exc)
+        return _error(500, "internal error")
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.error("unhandled error", exc_info=exc)
+        return _error(500, "internal error")
+
+
+def _describe(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        reason = (error.get("ctx") or {}).get("error", "")
+        return f"body: not valid JSON{f' ({reason})' if reason else ''}"
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
+    message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        """The process is up (no dependency checked)."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+    def readyz(request: Request) -> JSONResponse:
+        """Ready to serve: the database answers and its schema is at the migrations' head."""
+        sessions: sessionmaker[Session] = request.app.state.sessions
+        try:
+            with sessions() as session:
+                session.execute(text("SELECT 1"))
+                engine = session.get_bind()
+            current = db.current_revision(engine)  # type: ignore[arg-type]
+        except (OperationalError, DBAPIError) as exc:
+            first = str(exc.orig or exc).strip().splitlines()[0]
+            return JSONResponse({"status": "unavailable", "error": f"database: {first}"}, 503)
+        head = db.head_revision()
+        if current != head:
+            return JSONResponse({"status": "unavailable",
+                                 "error": f"database schema is at {current}, not {head}: run "
+                                          "`amlmon db upgrade`"}, 503)
+        return JSONResponse({"status": "ready", "schema": current})
+
+    @app.get("/metrics", tags=["health"], response_class=Response)
+    def metrics() -> Response:
+        """Prometheus metrics (DESIGN.md "Metrics")."""
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

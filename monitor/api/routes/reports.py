@@ -1,0 +1,70 @@
+"""/api/v1/reports and /api/v1/addresses: what investigators read."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from monitor.api.auth import Caller, viewer
+from monitor.api.schemas import Address
+from monitor.reports import flagged as reports
+from monitor.reports import html
+from monitor.reports.profile import address_profile
+from monitor.scoring.config import load_rules_config
+from monitor.tokens import find_token
+
+router = APIRouter(prefix="/api/v1", tags=["reports"])
+PathAddress = Annotated[Address, Path(description="0x… address (EIP-55 checked when mixed case)")]
+
+
+@router.get("/reports/flagged", response_model=None)
+def flagged_report(
+    request: Request,
+    _: Annotated[Caller, Depends(viewer)],
+    format: Literal["json", "csv", "html"] = "json",
+    token: Annotated[Address | None, Query(description="Only this token contract")] = None,
+    min_risk: Annotated[int | None, Query(ge=0, le=100,
+                                          description="Default: flag_min_risk")] = None,
+) -> Response:
+    """Flagged addresses, highest risk first (DESIGN.md "Flagged-address report")."""
+    threshold = min_risk if min_risk is not None else int(
+        load_rules_config(request.app.state.settings.rules_file)["flag_min_risk"])
+    with request.app.state.sessions() as session:
+        token_ids = [find_token(session, token).id] if token is not None else None
+        report = reports.flagged(session, token_ids, threshold)
+    if format == "csv":
+        return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": 'attachment; filename="flagged.csv"'})
+    if format == "html":
+        return HTMLResponse(html.flagged_page(report))
+    return JSONResponse(report)
+
+
+@router.get("/reports/address/{address}", response_model=None)
+def address_report(
+    request: Request,
+    address: PathAddress,
+    _: Annotated[Caller, Depends(viewer)],
+    format: Literal["json", "html"] = "json",
+) -> Response:
+    """One address: risk and reasons per token (JSON), or the full investigator page (HTML)
+    with evidence, fund-flow picture, counterparties and timeline."""
+    with request.app.state.sessions() as session:
+        if format == "html":
+            return HTMLResponse(html.address_page(session, address))
+        return JSONResponse(reports.address_report(session, address))
+
+
+@router.get("/addresses/{address}")
+def address_profile_(
+    request: Request,
+    address: PathAddress,
+    _: Annotated[Caller, Depends(viewer)],
+    transfers: Annotated[int, Query(ge=0, le=5000, description="Recent transfers to list")] = 100,
+    counterparties: Annotated[int, Query(ge=0, le=1000)] = 25,
+) -> dict[str, Any]:
+    """Address profile per token: risk, reasons, largest counterparties, recent transfers."""
+    with request.app.state.sessions() as session:
+        return address_profile(session, address, limit=transfers, counterparties=counterparties)

@@ -1,0 +1,66 @@
+"""API keys: shown once at creation, stored as a salted hash, revocable.
+
+A key is `amk_<prefix>_<secret>`: the prefix finds the row without a table scan, the
+secret (32 random bytes) is checked against SHA-256(salt + secret) in constant time.
+Keys are machine-generated and high-entropy, so a fast hash is enough (slow password
+hashes defend guessable secrets and would cost every API request tens of milliseconds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ApiKey
+from models.auth import ROLES
+from monitor.errors import Conflict, NotFound, UserError
+
+RANK = {role: rank for rank, role in enumerate(ROLES)}  # viewer < investigator < admin
+
+
+def _digest(salt: str, secret: str) -> str:
+    return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
+
+
+def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
+    """A new key; the plaintext is returned once and never stored."""
+    name = name.strip()
+    if not name or len(name) > 128:
+        raise UserError("key name must be 1-128 characters")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
+        raise Conflict(f"an API key named {name!r} already exists")
+    prefix, secret, salt = secrets.token_hex(6), secrets.token_urlsafe(32), secrets.token_hex(16)
+    key = ApiKey(name=name, role=role, prefix=prefix, salt=salt, key_hash=_digest(salt, secret))
+    session.add(key)
+    session.flush()
+    return key, f"amk_{prefix}_{secret}"
+
+
+def revoke_key(session: Session, name: str) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if key is None:
+        raise NotFound(f"no API key named {name!r}")
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+    return key
+
+
+def authenticate(session: Session, presented: str) -> ApiKey | None:
+    """The active key matching `presented`, or None."""
+    parts = presented.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != "amk":
+        return None
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.key_hash, _digest(key.salt, parts[2])):
+        return None
+    key.last_used_at = datetime.now(UTC)
+    return key

@@ -1,0 +1,111 @@
+"""`amlmon api` (the HTTP API alone) and `amlmon apikey create|revoke|list`."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import ApiKey
+from monitor import logs
+from monitor.apikeys import create_key, revoke_key
+from monitor.cli.context import AppContext
+from monitor.db import transaction
+from monitor.settings import Settings
+
+apikey_app = typer.Typer(help="API keys: create (shown once), revoke, list.",
+                         no_args_is_help=True)
+
+
+class Role(StrEnum):
+    viewer = "viewer"
+    investigator = "investigator"
+    admin = "admin"
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def serve(settings: Settings, sessions: sessionmaker[Session], host: str, port: int) -> None:
+    """Serve the API until SIGTERM/SIGINT (uvicorn handles both and stops gracefully)."""
+    import uvicorn
+
+    from monitor.api.app import create_app
+
+    app = create_app(settings, sessions)
+    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                  access_log=False)).run()
+
+
+def api(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Bind address (default: api_host)")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535,
+                                             help="Port (default: api_port)")] = None,
+) -> None:
+    """Serve the HTTP API (and /metrics) without ingesting or scoring."""
+    context: AppContext = ctx.obj
+    settings = context.settings
+    logs.configure(settings)
+    serve(settings, context.sessions, host or settings.api_host, port or settings.api_port)
+
+
+@apikey_app.command("create")
+def create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Who or what uses the key (the audit-trail actor)")],
+    role: Annotated[Role, typer.Option(help="viewer: read; investigator: + triage; "
+                                            "admin: + keys, tokens, watchlists")],
+) -> None:
+    """Create a key and print it once: only a salted hash is stored."""
+    context: AppContext = ctx.obj
+    with transaction(context.sessions) as session:
+        _, secret = create_key(session, name, role.value)
+    typer.echo(secret)
+    typer.echo(f"created {role.value} key {name!r}; store it now, it is not shown again",
+               err=True)
+
+
+@apikey_app.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="The key's name")],
+) -> None:
+    """Revoke a key: it is refused from the next request on."""
+    context: AppContext = ctx.obj
+    with transaction(context.sessions) as session:
+        key = revoke_key(session, name)
+        typer.echo(f"revoked key {key.name!r} ({key.role})")
+
+
+@apikey_app.command("list")
+def list_(
+    ctx: typer.Context,
+    fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+) -> None:
+    """Keys with their role and state (never their secrets)."""
+    context: AppContext = ctx.obj
+    with context.sessions() as session:
+        rows = [{"name": k.name, "role": k.role, "prefix": k.prefix,
+                 "created_at": k.created_at.isoformat(),
+                 "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
+                 "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
+                for k in session.scalars(select(ApiKey).order_by(ApiKey.id))]
+    if fmt is ListFormat.json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table()
+    for column in ("name", "role", "prefix", "created_at", "last_used_at", "revoked_at"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(row[c] or "" for c in ("name", "role", "prefix", "created_at",
+                                                "last_used_at", "revoked_at")))
+    Console(width=160).print(table)

@@ -1,0 +1,55 @@
+"""HTML reports: one self-contained page each (inline CSS, inline SVG, no external assets),
+so an investigator can save, print or attach it to a case file as it was seen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Token
+from monitor.reports.flagged import _iso
+from monitor.reports.flowgraph import flow_graph
+from monitor.reports.profile import address_profile
+
+SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+# Autoescape everything: reason details and labels can carry watchlist text from outside.
+_env = Environment(
+    loader=PackageLoader("monitor.reports", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def default_link(item: dict[str, Any]) -> str:
+    return f"/api/v1/reports/address/{item['address']}?format=html"
+
+
+def flagged_page(report: dict[str, Any],
+                 link: Callable[[dict[str, Any]], str] = default_link) -> str:
+    """The flagged report as a sortable table, each address linking to its own report."""
+    return _env.get_template("flagged.html.j2").render(
+        items=report["items"], min_risk=report.get("min_risk", 0),
+        generated_at=report["generated_at"], severity_rank=SEVERITY_RANK, link=link)
+
+
+def address_page(session: Session, address: str, transfers: int = 200) -> str:
+    """Risk, reasons with evidence, flow picture, counterparties and timeline per token."""
+    profile = address_profile(session, address, limit=transfers)
+    for entry in profile["tokens"]:
+        token = session.scalar(select(Token).where(Token.chain_id == entry["chain_id"],
+                                                   Token.address == entry["token"].lower()))
+        reasons = entry["score"]["reasons"] if entry["score"] else []
+        evidence = {tx for reason in reasons for tx in reason["evidence"]}
+        entry["evidence"] = evidence
+        entry["graph"] = flow_graph(session, token, address, evidence)
+    return _env.get_template("address.html.j2").render(
+        address=profile["address"], tokens=profile["tokens"],
+        generated_at=profile.get("generated_at") or _iso(datetime.now(UTC)))

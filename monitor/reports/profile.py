@@ -1,0 +1,69 @@
+"""Everything an investigator sees about one address: risk, reasons, counterparties, timeline.
+
+Values are exact decimal strings (uint256 scaled by the token's decimals); the float
+`weight` fields only size the picture.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Token, Transfer
+from monitor.addresses import checksum
+from monitor.reports.flagged import _iso, item, scaled
+from monitor.scoring.service import current_scores
+
+ZERO = "0x" + "0" * 40
+
+
+def address_profile(session: Session, address: str, limit: int = 200,
+                    counterparties: int = 25) -> dict[str, Any]:
+    tokens = []
+    for token in session.scalars(select(Token).order_by(Token.id)):
+        rows = session.execute(
+            select(Transfer.tx_hash, Transfer.block_number, Transfer.block_time,
+                   Transfer.from_address, Transfer.to_address, Transfer.amount)
+            .where(Transfer.chain_id == token.chain_id, Transfer.token_id == token.id,
+                   or_(Transfer.from_address == address, Transfer.to_address == address))
+            .order_by(Transfer.block_number.desc(), Transfer.log_index.desc())
+        ).all()
+        if not rows:
+            continue
+        score = current_scores(session, token.id).get(address)
+        flows: dict[str, dict[str, int]] = defaultdict(lambda: {"in": 0, "out": 0, "count": 0})
+        for _tx, _block, _when, sender, receiver, amount in rows:
+            other, side = (receiver, "out") if sender == address else (sender, "in")
+            flows[other][side] += int(amount)
+            flows[other]["count"] += 1
+        ranked = sorted(flows.items(), key=lambda kv: -(kv[1]["in"] + kv[1]["out"]))
+        tokens.append({
+            "token": checksum(token.address), "symbol": token.symbol, "chain_id": token.chain_id,
+            "score": item(token, score) if score else None,
+            "counterparties": [
+                {"address": checksum(other), "label": "mint/burn" if other == ZERO else None,
+                 "received_from": scaled(v["in"], token.decimals),
+                 "sent_to": scaled(v["out"], token.decimals), "transfers": v["count"],
+                 "weight": (v["in"] + v["out"]) / 10**token.decimals}
+                for other, v in ranked[:counterparties]
+            ],
+            "counterparty_count": len(flows),
+            "transfers": [
+                {"tx_hash": tx, "block_number": block, "block_time": _iso(_utc(when)),
+                 "from": checksum(sender), "to": checksum(receiver),
+                 "direction": "out" if sender == address else "in",
+                 "amount": scaled(int(amount), token.decimals)}
+                for tx, block, when, sender, receiver, amount in rows[:limit]
+            ],
+            "transfer_count": len(rows),
+        })
+    return {"generated_at": _iso(datetime.now(UTC)), "address": checksum(address),
+            "tokens": tokens}
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -1,0 +1,309 @@
+"""The HTTP API over a real server and a real Postgres: health, auth matrix, alerts,
+triage with its audit trail, reports in every format, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from models import Alert
+from monitor import db
+from monitor.api.app import create_app
+from monitor.reports.flagged import CSV_FIELDS
+from monitor.settings import Settings
+from support.anvil import free_port
+from support.api import client, serve_app
+from support.cli import run_cli
+from support.history import TOKEN
+
+RANK = {"viewer": 0, "investigator": 1, "admin": 2}
+
+
+def _json_error(response: httpx.Response, status: int, fragment: str = "") -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert fragment.lower() in body["error"].lower(), body
+    assert "Traceback" not in body["error"]
+    return str(body["error"])
+
+
+def _flagged_address(api: Any) -> str:
+    with client(api.base, api.keys["viewer"]) as http:
+        return str(http.get("/api/v1/reports/flagged").json()["items"][0]["address"])
+
+
+def test_health_readiness_metrics_and_openapi_are_open(api: Any) -> None:
+    with client(api.base) as http:
+        assert http.get("/healthz").json() == {"status": "ok"}
+        ready = http.get("/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+        metrics = http.get("/metrics")
+        assert metrics.status_code == 200
+        assert "amlmon_alerts_open" in metrics.text
+        schema = http.get("/openapi.json").json()
+        assert "/api/v1/alerts" in schema["paths"]
+        assert {"HTTPBearer", "APIKeyHeader"} <= set(schema["components"]["securitySchemes"])
+
+
+def test_readyz_is_503_when_the_schema_is_behind_or_the_database_is_down(
+    pg_url: str, make_sessions: Any
+) -> None:
+    db.downgrade(pg_url, "base")
+    behind = create_app(Settings(database_url=pg_url, rules_file=None), make_sessions(pg_url))
+    down_url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
+    down = create_app(Settings(database_url=down_url, rules_file=None),
+                      make_sessions(down_url))
+    with serve_app(behind) as base, client(base) as http:
+        answer = http.get("/readyz")
+        assert answer.status_code == 503
+        assert "amlmon db upgrade" in answer.json()["error"]
+        assert http.get("/healthz").status_code == 200
+    with serve_app(down) as base, client(base) as http:
+        answer = http.get("/readyz")
+        assert answer.status_code == 503 and answer.json()["error"].startswith("database")
+        # An API call during the outage is a 503 the client can retry, not a 500.
+        _json_error(http.get("/api/v1/tokens", headers={"X-API-Key": "amk_a_b"}), 503,
+                    "database unavailable")
+
+
+def _endpoints(api: Any) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(method, path, request kwargs, least role) for every endpoint behind a key."""
+    address = _flagged_address(api)
+    with api.sessions() as session:
+        alert_id = session.scalar(select(func.min(Alert.id)))
+    return [
+        ("GET", "/api/v1/tokens", {}, "viewer"),
+        ("POST", "/api/v1/tokens",
+         {"json": {"chain_id": 5, "address": "0x" + uuid.uuid4().hex[:20] * 2, "decimals": 2}},
+         "admin"),
+        ("GET", "/api/v1/alerts", {}, "viewer"),
+        ("GET", f"/api/v1/alerts/{alert_id}", {}, "viewer"),
+        ("PATCH", f"/api/v1/alerts/{alert_id}", {"json": {"note": "seen"}}, "investigator"),
+        ("GET", f"/api/v1/addresses/{address}", {}, "viewer"),
+        ("GET", "/api/v1/reports/flagged", {}, "viewer"),
+        ("GET", f"/api/v1/reports/address/{address}", {"params": {"format": "html"}}, "viewer"),
+        ("GET", "/api/v1/keys", {}, "admin"),
+        ("POST", "/api/v1/keys", {"json": {"name": f"k-{uuid.uuid4().hex[:8]}",
+                                           "role": "viewer"}}, "admin"),
+        ("DELETE", "/api/v1/keys/no-such-key", {}, "admin"),
+        ("GET", "/api/v1/watchlists", {}, "viewer"),
+        ("PUT", "/api/v1/watchlists/matrix",
+         {"content": "0x" + "99" * 20 + "\n", "params": {"rescreen": "false"},
+          "headers": {"content-type": "text/plain"}}, "admin"),
+    ]
+
+
+def test_auth_matrix_every_role_against_every_endpoint(api: Any) -> None:
+    checked = 0
+    for method, path, kwargs, least in _endpoints(api):
+        extra = kwargs.pop("headers", {})
+        with client(api.base) as http:
+            for headers, why in (
+                ({}, "missing API key"),
+                ({"Authorization": "Bearer amk_0123456789ab_wrong"}, "invalid"),
+                ({"X-API-Key": "not-a-key"}, "invalid"),
+                ({"Authorization": f"Bearer {api.keys['revoked']}"}, "revoked"),
+                ({"Authorization": f"Basic {api.keys['admin']}"}, "missing API key"),
+            ):
+                answer = http.request(method, path, headers={**extra, **headers}, **kwargs)
+                _json_error(answer, 401, why)
+                assert answer.headers["www-authenticate"].startswith("Bearer")
+            for role, rank in RANK.items():
+                for header in ({"Authorization": f"Bearer {api.keys[role]}"},
+                               {"X-API-Key": api.keys[role]}):
+                    answer = http.request(method, path, headers={**extra, **header}, **kwargs)
+                    if rank < RANK[least]:
+                        _json_error(answer, 403, f"needs the {least} role")
+                    else:
+                        # Past auth: done, or refused for what it asks (a repeated create).
+                        assert answer.status_code in (200, 201, 404, 409), (path, answer.text)
+                    checked += 1
+    assert checked == 13 * 3 * 2
+
+
+def test_alert_pages_follow_the_cursor_and_filters_hold(api: Any) -> None:
+    with api.sessions() as session:
+        total = session.scalar(select(func.count()).select_from(Alert))
+        rules = set(session.scalars(select(Alert.rule).distinct()))
+    assert total and total > 15
+    seen: list[int] = []
+    with client(api.base, api.keys["viewer"]) as http:
+        cursor = None
+        while True:
+            page = http.get("/api/v1/alerts", params={"limit": 7, **(
+                {"cursor": cursor} if cursor else {})}).json()
+            assert len(page["items"]) <= 7
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == total == len(set(seen)) and seen == sorted(seen, reverse=True)
+
+        rule = sorted(rules)[0]
+        items = http.get("/api/v1/alerts", params={"rule": rule, "limit": 500}).json()["items"]
+        assert items and {i["rule"] for i in items} == {rule}
+        high = http.get("/api/v1/alerts", params={"severity": "high", "limit": 500}).json()
+        assert all(i["severity"] == "high" for i in high["items"])
+        by_token = http.get("/api/v1/alerts", params={"token": TOKEN, "limit": 500}).json()
+        assert len(by_token["items"]) == total
+        future = http.get("/api/v1/alerts", params={"since": "2999-01-01T00:00:00Z"}).json()
+        assert future == {"items": [], "next_cursor": None}
+        _json_error(http.get("/api/v1/alerts", params={"status": "closed"}), 422, "status")
+        _json_error(http.get("/api/v1/alerts", params={"cursor": "-3"}), 422, "cursor")
+        _json_error(http.get("/api/v1/alerts", params={"limit": 0}), 422, "limit")
+        _json_error(http.get("/api/v1/alerts", params={"token": "0x" + "12" * 20}), 400,
+                    "not registered")
+
+
+def test_triage_lifecycle_is_audited_with_the_key_name_as_actor(api: Any) -> None:
+    with api.sessions() as session:
+        alert_id = session.scalar(select(func.max(Alert.id)).where(Alert.status == "open"))
+    path = f"/api/v1/alerts/{alert_id}"
+    with client(api.base, api.keys["investigator"]) as http:
+        for status in ("acknowledged", "escalated"):
+            answer = http.patch(path, json={"status": status, "note": f"moving to {status}"})
+            assert answer.status_code == 200 and answer.json()["status"] == status
+        assigned = http.patch(path, json={"assignee": "alice"}).json()
+        assert assigned["assignee"] == "alice"
+        _json_error(http.patch(path, json={"status": "acknowledged"}), 409, "can become")
+        _json_error(http.patch(path, json={}), 400, "nothing to change")
+        _json_error(http.patch(path, json={"status": "reported", "extra": 1}), 422, "extra")
+        final = http.patch(path, json={"status": "reported", "note": "filed SAR 2026-114"})
+        assert final.json()["status"] == "reported"
+        _json_error(http.patch(path, json={"status": "dismissed"}), 409, "none (closed)")
+        events = http.get(path).json()["events"]
+    changes = [(e["kind"], e["from_status"], e["to_status"], e["actor"], e["note"])
+               for e in events if e["kind"] != "created"]
+    assert changes == [
+        ("status", "open", "acknowledged", "investigator-key", "moving to acknowledged"),
+        ("status", "acknowledged", "escalated", "investigator-key", "moving to escalated"),
+        ("assignee", None, None, "investigator-key", None),
+        ("status", "escalated", "reported", "investigator-key", "filed SAR 2026-114"),
+    ]
+    with client(api.base, api.keys["viewer"]) as http:
+        _json_error(http.get("/api/v1/alerts/999999999"), 404, "not found")
+
+
+def test_reports_in_every_format(api: Any) -> None:
+    with client(api.base, api.keys["viewer"]) as http:
+        report = http.get("/api/v1/reports/flagged").json()
+        items = report["items"]
+        assert items and report["generated_at"].endswith("Z")
+        assert [i["risk_score"] for i in items] == sorted((i["risk_score"] for i in items),
+                                                          reverse=True)
+        for field in ("chain_id", "token", "address", "risk_score", "severity", "anomaly_score",
+                      "reasons", "first_seen", "last_seen", "in_count", "out_count",
+                      "in_value", "out_value"):
+            assert field in items[0]
+        assert isinstance(items[0]["in_value"], str)
+
+        answer = http.get("/api/v1/reports/flagged", params={"format": "csv"})
+        assert answer.headers["content-type"].startswith("text/csv")
+        rows = list(csv.DictReader(io.StringIO(answer.text)))
+        assert tuple(rows[0]) == CSV_FIELDS and len(rows) == len(items)
+        assert rows[0]["address"] == items[0]["address"]
+
+        page = http.get("/api/v1/reports/flagged", params={"format": "html"}).text
+        assert page.count("<tr>") == len(items) + 1
+        assert f"/api/v1/reports/address/{items[0]['address']}?format=html" in page
+
+        subject = items[0]["address"]
+        single = http.get(f"/api/v1/reports/address/{subject}").json()
+        assert single["tokens"][0]["risk_score"] == items[0]["risk_score"]
+        page = http.get(f"/api/v1/reports/address/{subject}", params={"format": "html"}).text
+        assert '<svg class="flow"' in page and 'class="edge on-path"' in page
+        for reason in items[0]["reasons"]:
+            assert reason["rule"] in page and reason["evidence"][0] in page
+
+        profile = http.get(f"/api/v1/addresses/{subject.lower()}").json()
+        entry = profile["tokens"][0]
+        assert entry["score"]["address"] == subject and entry["counterparties"]
+        assert entry["transfer_count"] == items[0]["in_count"] + items[0]["out_count"]
+        assert len(entry["transfers"]) == min(100, entry["transfer_count"])
+
+        unknown = "0x" + "5" * 40
+        assert http.get(f"/api/v1/addresses/{unknown}").json()["tokens"] == []
+        assert "No transfer of a registered token" in http.get(
+            f"/api/v1/reports/address/{unknown}", params={"format": "html"}).text
+        _json_error(http.get("/api/v1/reports/flagged", params={"format": "pdf"}), 422, "format")
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "status", "fragment"), [
+    ("GET", "/api/v1/addresses/0x123", {}, 422, "address"),
+    ("GET", "/api/v1/addresses/0xAbCdEf0123456789aBcDeF0123456789AbCdEf01", {}, 422,
+     "checksum"),
+    ("GET", "/api/v1/alerts/abc", {}, 422, "alert_id"),
+    ("GET", "/api/v1/alerts", {"params": {"since": "0001-01-01T00:00:00+05:00"}}, 422, "range"),
+    ("GET", "/api/v1/alerts", {"params": {"since": "yesterday"}}, 422, "since"),
+    ("GET", "/api/v1/alerts/99999999999999999999", {}, 422, "alert_id"),
+    ("PATCH", "/api/v1/alerts/1", {"content": b"{not json",
+                                   "headers": {"content-type": "application/json"}}, 422,
+     "not valid JSON"),
+    ("PATCH", "/api/v1/alerts/1", {"json": {"note": "a\x00b"}}, 422, "NUL"),
+    ("PATCH", "/api/v1/alerts/1", {"json": {"assignee": "x" * 500}}, 422, "assignee"),
+    ("POST", "/api/v1/tokens", {"json": {"chain_id": 1, "address": "0xnothex"}}, 422,
+     "address"),
+    ("POST", "/api/v1/tokens", {"json": {"chain_id": 0, "address": "0x" + "1" * 40}}, 422,
+     "chain_id"),
+    ("POST", "/api/v1/tokens", {"json": {"chain_id": 1, "address": "0x" + "1" * 40,
+                                         "decimals": 78}}, 422, "decimals"),
+    ("POST", "/api/v1/tokens", {"json": [1, 2]}, 422, ""),
+    ("POST", "/api/v1/keys", {"json": {"name": "x", "role": "root"}}, 422, "role"),
+    ("POST", "/api/v1/keys", {"json": {"name": "", "role": "viewer"}}, 422, "name"),
+    ("PUT", "/api/v1/watchlists/bad", {"content": "<sdnList><broken",
+                                       "headers": {"content-type": "text/plain"}}, 400, ""),
+    ("PUT", "/api/v1/watchlists/bad", {"content": "0x" + "1" * 40,
+                                       "params": {"category": "friends"},
+                                       "headers": {"content-type": "text/plain"}}, 400,
+     "category"),
+    ("DELETE", "/api/v1/keys/nobody", {}, 404, "no API key"),
+    ("GET", "/api/v1/nothing-here", {}, 404, "not found"),
+    ("POST", "/healthz", {}, 405, "method not allowed"),
+])
+def test_bad_requests_get_a_4xx_json_error(api: Any, method: str, path: str,
+                                           kwargs: dict[str, Any], status: int,
+                                           fragment: str) -> None:
+    with client(api.base, api.keys["admin"]) as http:
+        _json_error(http.request(method, path, **kwargs), status, fragment)
+
+
+def test_keys_created_on_the_cli_work_and_revocation_is_immediate(
+    api: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AMLMON_DATABASE_URL", api.url)
+    created = run_cli(capsys, "apikey", "create", "--name", "cli-analyst", "--role",
+                      "investigator")
+    assert created.code == 0, created
+    key = created.out.strip()
+    assert key.startswith("amk_") and "not shown again" in created.err
+    with client(api.base, key) as http:
+        assert http.get("/api/v1/alerts", params={"limit": 1}).status_code == 200
+        _json_error(http.get("/api/v1/keys"), 403, "admin")
+        listed = run_cli(capsys, "apikey", "list", "--format", "json")
+        assert key not in listed.out and "cli-analyst" in listed.out
+        assert run_cli(capsys, "apikey", "revoke", "--name", "cli-analyst").code == 0
+        _json_error(http.get("/api/v1/alerts"), 401, "revoked")
+    duplicate = run_cli(capsys, "apikey", "create", "--name", "cli-analyst", "--role", "viewer")
+    assert duplicate.code != 0 and "already exists" in duplicate.err
+
+    # Keys made over the API work the same way and are shown only in the creation answer.
+    with client(api.base, api.keys["admin"]) as http:
+        made = http.post("/api/v1/keys", json={"name": "api-viewer", "role": "viewer"}).json()
+        assert made["key"].startswith("amk_")
+        assert all("key" not in k for k in http.get("/api/v1/keys").json()["items"])
+        _json_error(http.post("/api/v1/keys", json={"name": "api-viewer", "role": "viewer"}),
+                    409, "already exists")
+    with client(api.base, made["key"]) as http:
+        assert http.get("/api/v1/tokens").status_code == 200
+    with client(api.base, api.keys["admin"]) as http:
+        assert http.delete("/api/v1/keys/api-viewer").json()["revoked_at"]
+    with client(api.base, made["key"]) as http:
+        _json_error(http.get("/api/v1/tokens"), 401, "revoked")
