@@ -21,6 +21,8 @@ _ZERO_PAD = "0" * 24
 _PADDED = "0x" + _ZERO_PAD
 _TRANSFER = events.TRANSFER
 _LOWER_HEX = re.compile(r"[0-9a-f]*").fullmatch
+# int(x, 16) alone would also take "0x", "_", signs and whitespace inside a field.
+_HEX = re.compile(r"[0-9a-fA-F]*").fullmatch
 _new_tuple = tuple.__new__
 
 
@@ -113,18 +115,21 @@ def _fast_erc20(log: dict[str, Any]) -> TransferRecord | None:
             return None
         sender, receiver, data = topics[1], topics[2], log["data"]
         block_hash, tx_hash, token = log["blockHash"], log["transactionHash"], log["address"]
+        number, index = log["blockNumber"], log["logIndex"]
         if not (
             len(data) == 66 and len(sender) == 66 and len(receiver) == 66
             and len(block_hash) == 66 and len(tx_hash) == 66 and len(token) == 42
+            and len(number) > 2 and len(index) > 2
             and sender[:26] == _PADDED and receiver[:26] == _PADDED
             and _LOWER_HEX(data[2:] + sender[26:] + receiver[26:] + block_hash[2:] + tx_hash[2:]
-                           + token[2:])
-            and data[:2] == block_hash[:2] == tx_hash[:2] == token[:2] == "0x"
+                           + token[2:] + number[2:] + index[2:])
+            and data[:2] == block_hash[:2] == tx_hash[:2] == token[:2] == number[:2]
+            == index[:2] == "0x"
         ):
             return None
         # tuple.__new__ skips NamedTuple's Python-level __new__: a third of the decode time.
         return _new_tuple(TransferRecord, (
-            int(log["blockNumber"], 16), block_hash, tx_hash, int(log["logIndex"], 16), 0,
+            int(number, 16), block_hash, tx_hash, int(index, 16), 0,
             token, "0x" + sender[26:], "0x" + receiver[26:], int(data, 16), None, None,
         ))
     except (KeyError, TypeError, ValueError):
@@ -242,22 +247,24 @@ def _data(log: dict[str, Any], words: int) -> str:
     body = data[2:]
     if len(body) != 64 * words:
         raise MalformedLogError(f"data is {len(body) // 2} bytes, expected {32 * words}")
-    if body:
-        int(body, 16)  # ValueError on bad hex
+    if not _HEX(body):
+        raise MalformedLogError("data is not hex")
     return body
 
 
 def _raw_data(log: dict[str, Any]) -> bytes:
     data = log["data"]
-    if not isinstance(data, str) or not data.startswith("0x") or len(data) % 2:
+    if (not isinstance(data, str) or not data.startswith("0x") or len(data) % 2
+            or not _HEX(data, 2)):
         raise MalformedLogError("data is not 0x-prefixed hex")
     return bytes.fromhex(data[2:])
 
 
 def _word(topic: str) -> str:
-    if len(topic) != 66 or not topic.startswith("0x"):
-        raise MalformedLogError(f"topic {topic[:20]!r} is not 32 bytes of hex")
-    return topic[2:]
+    if not isinstance(topic, str) or len(topic) != 66 or not topic.startswith("0x") \
+            or not _HEX(topic, 2):
+        raise MalformedLogError(f"topic {str(topic)[:20]!r} is not 32 bytes of hex")
+    return topic[2:].lower()
 
 
 def _topic_address(topic: str) -> str:
@@ -267,28 +274,27 @@ def _topic_address(topic: str) -> str:
 def _word_address(word: str) -> str:
     if word[:24] != _ZERO_PAD:
         raise MalformedLogError("address word has non-zero padding")
-    address = word[24:].lower()
-    int(address, 16)
-    return "0x" + address
+    return "0x" + word[24:].lower()
 
 
 def _address(value: str) -> str:
-    if len(value) != 42 or not value.startswith("0x"):
+    if len(value) != 42 or not value.startswith("0x") or not _HEX(value, 2):
         raise MalformedLogError(f"contract address {value!r} is not 20 bytes of hex")
-    int(value[2:], 16)
     return value.lower()
 
 
 def _hash(value: str) -> str:
-    if len(value) != 66 or not value.startswith("0x"):
+    if len(value) != 66 or not value.startswith("0x") or not _HEX(value, 2):
         raise MalformedLogError(f"hash {value[:20]!r} is not 32 bytes of hex")
-    int(value[2:], 16)
     return value.lower()
 
 
 def _int(value: str | int) -> int:
-    if isinstance(value, int):
+    """A JSON-RPC quantity: "0x"-prefixed hex (or an int from a client that decoded it)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
+    if not isinstance(value, str) or len(value) < 3 or value[:2] != "0x" or not _HEX(value, 2):
+        raise MalformedLogError(f"quantity {str(value)[:20]!r} is not 0x-prefixed hex")
     return int(value, 16)
 
 
