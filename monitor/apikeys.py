@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +20,7 @@ from models import ApiKey
 from models.auth import ROLES
 from monitor.errors import Conflict, NotFound, UserError
 
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 RANK = {role: rank for rank, role in enumerate(ROLES)}  # viewer < investigator < admin
 
 
@@ -62,5 +63,8 @@ def authenticate(session: Session, presented: str) -> ApiKey | None:
         return None
     if not hmac.compare_digest(key.key_hash, _digest(key.salt, parts[2])):
         return None
-    key.last_used_at = datetime.now(UTC)
+    now = datetime.now(UTC)
+    # Coarse on purpose: a write per request would turn every read into a transaction.
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now
     return key

@@ -18,6 +18,7 @@ HOUR, DAY = 3600, 86400
 
 DEFAULTS: dict[str, Any] = {
     "flag_min_risk": 50,
+    "min_score_change": 5,
     "alerts": {"min_risk": 50, "min_reason_score": 60},
     "feature_windows": {"1h": HOUR, "24h": DAY, "7d": 7 * DAY},
     "large_quantile": 0.95,

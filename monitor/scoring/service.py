@@ -149,7 +149,7 @@ def run(
     flows = load_flows(session, token)
     scored = evaluate(flows, config, listed_addresses(session),
                       permissioned=token.standard == "erc3643")
-    written = _persist(session, token, score_run, scored)
+    written = _persist(session, token, score_run, scored, int(config["min_score_change"]))
     session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
                                                DirtyAddress.address.in_(dirty)))
     score_run.status = "done"
@@ -179,7 +179,8 @@ def current_scores(session: Session, token_id: int) -> dict[str, AddressScore]:
     return {row.address: row for row in rows}
 
 
-def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored) -> int:
+def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
+             min_change: int = 0) -> int:
     flows = scored.flows
     current = current_scores(session, token.id)
     changed: dict[str, tuple[int, list[Reason], int]] = {}
@@ -187,7 +188,7 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         name = str(flows.addresses[address])
         reasons = [r.as_dict() for r in scored.reasons[address]]
         before = current.get(name)
-        if before is None or before.risk_score != risk or before.reasons != reasons:
+        if before is None or _material(before, risk, reasons, min_change):
             changed[name] = (risk, scored.reasons[address], address)
     for name, before in current.items():
         if name not in changed and before.risk_score > 0:
@@ -212,6 +213,27 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         ))
     session.flush()
     return len(changed)
+
+
+def _material(before: AddressScore, risk: int, reasons: list[dict[str, Any]],
+              min_change: int) -> bool:
+    """Whether a new score differs from the stored one enough to be a new finding."""
+    if before.reasons == reasons and before.risk_score == risk:
+        return False
+    if min_change <= 0:
+        return True
+    if severity(risk) != before.severity or abs(risk - before.risk_score) >= min_change:
+        return True
+    old = {r["rule"]: r for r in before.reasons}
+    new = {r["rule"]: r for r in reasons}
+    if old.keys() != new.keys():
+        return True
+    for rule, reason in new.items():
+        if abs(reason["score"] - old[rule]["score"]) >= min_change:
+            return True
+        if not set(reason["evidence"]) <= set(old[rule]["evidence"]):
+            return True
+    return False
 
 
 def _feature_row(scored: Scored, index: int) -> dict[str, float]:

@@ -184,3 +184,24 @@ def _decimal(value: int, decimals: int) -> str:
     whole, frac = divmod(value, 10**decimals)
     text = f"{whole}.{frac:0{decimals}d}".rstrip("0").rstrip(".")
     return text
+
+
+def test_only_material_changes_make_a_new_score_row() -> None:
+    """Refit jitter and thresholds moving by cents are not findings; new evidence, a new rule,
+    a severity change or a move of min_score_change points are."""
+    def reason(rule: str, score: int, detail: str = "d", evidence: tuple[str, ...] = ()) -> dict:
+        return {"rule": rule, "score": score, "detail": detail, "evidence": list(evidence)}
+
+    before = AddressScore(risk_score=70, severity="high", reasons=[
+        reason("fan_out", 70, "threshold 33,908.96", ("0x1",)), reason("anomaly", 60)])
+    material = service._material  # noqa: SLF001 - the rule itself is the unit under test
+    assert not material(before, 70, before.reasons, 5)
+    assert not material(before, 71, [reason("fan_out", 70, "threshold 33,908.87", ("0x1",)),
+                                     reason("anomaly", 62)], 5)
+    assert material(before, 75, before.reasons, 5)
+    assert material(before, 71, [reason("fan_out", 70, "d", ("0x1", "0x2")),
+                                 reason("anomaly", 60)], 5)
+    assert material(before, 71, [*before.reasons, reason("cycle", 50)], 5)
+    assert material(before, 64, before.reasons, 5)  # high -> medium
+    assert material(before, 70, [reason("fan_out", 70, "other words", ("0x1",)),
+                                 reason("anomaly", 60)], 0)
