@@ -13,7 +13,6 @@ from rich.table import Table
 
 from models import Token
 from monitor.addresses import checksum
-from monitor.alerts import service
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 
@@ -58,6 +57,10 @@ def list_(
     fmt: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
     """Alerts, newest first."""
+    # Imported here, not at the top: every `amlmon` command loads this module, and the
+    # scoring stack behind it (networkx, scipy) would slow them all down.
+    from monitor.alerts import service
+
     context: AppContext = ctx.obj
     with context.sessions() as session:
         alerts = service.list_alerts(
@@ -93,6 +96,8 @@ def update(
     actor: Annotated[str | None, typer.Option(help="Who you are (default: $USER)")] = None,
 ) -> None:
     """Change an alert's status (forward only), add a note, or assign it. Audited."""
+    from monitor.alerts import service
+
     context: AppContext = ctx.obj
     who = actor or getpass.getuser()
     with transaction(context.sessions) as session:

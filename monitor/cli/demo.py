@@ -14,7 +14,6 @@ from rich.table import Table
 
 from monitor import db
 from monitor.cli.context import AppContext
-from monitor.demo import demo as run_demo
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,6 +27,8 @@ def demo(
 ) -> None:
     """Deploy a demo RWA token on a local anvil, replay a history with laundering cases,
     ingest, score, alert, and show the top flagged addresses."""
+    from monitor.demo import demo as run_demo  # anvil, the simulator, the scoring stack
+
     context: AppContext = ctx.obj
     out.mkdir(parents=True, exist_ok=True)
     database = out / "amlmon.db"

@@ -15,7 +15,6 @@ from monitor.chain.rpc import RpcError
 from monitor.cli.api import serve
 from monitor.cli.context import AppContext
 from monitor.cli.ingest import make_client
-from monitor.daemon import Daemon
 from monitor.metrics import REGISTRY
 
 log = logging.getLogger(__name__)
@@ -26,6 +25,8 @@ def run(
     api: Annotated[bool, typer.Option(help="Serve the HTTP API (with /metrics) too")] = True,
 ) -> None:
     """Run the monitor until SIGTERM/SIGINT: ingest, score, alert, serve API and metrics."""
+    from monitor.daemon import Daemon  # the scheduler and scoring stack: only for `run`
+
     context: AppContext = ctx.obj
     settings = context.settings
     logs.configure(settings)

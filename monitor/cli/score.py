@@ -12,12 +12,9 @@ import typer
 from sqlalchemy import select
 
 from models import Token
-from monitor import jobs
 from monitor.addresses import parse_address
 from monitor.cli.context import AppContext
 from monitor.errors import UserError
-from monitor.reports import flagged as reports
-from monitor.scoring import service
 from monitor.scoring.config import load_rules_config
 from monitor.tokens import find_token
 
@@ -51,6 +48,11 @@ def score(
 ) -> None:
     """Run all scorers once (rules, IsolationForest, risk fusion), store the scores, and
     raise or update alerts (queuing their webhook notifications)."""
+    # Imported here, not at the top: every `amlmon` command loads this module, and the
+    # scoring stack behind it (networkx, scipy) would slow them all down.
+    from monitor import jobs
+    from monitor.scoring import service
+
     context: AppContext = ctx.obj
     settings = context.settings
     config = load_rules_config(settings.rules_file)
@@ -88,6 +90,8 @@ def flagged(
     output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
 ) -> None:
     """Flagged addresses, highest risk first, with their reasons and evidence."""
+    from monitor.reports import flagged as reports
+
     context: AppContext = ctx.obj
     threshold = min_risk if min_risk is not None else int(
         load_rules_config(context.settings.rules_file)["flag_min_risk"])
@@ -118,6 +122,8 @@ def address(
 ) -> None:
     """One address: its current risk, severity and reasons per token. HTML adds the evidence,
     a picture of the fund flows, counterparties and a timeline, on one self-contained page."""
+    from monitor.reports import flagged as reports
+
     context: AppContext = ctx.obj
     subject = _address(target, "ADDRESS")
     with context.sessions() as session:

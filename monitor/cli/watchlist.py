@@ -12,7 +12,6 @@ from rich.console import Console
 from rich.table import Table
 
 from models.watchlist import WATCHLIST_CATEGORIES
-from monitor import jobs
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 from monitor.watchlist.parsers import ListFormat
@@ -85,6 +84,8 @@ def import_(
         return
     # Retroactive screening: stored history is scored again against the new list, so an
     # address listed today raises alerts for its past counterparties now.
+    from monitor import jobs  # the scoring stack: only when something is re-screened
+
     summary = jobs.score_and_alert(context.sessions, context.settings)
     typer.echo(f"re-screened {len(summary.runs)} token(s): {summary.alerts_created} new "
                f"alert(s), {summary.alerts_updated} updated")

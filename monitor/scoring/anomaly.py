@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import IsolationForest
-from sklearn.preprocessing import RobustScaler
 
 FEATURE_WORDS = {
     "in_count": "incoming transfers", "out_count": "outgoing transfers",
@@ -50,6 +48,10 @@ def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
         return AnomalyResult(scores, {}, model)
     started = time.perf_counter()
     x = matrix[rows]
+    # scikit-learn takes ~0.9 s to import: load it when a model is fitted, not with the CLI.
+    from sklearn.ensemble import IsolationForest
+    from sklearn.preprocessing import RobustScaler
+
     scaled = RobustScaler(quantile_range=(10.0, 90.0)).fit_transform(x)
     scaled = np.clip(np.nan_to_num(scaled), -50, 50)
     forest = IsolationForest(
