@@ -34,9 +34,12 @@ class ScoreSummary:
 
 def score_and_alert(
     sessions: sessionmaker[Session], settings: Settings, kind: str = "full",
-    token_ids: list[int] | None = None,
+    token_ids: list[int] | None = None, cache: service.FlowsCache | None = None,
 ) -> ScoreSummary:
-    """Score every (or the given) token, raise/update alerts, queue their notifications."""
+    """Score every (or the given) token, raise/update alerts, queue their notifications.
+
+    `cache`: a long-lived process's FlowsCache, so incremental runs read only new blocks.
+    """
     config = load_rules_config(settings.rules_file)
     summary = ScoreSummary()
     with sessions() as session:
@@ -46,7 +49,7 @@ def score_and_alert(
             token = session.get(Token, token_id)
             if token is None:
                 continue
-            run = service.run(session, token, config, kind)
+            run = service.run(session, token, config, kind, cache)
             if run is None:
                 summary.skipped.append(token.symbol or token.address)
                 continue

@@ -30,6 +30,7 @@ from monitor.ingest.reorg import find_fork
 from monitor.ingest.store import Header
 
 log = logging.getLogger(__name__)
+ZERO_ADDRESS = "0x" + "0" * 40
 
 ProgressFn = Callable[[str, int, int, int], None]
 
@@ -158,7 +159,10 @@ class Poller:
         depth = cursor - fork + 1
         with transaction(self.sessions) as session:
             touched = store.delete_from(session, self.chain_id, fork)
-            store.mark_dirty(session, touched, "reorg")
+            # Every token of the chain, even one that lost no rows: the new branch may hold
+            # transfers of it below blocks a scorer has already read (see FlowsCache).
+            tokens = {(t.id, ZERO_ADDRESS) for t in self._tokens(session)}
+            store.mark_dirty(session, touched | tokens, "reorg")
             store.set_cursor(session, self.chain_id, fork - 1, stored.get(fork - 1))
         metrics.reorgs_total.labels(self.label).inc()
         metrics.reorg_depth_blocks.observe(depth)

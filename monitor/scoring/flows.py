@@ -77,24 +77,7 @@ class Flows:
 
 def load_flows(session: Session, token: Token) -> Flows:
     """Every stored transfer of `token`, plus its freeze history."""
-    if session.get_bind().dialect.name == "postgresql":
-        columns = _copy_columns(session, token.id)
-    else:
-        rows = session.execute(
-            select(Transfer.block_time, Transfer.block_number, Transfer.from_address,
-                   Transfer.to_address, Transfer.amount, Transfer.tx_hash)
-            .where(Transfer.token_id == token.id)
-            .order_by(Transfer.block_number, Transfer.log_index, Transfer.sub_index)
-        ).all()
-        columns = (
-            np.array([int(r[0].replace(tzinfo=UTC).timestamp()) for r in rows], dtype=np.int64),
-            np.array([r[1] for r in rows], dtype=np.int64),
-            np.array([r[2] for r in rows], dtype="S42"),
-            np.array([r[3] for r in rows], dtype="S42"),
-            np.array([float(r[4]) for r in rows], dtype=np.float64),
-            np.array([r[5] for r in rows], dtype="S66"),
-        )
-    t, block, senders, receivers, amount, tx = columns
+    t, block, senders, receivers, amount, tx = _columns(session, token.id)
     n = t.size
     # Factorise fixed-width byte strings: far faster than sorting Python str objects.
     ends = np.concatenate((senders, receivers, np.array([ZERO.encode()], dtype="S42")))
@@ -115,6 +98,55 @@ def load_flows(session: Session, token: Token) -> Flows:
     return flows
 
 
+def extend_flows(session: Session, token: Token, flows: Flows, after_block: int) -> Flows:
+    """`flows` plus the token's transfers in blocks after `after_block`: what ingest added
+    since `flows` was loaded. New addresses get the next indices; existing ones keep theirs."""
+    t, block, senders, receivers, amount, tx = _columns(session, token.id, after_block)
+    index = {a: i for i, a in enumerate(flows.addresses)}
+    added: list[str] = []
+
+    def lookup(raw: bytes) -> int:
+        name = raw.decode()
+        found = index.get(name)
+        if found is None:
+            found = index[name] = len(index)
+            added.append(name)
+        return found
+
+    src = np.array([lookup(a) for a in senders], dtype=np.int64)
+    dst = np.array([lookup(a) for a in receivers], dtype=np.int64)
+    extended = Flows(
+        token_id=token.id, decimals=token.decimals,
+        addresses=np.concatenate((flows.addresses, np.array(added, dtype=object))),
+        t=np.concatenate((flows.t, t)), block=np.concatenate((flows.block, block)),
+        src=np.concatenate((flows.src, src)), dst=np.concatenate((flows.dst, dst)),
+        amount=np.concatenate((flows.amount, amount / 10.0 ** token.decimals)),
+        tx=np.concatenate((flows.tx.astype("S66"), tx.astype("S66"))),
+    )
+    extended.frozen = _freezes(session, token.id, extended)
+    return extended
+
+
+def _columns(session: Session, token_id: int, after_block: int = -1) -> tuple[np.ndarray, ...]:
+    """(time, block, sender, receiver, amount, tx hash) arrays in chain order."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_columns(session, token_id, after_block)
+    rows = session.execute(
+        select(Transfer.block_time, Transfer.block_number, Transfer.from_address,
+               Transfer.to_address, Transfer.amount, Transfer.tx_hash)
+        .where(Transfer.token_id == token_id, Transfer.block_number > after_block)
+        .order_by(Transfer.block_number, Transfer.log_index, Transfer.sub_index)
+    ).all()
+    return (
+        np.array([int(r[0].replace(tzinfo=UTC).timestamp()) for r in rows], dtype=np.int64),
+        np.array([r[1] for r in rows], dtype=np.int64),
+        np.array([r[2] for r in rows], dtype="S42"),
+        np.array([r[3] for r in rows], dtype="S42"),
+        np.array([float(r[4]) for r in rows], dtype=np.float64),
+        np.array([r[5] for r in rows], dtype="S66"),
+    )
+
+
 # Binary COPY rows of (int8, int8, text(42), text(42), float8, text(66)) are fixed-width:
 # each field is a 4-byte length and its bytes, after a 2-byte field count.
 _ROW = np.dtype([
@@ -125,13 +157,14 @@ _ROW = np.dtype([
 _HEADER = 19  # PGCOPY signature, flags, header-extension length
 
 
-def _copy_columns(session: Session, token_id: int) -> tuple[np.ndarray, ...]:
+def _copy_columns(session: Session, token_id: int, after_block: int) -> tuple[np.ndarray, ...]:
     """The token's transfers as column arrays, straight from a binary COPY."""
     raw = session.connection().connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     query = (
         "COPY (SELECT extract(epoch FROM block_time)::int8, block_number, from_address, "
         f"to_address, amount::float8, tx_hash FROM transfers WHERE token_id = {int(token_id)} "
+        f"AND block_number > {int(after_block)} "
         "ORDER BY block_number, log_index, sub_index) TO STDOUT (FORMAT binary)"
     )
     buffer = bytearray()

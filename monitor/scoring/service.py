@@ -10,6 +10,7 @@ ingested and no address was marked dirty (e.g. by a reorg) since the last run.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
 from monitor import metrics
 from monitor.scoring import anomaly, features
-from monitor.scoring.flows import Flows, load_flows
+from monitor.scoring.flows import Flows, extend_flows, load_flows
 from monitor.scoring.risk import Reason, fuse, severity
 from monitor.scoring.rules import (
     Context,
@@ -102,7 +103,9 @@ def evaluate(
         context = Context(flows, feats, rules[rule_id], stats, by_index)
         for hit in rule(context):
             _add(hits, rule_id, hit)
-    rows = np.arange(1, flows.n_addresses)
+    # Rows in address order, not index order: an appended-to cache numbers new addresses
+    # last, and the forest's subsampling must not depend on that.
+    rows = 1 + np.argsort(flows.addresses[1:].astype(str), kind="stable")
     result = anomaly.fit_score(feats.names, feats.matrix, rows, rules["anomaly"])
     for address, text in result.explanations.items():
         score = round(100 * float(result.scores[address]))
@@ -127,8 +130,38 @@ def _add(hits: dict[int, list[Reason]], rule_id: str, hit: Hit) -> None:
                           list(hit.evidence)))
 
 
+class FlowsCache:
+    """Each token's flows kept between runs by a long-lived process (the daemon), so an
+    incremental run reads only the blocks ingested since the last one instead of the whole
+    history. Any address marked for re-scoring (a reorg deleted rows) or a full run reloads
+    from the database; the result is the same either way, only faster."""
+
+    def __init__(self) -> None:
+        self._flows: dict[int, tuple[int, Flows]] = {}
+        self.lock = threading.Lock()  # the daemon's scoring jobs run in parallel threads
+
+    def flows(self, session: Session, token: Token, newest: int | None, reload: bool) -> Flows:
+        with self.lock:
+            cached = None if reload else self._flows.get(token.id)
+            if cached is None or newest is None or newest < cached[0]:
+                flows = load_flows(session, token)
+            elif newest == cached[0]:
+                flows = cached[1]
+            else:
+                flows = extend_flows(session, token, cached[1], cached[0])
+            # Keyed by the last block actually read: ingest may have committed more blocks
+            # between `newest` and the read, and those must not be appended twice.
+            last = flows.last_block()
+            if last is None:
+                self._flows.pop(token.id, None)
+            else:
+                self._flows[token.id] = (last, flows)
+            return flows
+
+
 def run(
-    session: Session, token: Token, config: dict[str, Any], kind: str = "full"
+    session: Session, token: Token, config: dict[str, Any], kind: str = "full",
+    cache: FlowsCache | None = None,
 ) -> ScoreRun | None:
     """Score one token and persist what changed; None when an incremental run has nothing to do."""
     last = session.scalar(
@@ -146,7 +179,10 @@ def run(
     score_run = ScoreRun(kind=kind, token_id=token.id, status="running", up_to_block=newest)
     session.add(score_run)
     session.flush()
-    flows = load_flows(session, token)
+    if cache is None:
+        flows = load_flows(session, token)
+    else:
+        flows = cache.flows(session, token, newest, reload=kind == "full" or bool(dirty))
     scored = evaluate(flows, config, listed_addresses(session),
                       permissioned=token.standard == "erc3643")
     written = _persist(session, token, score_run, scored, int(config["min_score_change"]))

@@ -20,6 +20,7 @@ from monitor import db
 from monitor.addresses import checksum
 from monitor.scoring import service
 from monitor.scoring.config import DEFAULTS
+from monitor.scoring.flows import load_flows
 from monitor.sim import History, generate
 from monitor.sim.replay import replay
 from support.anvil import Anvil, run_anvil
@@ -119,12 +120,25 @@ def test_incremental_run_after_new_blocks_equals_a_full_run(world: World) -> Non
     # A fresh fan-out: an investor pays eight brand-new addresses in one hour.
     source = sorted(world.history.investors)[0]
     recipients = [f"0x{0xfeed0000 + k:040x}" for k in range(8)]
+    # The daemon's cache holds the flows read so far; the incremental run appends the new
+    # blocks to them instead of reading the whole history again.
+    cache = service.FlowsCache()
+    with world.sessions() as session:
+        token = _token(session)
+        before = cache.flows(session, token, token.synced_block, reload=True)
     world.token.call("batchMint", [source], [10**12])
     world.token.call("batchForcedTransfer", [source] * 8, recipients, [10**9] * 8)
     ingest(world.sessions, [world.node.url])
     with db.transaction(world.sessions) as session:
-        incremental = service.run(session, _token(session), DEFAULTS, "incremental")
+        incremental = service.run(session, _token(session), DEFAULTS, "incremental", cache)
         assert incremental is not None and incremental.model["changed_rows"] > 0
+        extended = cache.flows(session, _token(session), incremental.up_to_block, reload=False)
+        fresh = load_flows(session, _token(session))
+    assert extended.n == before.n + 9 == fresh.n
+    assert list(extended.addresses[-8:]) == recipients  # appended, not reloaded
+    rows = [sorted(zip(f.addresses[f.src], f.addresses[f.dst], f.amount, f.tx.astype(str),
+                       strict=True)) for f in (extended, fresh)]
+    assert rows[0] == rows[1]
     after_incremental = {a: (s.risk_score, s.reasons) for a, s in _current(world).items()}
     assert any(r["rule"] == "mint_then_dispersal" or r["rule"] == "fan_out"
                for r in after_incremental[source][1])
