@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from models import Alert, IngestCursor, Transfer
 from support.anvil import free_port, run_anvil
 from support.cli import REPO, run_cli_process
+from support.faultproxy import fault_proxy
 from support.ingest import register
 from support.token import deploy
 
@@ -152,3 +153,53 @@ def _holds_lease(sessions: Any, pid: int) -> bool:
             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
             "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = :name"),
             {"name": f"amlmon-{pid}"}))
+
+
+def test_daemon_rides_out_an_rpc_outage_and_dropped_database_connections(
+    pg_url: str, make_sessions: Any, tmp_path: Path
+) -> None:
+    """The node behind a proxy that fails every request for a while, then every database
+    connection of the daemon killed (what a Postgres restart does to a client): it keeps
+    running, counts the failures, and ingests what was mined meanwhile."""
+    sessions = make_sessions(pg_url)
+    port = free_port()
+    with run_anvil() as node, fault_proxy(node.url, faults=["http_500", "drop"]) as proxy:
+        token = deploy(node)
+        register(sessions, token)
+        env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": proxy.url,
+               "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.5",
+               "AMLMON_RPC_MAX_RETRIES": "1", "AMLMON_METRICS_PORT": str(port),
+               "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
+
+        def ingested(tx: str) -> bool:
+            with sessions() as session:
+                return bool(session.scalar(select(Transfer.tx_hash).where(
+                    Transfer.tx_hash == tx)))
+
+        with daemon(env, tmp_path / "run.log") as process:
+            first = token.mint("0x" + "11" * 20, 5)
+            wait_for(lambda: ingested(first), what="first ingest")
+
+            proxy.rate = 1.0  # the node is unreachable
+            during = token.mint("0x" + "22" * 20, 7)
+            wait_for(lambda: proxy.counts["http_500"] + proxy.counts["drop"] >= 5,
+                     what="failed requests")
+            time.sleep(2)
+            assert process.poll() is None and not ingested(during)
+            proxy.rate = 0.0
+            wait_for(lambda: ingested(during), what="ingest after the outage")
+
+            with sessions() as session:
+                killed = session.execute(text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+            assert killed and killed >= 1
+            after = token.mint("0x" + "33" * 20, 9)
+            wait_for(lambda: ingested(after), what="ingest after the connections died")
+
+            scrape = wait_for(lambda: _scrape(port), what="metrics")
+            assert 'amlmon_job_failures_total{job="ingest"}' in scrape
+            assert 'outcome="http_error"' in scrape or 'outcome="connection_error"' in scrape
+            assert process.poll() is None
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
