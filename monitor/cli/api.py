@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from enum import StrEnum
 from typing import Annotated
 
@@ -41,6 +43,11 @@ def serve(settings: Settings, sessions: sessionmaker[Session], host: str, port: 
     from monitor.api.app import create_app
 
     app = create_app(settings, sessions)
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+        # handler that was there before it: make that one a no-op so that we exit 0.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: None)
     uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
                                   access_log=False)).run()
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,6 +14,9 @@ from rich.table import Table
 from monitor import db
 from monitor.cli.context import AppContext
 from monitor.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +82,25 @@ def _summary(report: dict[str, object], alerts: int, transfers: int) -> None:
     Console(width=160).print(table)
 
 
-def _serve(settings: Settings, engine: object, sessions: object, node_url: str) -> None:
+def _serve(settings: Settings, engine: object, sessions: sessionmaker[Session],
+           node_url: str) -> None:
+    from monitor.apikeys import create_key
     from monitor.chain.rpc import RpcClient
     from monitor.cli.api import serve
     from monitor.daemon import Daemon
 
     live = settings.model_copy(update={"rpc_urls": [node_url], "confirmations": 0})
+    with db.transaction(sessions) as session:  # so that the API can be tried at once
+        _, key = create_key(session, "demo", "admin")
+    base = f"http://{settings.api_host}:{settings.api_port}"
     with RpcClient([node_url], chain="31337") as client:
         daemon = Daemon(live, engine, sessions, client, 31337)  # type: ignore[arg-type]
         daemon.start()
-        typer.echo(f"serving: API and /metrics on http://{settings.api_host}:{settings.api_port}"
-                   f" (Ctrl-C to stop); node {node_url}")
+        typer.echo(f"serving: API and /metrics on {base} (Ctrl-C to stop); node {node_url}\n"
+                   f"  demo admin key: {key}\n"
+                   f"  try: curl -H 'X-API-Key: {key}' '{base}/api/v1/alerts?limit=5'\n"
+                   f"  API documentation: {base}/docs")
         try:
-            serve(live, sessions, settings.api_host, settings.api_port)  # type: ignore[arg-type]
+            serve(live, sessions, settings.api_host, settings.api_port)
         finally:
             daemon.shutdown()
-            threading.Event().set()

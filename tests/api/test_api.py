@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from typing import Any
 
@@ -19,7 +24,7 @@ from monitor.reports.flagged import CSV_FIELDS
 from monitor.settings import Settings
 from support.anvil import free_port
 from support.api import client, serve_app
-from support.cli import run_cli
+from support.cli import REPO, run_cli
 from support.history import TOKEN
 
 RANK = {"viewer": 0, "investigator": 1, "admin": 2}
@@ -307,3 +312,30 @@ def test_keys_created_on_the_cli_work_and_revocation_is_immediate(
         assert http.delete("/api/v1/keys/api-viewer").json()["revoked_at"]
     with client(api.base, made["key"]) as http:
         _json_error(http.get("/api/v1/tokens"), 401, "revoked")
+
+
+def test_amlmon_api_serves_alone_and_stops_cleanly(api: Any) -> None:
+    port = free_port()
+    env = {**os.environ, "AMLMON_DATABASE_URL": api.url}
+    process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api", "--port", str(port)],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        with client(base, api.keys["viewer"]) as http:
+            assert http.get("/readyz").json()["status"] == "ready"
+            assert http.get("/api/v1/tokens").json()["items"][0]["address"].lower() == TOKEN
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
