@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import monitor
 from monitor import db
 from monitor.api.routes import admin, alerts, reports
+from monitor.api.schemas import ReadyOut
 from monitor.errors import Conflict, NotFound, UserError
 from monitor.metrics import REGISTRY
 from monitor.settings import Settings
@@ -95,7 +96,8 @@ def _health_routes(app: FastAPI) -> None:
         """The process is up (no dependency checked)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready"}})
+    @app.get("/readyz", tags=["health"], response_model=ReadyOut,
+             responses={503: {"model": ReadyOut, "description": "Not ready, and why"}})
     def readyz(request: Request) -> JSONResponse:
         """Ready to serve: the database answers and its schema is at the migrations' head."""
         sessions: sessionmaker[Session] = request.app.state.sessions

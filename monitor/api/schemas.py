@@ -75,3 +75,201 @@ class TokenCreate(Strict):
 class KeyCreate(Strict):
     name: text(128, 1)  # type: ignore[valid-type]
     role: Role
+
+
+# -- responses: what the OpenAPI document promises, and what the handlers are held to ----
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+
+class ErrorOut(Out):
+    error: str = Field(description="One line saying what is wrong")
+
+
+ERRORS: dict[int | str, dict[str, object]] = {
+    status: {"model": ErrorOut, "description": why} for status, why in (
+        (400, "Bad input the schema cannot express"), (401, "No, a wrong or a revoked key"),
+        (403, "The key's role is too low"), (404, "Not found"),
+        (409, "Conflicts with the current state"), (422, "Invalid parameters or body"),
+        (503, "Database unavailable; retry"),
+    )
+}
+
+
+class ReadyOut(Out):
+    status: Literal["ready", "unavailable"]
+    schema_: str | None = Field(None, alias="schema", description="Migration revision")
+    error: str | None = None
+
+
+class TokenOut(Out):
+    id: int
+    chain_id: int
+    address: str = Field(description="EIP-55 checksummed")
+    name: str | None
+    symbol: str | None
+    decimals: int
+    standard: str
+    start_block: int
+    synced_block: int | None
+    created_at: str | None
+
+
+class TokenList(Out):
+    items: list[TokenOut]
+
+
+class AlertOut(Out):
+    id: int
+    status: str
+    severity: str
+    rule: str
+    score: int
+    risk_score: int
+    chain_id: int
+    token: str
+    address: str
+    detail: str
+    evidence: list[str]
+    assignee: str | None
+    first_seen_at: str | None
+    last_seen_at: str | None
+    updated_at: str | None
+
+
+class AlertPage(Out):
+    items: list[AlertOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at "
+                                                "the end")
+
+
+class AlertEventOut(Out):
+    at: str | None
+    actor: str
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+    data: dict[str, object]
+
+
+class AlertDetail(AlertOut):
+    score_history: list[dict[str, object]]
+    events: list[AlertEventOut] = Field(description="The audit trail, oldest first")
+
+
+class ReasonOut(Out):
+    rule: str
+    score: int
+    detail: str
+    evidence: list[str]
+
+
+class ScoreItem(Out):
+    """One row of the flagged-address report (DESIGN.md)."""
+
+    chain_id: int
+    token: str
+    address: str
+    risk_score: int
+    severity: str
+    anomaly_score: float | None
+    reasons: list[ReasonOut]
+    first_seen: str | None
+    last_seen: str | None
+    in_count: int
+    out_count: int
+    in_value: str = Field(description="Exact, scaled by the token's decimals")
+    out_value: str
+
+
+class FlaggedReport(Out):
+    generated_at: str
+    min_risk: int
+    items: list[ScoreItem]
+
+
+class AddressReport(Out):
+    generated_at: str
+    address: str
+    tokens: list[ScoreItem]
+
+
+class CounterpartyOut(Out):
+    address: str
+    label: str | None
+    received_from: str
+    sent_to: str
+    transfers: int
+    weight: float = Field(description="Approximate value, only to size pictures")
+
+
+class TimelineTransfer(Out):
+    tx_hash: str
+    block_number: int
+    block_time: str | None
+    from_: str = Field(alias="from")
+    to: str
+    direction: Literal["in", "out"]
+    amount: str
+
+
+class ProfileToken(Out):
+    token: str
+    symbol: str | None
+    chain_id: int
+    score: ScoreItem | None
+    counterparties: list[CounterpartyOut]
+    counterparty_count: int
+    transfers: list[TimelineTransfer]
+    transfer_count: int
+
+
+class AddressProfile(Out):
+    generated_at: str
+    address: str
+    tokens: list[ProfileToken]
+
+
+class KeyOut(Out):
+    name: str
+    role: str
+    prefix: str
+    created_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="Shown once; only a salted hash is stored")
+
+
+class KeyList(Out):
+    items: list[KeyOut]
+
+
+class WatchlistOut(Out):
+    name: str
+    category: str
+    entries: int
+    source: str | None
+    updated_at: str | None
+    last_added: int
+    last_removed: int
+
+
+class WatchlistList(Out):
+    items: list[WatchlistOut]
+
+
+class WatchlistImported(Out):
+    name: str
+    format: str
+    entries: int
+    added: int
+    removed: int
+    changed: int
+    warnings: list[str]
+    rescreen: dict[str, int] | None = None

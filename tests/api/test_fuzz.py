@@ -1,5 +1,6 @@
 """Property-based fuzzing of the API from its own OpenAPI schema (schemathesis): whatever
-the generated parameters and bodies, no response is a 5xx.
+the generated parameters and bodies, no response is a 5xx, and every response matches the
+schema the API documents for it (errors included).
 
 Cases come from schemathesis' Hypothesis strategies and are sent to the real server over
 HTTP. (schemathesis' own pytest plugin does not run under pytest 9, so the operations are
@@ -15,6 +16,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from monitor.api.app import create_app
 from monitor.settings import Settings
@@ -47,8 +49,9 @@ def test_no_input_makes_a_server_error(operation: Any, mode: GenerationMode, api
     @settings(max_examples=60, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def check(case: Any) -> None:
-        response = case.call_and_validate(base_url=api.base, headers=headers,
-                                          checks=[not_a_server_error], timeout=60)
+        response = case.call_and_validate(
+            base_url=api.base, headers=headers,
+            checks=[not_a_server_error, response_schema_conformance], timeout=60)
         statuses.append(response.status_code)
 
     check()

@@ -13,7 +13,19 @@ from models import ApiKey, Token
 from monitor import jobs
 from monitor.addresses import checksum
 from monitor.api.auth import Caller, admin, viewer
-from monitor.api.schemas import KeyCreate, TokenCreate, text
+from monitor.api.schemas import (
+    ERRORS,
+    KeyCreate,
+    KeyCreated,
+    KeyList,
+    KeyOut,
+    TokenCreate,
+    TokenList,
+    TokenOut,
+    WatchlistImported,
+    WatchlistList,
+    text,
+)
 from monitor.apikeys import create_key, revoke_key
 from monitor.db import transaction
 from monitor.errors import UserError
@@ -22,7 +34,7 @@ from monitor.tokens import add_token, list_tokens, resolve_metadata
 from monitor.watchlist.parsers import ListFormat
 from monitor.watchlist.service import import_list, last_imports, list_watchlists
 
-router = APIRouter(prefix="/api/v1", tags=["administration"])
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
 Name = Annotated[text(128, 1), Path(description="Name")]  # type: ignore[valid-type]
 MAX_LIST_BYTES = 64 * 1024 * 1024  # the full OFAC SDN_ADVANCED.XML is about 100 MB unzipped; lists
 # bigger than this belong on the command line, not in one HTTP request.
@@ -37,14 +49,14 @@ def token_json(token: Token) -> dict[str, Any]:
     }
 
 
-@router.get("/tokens", tags=["tokens"])
+@router.get("/tokens", tags=["tokens"], response_model=TokenList)
 def get_tokens(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """Registered token contracts."""
     with request.app.state.sessions() as session:
         return {"items": [token_json(t) for t in list_tokens(session)]}
 
 
-@router.post("/tokens", status_code=201, tags=["tokens"])
+@router.post("/tokens", status_code=201, tags=["tokens"], response_model=TokenOut)
 def post_token(request: Request, body: TokenCreate,
                _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """Register a token contract; name, symbol and decimals are read from the contract when
@@ -65,7 +77,7 @@ def key_json(key: ApiKey) -> dict[str, Any]:
             "revoked_at": _iso(key.revoked_at)}
 
 
-@router.get("/keys", tags=["keys"])
+@router.get("/keys", tags=["keys"], response_model=KeyList)
 def get_keys(request: Request, _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """API keys (never their secrets)."""
     with request.app.state.sessions() as session:
@@ -73,7 +85,7 @@ def get_keys(request: Request, _: Annotated[Caller, Depends(admin)]) -> dict[str
                                                                .order_by(ApiKey.id))]}
 
 
-@router.post("/keys", status_code=201, tags=["keys"])
+@router.post("/keys", status_code=201, tags=["keys"], response_model=KeyCreated)
 def post_key(request: Request, body: KeyCreate,
              _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """A new key. `key` is shown in this response only; only a salted hash is stored."""
@@ -82,7 +94,7 @@ def post_key(request: Request, body: KeyCreate,
         return {**key_json(key), "key": secret}
 
 
-@router.delete("/keys/{name}", tags=["keys"])
+@router.delete("/keys/{name}", tags=["keys"], response_model=KeyOut)
 def delete_key(request: Request, name: Name,
                _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """Revoke a key; it is refused from the next request on."""
@@ -90,7 +102,7 @@ def delete_key(request: Request, name: Name,
         return key_json(revoke_key(session, name))
 
 
-@router.get("/watchlists", tags=["watchlists"])
+@router.get("/watchlists", tags=["watchlists"], response_model=WatchlistList)
 def get_watchlists(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """Imported watchlists with their size and what the last import changed."""
     with request.app.state.sessions() as session:
@@ -105,7 +117,7 @@ def get_watchlists(request: Request, _: Annotated[Caller, Depends(viewer)]) -> d
         return {"items": items}
 
 
-@router.put("/watchlists/{name}", tags=["watchlists"])
+@router.put("/watchlists/{name}", tags=["watchlists"], response_model=WatchlistImported)
 def put_watchlist(
     request: Request,
     name: Name,

@@ -12,16 +12,27 @@ from models import Alert, AlertEvent, Token
 from monitor.addresses import checksum
 from monitor.alerts import service
 from monitor.api.auth import Caller, investigator, viewer
-from monitor.api.schemas import BIGINT, Address, AlertPatch, RuleId, Severity, Status, Timestamp
+from monitor.api.schemas import (
+    BIGINT,
+    ERRORS,
+    Address,
+    AlertDetail,
+    AlertPage,
+    AlertPatch,
+    RuleId,
+    Severity,
+    Status,
+    Timestamp,
+)
 from monitor.db import transaction
 from monitor.reports.flagged import _iso
 from monitor.tokens import find_token
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERRORS)
 AlertId = Annotated[int, Path(ge=1, le=BIGINT, description="Alert id")]
 
 
-@router.get("")
+@router.get("", response_model=AlertPage)
 def list_alerts(
     request: Request,
     _: Annotated[Caller, Depends(viewer)],
@@ -49,7 +60,7 @@ def list_alerts(
         }
 
 
-@router.get("/{alert_id}")
+@router.get("/{alert_id}", response_model=AlertDetail)
 def get_alert(request: Request, alert_id: AlertId,
               _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """One alert with its score history and its full audit trail."""
@@ -58,7 +69,7 @@ def get_alert(request: Request, alert_id: AlertId,
         return _detail(session, alert)
 
 
-@router.patch("/{alert_id}")
+@router.patch("/{alert_id}", response_model=AlertDetail)
 def update_alert(request: Request, alert_id: AlertId, body: AlertPatch,
                  caller: Annotated[Caller, Depends(investigator)]) -> dict[str, Any]:
     """Triage: move the status forward, add a note, assign. The key's name is the actor."""

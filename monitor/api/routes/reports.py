@@ -8,18 +8,20 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from monitor.api.auth import Caller, viewer
-from monitor.api.schemas import Address
+from monitor.api.schemas import ERRORS, Address, AddressProfile, AddressReport, FlaggedReport
 from monitor.reports import flagged as reports
 from monitor.reports import html
 from monitor.reports.profile import address_profile
 from monitor.scoring.config import load_rules_config
 from monitor.tokens import find_token
 
-router = APIRouter(prefix="/api/v1", tags=["reports"])
+router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS)
 PathAddress = Annotated[Address, Path(description="0x… address (EIP-55 checked when mixed case)")]
 
 
-@router.get("/reports/flagged", response_model=None)
+@router.get("/reports/flagged", response_model=None, responses={200: {
+    "model": FlaggedReport, "content": {"text/csv": {}, "text/html": {}},
+    "description": "JSON (the schema here), CSV with the same fields, or an HTML page"}})
 def flagged_report(
     request: Request,
     _: Annotated[Caller, Depends(viewer)],
@@ -42,7 +44,9 @@ def flagged_report(
     return JSONResponse(report)
 
 
-@router.get("/reports/address/{address}", response_model=None)
+@router.get("/reports/address/{address}", response_model=None, responses={200: {
+    "model": AddressReport, "content": {"text/html": {}},
+    "description": "JSON (the schema here) or the investigator's HTML page"}})
 def address_report(
     request: Request,
     address: PathAddress,
@@ -57,7 +61,7 @@ def address_report(
         return JSONResponse(reports.address_report(session, address))
 
 
-@router.get("/addresses/{address}")
+@router.get("/addresses/{address}", response_model=AddressProfile)
 def address_profile_(
     request: Request,
     address: PathAddress,
