@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.scoring.flows import Flows
+from monitor.scoring.flows import Flows, unique_ints
 
 HOUR = 3600
 DAY = 86400
@@ -138,7 +138,7 @@ def _hold_seconds(flows: Flows) -> tuple[np.ndarray, np.ndarray]:
 def _unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     if a.size == 0:
         return np.zeros(n)
-    pairs = np.unique(a.astype(np.int64) * (1 << 32) + b)
+    pairs = unique_ints(a.astype(np.int64) * (1 << 32) + b)
     return np.bincount(pairs >> 32, minlength=n).astype(float)
 
 

@@ -226,9 +226,10 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         before = current.get(name)
         if before is None or _material(before, risk, reasons, min_change):
             changed[name] = (risk, scored.reasons[address], address)
+    position = {a: i for i, a in enumerate(flows.addresses)}
     for name, before in current.items():
         if name not in changed and before.risk_score > 0:
-            index = flows.index_of(name)
+            index = position.get(name)
             if index is None or index not in scored.risk:
                 changed[name] = (0, [], index if index is not None else -1)
     if not changed:

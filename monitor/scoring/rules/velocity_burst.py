@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.flows import unique_ints
 from monitor.scoring.rules import Context, Hit, best_windows, duration, scale
 
 
@@ -27,7 +28,7 @@ def detect(ctx: Context) -> list[Hit]:
     total = feats.column("in_count") + feats.column("out_count")
     # Baseline per active hour: transfers cluster in working hours on active days, so an
     # average over the whole lifetime would make every busy day look like a burst.
-    day_pairs = np.unique(who[real].astype(np.int64) * (1 << 32) + when[real] // 86400)
+    day_pairs = unique_ints(who[real].astype(np.int64) * (1 << 32) + when[real] // 86400)
     active_days = np.bincount(day_pairs >> 32, minlength=f.n_addresses)
     hits = []
     for address, count, sl in zip(groups, counts, slices, strict=True):
