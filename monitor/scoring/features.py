@@ -34,13 +34,19 @@ class Features:
         return self.matrix[:, self.names.index(name)]
 
 
-def sliding_max_count(group: np.ndarray, t: np.ndarray, window: int, n_groups: int) -> np.ndarray:
-    """For each group, the most events within any `window` seconds (events sorted any way)."""
-    out = np.zeros(n_groups, dtype=np.int64)
-    if group.size == 0:
-        return out
+def event_keys(group: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """(group, time) packed into sorted int64 keys, for sliding_max_count."""
     key = group.astype(np.int64) * (1 << 40) + t
     key.sort()
+    return key
+
+
+def sliding_max_count(key: np.ndarray, window: int, n_groups: int) -> np.ndarray:
+    """For each group, the most events within any `window` seconds (keys from event_keys,
+    sorted once and shared by every window)."""
+    out = np.zeros(n_groups, dtype=np.int64)
+    if key.size == 0:
+        return out
     ends = np.searchsorted(key, key + window, side="right")
     counts = ends - np.arange(key.size)
     np.maximum.at(out, key >> 40, counts)
@@ -87,8 +93,9 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int])
     cols["round_amount_share"] = _share(src, is_round, n_a)
     total = cols["in_count"] + cols["out_count"]
     lifetime = np.maximum(last_seen - first_seen, HOUR).astype(float)
+    keys = event_keys(both[both != 0], both_t[both != 0])
     for label, seconds in windows.items():
-        peak = sliding_max_count(both[both != 0], both_t[both != 0], seconds, n_a)
+        peak = sliding_max_count(keys, seconds, n_a)
         cols[f"max_transfers_{label}"] = peak.astype(float)
         expected = np.maximum(total * seconds / lifetime, 1.0)
         cols[f"burstiness_{label}"] = np.log1p(peak / expected)
