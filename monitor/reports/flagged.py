@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -27,11 +26,14 @@ CSV_FIELDS = (
 
 
 def scaled(value: int, decimals: int) -> str:
-    """Exact decimal string of base units: 1234500 with 6 decimals -> '1.2345'."""
-    text = format(Decimal(value).scaleb(-decimals), "f")
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    """Exact decimal string of base units: 1234500 with 6 decimals -> '1.2345'.
+
+    Integer arithmetic: Decimal would round a uint256 to its 28-digit context precision."""
+    sign, value = ("-", -value) if value < 0 else ("", value)
+    whole, fraction = divmod(value, 10**decimals)
+    if not fraction:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{fraction:0{decimals}d}".rstrip("0")
 
 
 def _iso(when: datetime | None) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import networkx as nx
 from sqlalchemy import func, or_, select
@@ -69,23 +70,18 @@ class FlowGraph:
 def flow_graph(session: Session, token: Token, address: str, evidence: set[str],
                max_counterparties: int = 20) -> FlowGraph:
     where = (Transfer.chain_id == token.chain_id, Transfer.token_id == token.id)
-    direct = session.execute(
-        select(Transfer.from_address, Transfer.to_address, func.sum(Transfer.amount),
-               func.count())
-        .where(*where, or_(Transfer.from_address == address, Transfer.to_address == address))
-        .group_by(Transfer.from_address, Transfer.to_address)
-    ).all()
+    direct = _direct_flows(session, where, address)
     totals: dict[str, int] = {}
     for sender, receiver, value, _n in direct:
         other = receiver if sender == address else sender
-        totals[other] = totals.get(other, 0) + _exact(value)
+        totals[other] = totals.get(other, 0) + value
     kept = set(sorted(totals, key=lambda a: -totals[a])[:max_counterparties])
 
     edges: dict[tuple[str, str], list[int]] = {}  # (from, to) -> [value, count, on_path]
     for sender, receiver, value, n in direct:
         other = receiver if sender == address else sender
         if other in kept:
-            edges[(sender, receiver)] = [_exact(value), int(n), 0]
+            edges[(sender, receiver)] = [value, n, 0]
     if evidence:
         path_rows = session.execute(
             select(Transfer.from_address, Transfer.to_address, Transfer.amount)
@@ -96,7 +92,7 @@ def flow_graph(session: Session, token: Token, address: str, evidence: set[str],
             entry = edges.setdefault((sender, receiver), [0, 0, 1])
             entry[2] = 1
             if (sender, receiver) not in aggregated:
-                entry[0] += _exact(value)
+                entry[0] += int(value)
                 entry[1] += 1
 
     graph = nx.DiGraph()
@@ -104,6 +100,27 @@ def flow_graph(session: Session, token: Token, address: str, evidence: set[str],
     for (sender, receiver), (value, count, on_path) in edges.items():
         graph.add_edge(sender, receiver, value=value, count=count, on_path=bool(on_path))
     return _draw(graph, address, token.decimals, len(totals) - len(kept))
+
+
+def _direct_flows(session: Session, where: tuple[Any, ...],
+                  address: str) -> list[tuple[str, str, int, int]]:
+    """(from, to, exact total, count) of the transfers touching `address`. Postgres sums
+    NUMERIC(78,0) exactly; SQLite's SUM would go through floats, so there Python adds."""
+    touching = or_(Transfer.from_address == address, Transfer.to_address == address)
+    if session.get_bind().dialect.name == "postgresql":
+        return [(a, b, _exact(v), int(n)) for a, b, v, n in session.execute(
+            select(Transfer.from_address, Transfer.to_address, func.sum(Transfer.amount),
+                   func.count())
+            .where(*where, touching).group_by(Transfer.from_address, Transfer.to_address))]
+    sums: dict[tuple[str, str], list[int]] = {}
+    for sender, receiver, amount in session.execute(
+        select(Transfer.from_address, Transfer.to_address, Transfer.amount)
+        .where(*where, touching)
+    ):
+        entry = sums.setdefault((sender, receiver), [0, 0])
+        entry[0] += int(amount)
+        entry[1] += 1
+    return [(a, b, v, n) for (a, b), (v, n) in sums.items()]
 
 
 def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int) -> FlowGraph:
@@ -141,7 +158,5 @@ def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int) -> FlowG
 
 
 def _exact(value: object) -> int:
-    """SUM over NUMERIC comes back as Decimal (Postgres) or int/str (SQLite): keep it exact."""
-    if isinstance(value, Decimal):
-        return int(value)
-    return int(str(value))
+    """SUM over NUMERIC(78,0) comes back as a Decimal: keep it an exact int."""
+    return int(value) if isinstance(value, Decimal | int) else int(str(value))
