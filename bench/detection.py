@@ -24,8 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from monitor.addresses import ZERO  # noqa: E402
 from monitor.scoring.config import DEFAULTS  # noqa: E402
-from monitor.scoring.flows import ZERO, Flows  # noqa: E402
+from monitor.scoring.flows import Flows  # noqa: E402
 from monitor.scoring.risk import severity  # noqa: E402
 from monitor.scoring.service import Scored, evaluate  # noqa: E402
 from monitor.sim import TYPOLOGIES, History, generate  # noqa: E402

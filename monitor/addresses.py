@@ -7,6 +7,7 @@ import re
 from eth_utils import is_checksum_address, to_checksum_address
 
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+ZERO = "0x" + "0" * 40  # the sender of a mint, the receiver of a burn
 
 
 def parse_address(text: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Token
 from monitor import metrics
+from monitor.addresses import ZERO
 from monitor.chain.decode import ComplianceRecord, DecodeResult, TransferRecord, decode_logs
 from monitor.chain.events import ALL_TOPICS
 from monitor.chain.logs import LogFetcher
@@ -30,7 +31,6 @@ from monitor.ingest.reorg import find_fork
 from monitor.ingest.store import Header
 
 log = logging.getLogger(__name__)
-ZERO_ADDRESS = "0x" + "0" * 40
 
 ProgressFn = Callable[[str, int, int, int], None]
 
@@ -161,7 +161,7 @@ class Poller:
             touched = store.delete_from(session, self.chain_id, fork)
             # Every token of the chain, even one that lost no rows: the new branch may hold
             # transfers of it below blocks a scorer has already read (see FlowsCache).
-            tokens = {(t.id, ZERO_ADDRESS) for t in self._tokens(session)}
+            tokens = {(t.id, ZERO) for t in self._tokens(session)}
             store.mark_dirty(session, touched | tokens, "reorg")
             store.set_cursor(session, self.chain_id, fork - 1, stored.get(fork - 1))
         metrics.reorgs_total.labels(self.label).inc()

@@ -19,10 +19,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models import Token, Transfer
-from monitor.addresses import checksum
+from monitor.addresses import ZERO, checksum
 from monitor.reports.flagged import scaled
 
-ZERO = "0x" + "0" * 40
 WIDTH, HEIGHT, MARGIN = 960, 560, 70
 MAX_EVIDENCE_TX = 400
 

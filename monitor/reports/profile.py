@@ -14,11 +14,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import Token, Transfer
-from monitor.addresses import checksum
+from monitor.addresses import ZERO, checksum
 from monitor.reports.flagged import _iso, item, scaled
 from monitor.scoring.service import current_scores
-
-ZERO = "0x" + "0" * 40
 
 
 def address_profile(session: Session, address: str, limit: int = 200,

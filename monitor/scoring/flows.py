@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import ComplianceEvent, Token, Transfer
-
-ZERO = "0x" + "0" * 40
+from monitor.addresses import ZERO
 
 
 @dataclass

@@ -17,7 +17,8 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from monitor.sim.history import ZERO, Case, History, SimFreeze, SimTransfer
+from monitor.addresses import ZERO
+from monitor.sim.history import Case, History, SimFreeze, SimTransfer
 
 DAY, HOUR, MINUTE = 86400, 3600, 60
 START = 1_767_225_600  # 2026-01-01T00:00:00Z

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-ZERO = "0x" + "0" * 40
-
 
 @dataclass(frozen=True, slots=True)
 class SimTransfer:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from monitor.addresses import ZERO
 from monitor.sim import TYPOLOGIES, generate
-from monitor.sim.history import ZERO
 
 
 def test_same_seed_same_history_other_seed_differs() -> None:
