@@ -14,6 +14,7 @@ from rich.table import Table
 from models import Token
 from monitor.addresses import checksum
 from monitor.cli.context import AppContext
+from monitor.cli.output import ListFormat
 from monitor.db import transaction
 
 app = typer.Typer(help="Alerts: list and triage.", no_args_is_help=True)
@@ -35,11 +36,6 @@ class Severity(StrEnum):
     critical = "critical"
 
 
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-
-
 class Target(StrEnum):
     acknowledged = "acknowledged"
     escalated = "escalated"
@@ -54,7 +50,7 @@ def list_(
     severity: Annotated[Severity | None, typer.Option(help="Only this severity")] = None,
     rule: Annotated[str | None, typer.Option(help="Only this rule id")] = None,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
-    fmt: Annotated[Format, typer.Option("--format")] = Format.table,
+    fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
 ) -> None:
     """Alerts, newest first."""
     # Imported here, not at the top: every `amlmon` command loads this module, and the
@@ -74,7 +70,7 @@ def list_(
             "detail": a.detail, "evidence": a.evidence, "assignee": a.assignee,
             "first_seen_at": a.first_seen_at.isoformat(), "last_seen_at": a.last_seen_at.isoformat(),
         } for a in alerts]
-    if fmt is Format.json:
+    if fmt is ListFormat.json:
         typer.echo(json.dumps(rows, indent=2))
         return
     table = Table()

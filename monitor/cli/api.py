@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import threading
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import ApiKey
+from models.auth import ROLES
 from monitor import logs
 from monitor.apikeys import create_key, revoke_key
 from monitor.cli.context import AppContext
+from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
 from monitor.settings import Settings
 
@@ -25,15 +24,7 @@ apikey_app = typer.Typer(help="API keys: create (shown once), revoke, list.",
                          no_args_is_help=True)
 
 
-class Role(StrEnum):
-    viewer = "viewer"
-    investigator = "investigator"
-    admin = "admin"
-
-
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
+Role = StrEnum("Role", {r: r for r in ROLES})  # type: ignore[misc]
 
 
 def serve(settings: Settings, sessions: sessionmaker[Session], host: str, port: int) -> None:
@@ -106,13 +97,5 @@ def list_(
                  "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
                 for k in session.scalars(select(ApiKey).order_by(ApiKey.id))]
-    if fmt is ListFormat.json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table()
-    for column in ("name", "role", "prefix", "created_at", "last_used_at", "revoked_at"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(row[c] or "" for c in ("name", "role", "prefix", "created_at",
-                                                "last_used_at", "revoked_at")))
-    Console(width=160).print(table)
+    print_rows(rows, ("name", "role", "prefix", "created_at", "last_used_at", "revoked_at"), fmt,
+               width=160)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from monitor.addresses import checksum, parse_address
 from monitor.cli.context import AppContext
+from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
 from monitor.errors import UserError
 from monitor.tokens import add_token, list_tokens, resolve_metadata
@@ -23,11 +21,6 @@ class Standard(StrEnum):
     erc20 = "erc20"
     erc1155 = "erc1155"
     erc3643 = "erc3643"
-
-
-class ListFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @app.command("add")
@@ -82,14 +75,5 @@ def list_(
              "start_block": t.start_block, "synced_block": t.synced_block}
             for t in list_tokens(session, chain_id)
         ]
-    if fmt is ListFormat.json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title=f"{len(rows)} registered token(s)")
-    columns = ("id", "chain_id", "address", "symbol", "name", "decimals", "standard",
-               "start_block", "synced_block")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    Console().print(table)
+    print_rows(rows, ("id", "chain_id", "address", "symbol", "name", "decimals", "standard",
+                      "start_block", "synced_block"), fmt, f"{len(rows)} registered token(s)")

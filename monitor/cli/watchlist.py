@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from models.watchlist import WATCHLIST_CATEGORIES
+from monitor.cli import output
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 from monitor.watchlist.parsers import ListFormat
-from monitor.watchlist.service import import_list, last_imports, list_watchlists
+from monitor.watchlist.service import import_list, summaries
 
 app = typer.Typer(
     help="Watchlists: sanctioned, mixer, exchange and other listed addresses.", no_args_is_help=True
@@ -23,11 +21,6 @@ app = typer.Typer(
 
 Category = StrEnum("Category", {c: c for c in WATCHLIST_CATEGORIES})  # type: ignore[misc]
 SANCTIONED = Category("sanctioned")
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 @app.command("import")
@@ -94,33 +87,12 @@ def import_(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    fmt: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    fmt: Annotated[output.ListFormat, typer.Option("--format")] = output.ListFormat.table,
 ) -> None:
     """Show the imported watchlists."""
     context: AppContext = ctx.obj
     with transaction(context.sessions) as session:
-        latest = last_imports(session)
-        rows = []
-        for w in list_watchlists(session):
-            last = latest.get(w.id)
-            rows.append(
-                {
-                    "name": w.name,
-                    "category": w.category,
-                    "entries": w.entry_count,
-                    "source": w.source,
-                    "updated_at": w.updated_at.isoformat(),
-                    "last_added": len(last.added) if last else 0,
-                    "last_removed": len(last.removed) if last else 0,
-                }
-            )
-    if fmt is OutputFormat.json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title=f"{len(rows)} watchlist(s)")
-    columns = ("name", "category", "entries", "last_added", "last_removed", "updated_at", "source")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*("" if row[c] is None else str(row[c]) for c in columns))
-    Console().print(table)
+        rows = [{**row, "updated_at": row["updated_at"].isoformat()}
+                for row in summaries(session)]
+    output.print_rows(rows, ("name", "category", "entries", "last_added", "last_removed", "updated_at",
+                             "source"), fmt, f"{len(rows)} watchlist(s)")

@@ -176,12 +176,20 @@ def list_watchlists(session: Session) -> list[Watchlist]:
     return list(session.scalars(select(Watchlist).order_by(Watchlist.name)))
 
 
-def last_imports(session: Session) -> dict[int, WatchlistImport]:
-    """The latest import of each list, by watchlist id."""
+def summaries(session: Session) -> list[dict[str, Any]]:
+    """Each list with its size and what its latest import added and removed (`updated_at`
+    is left a datetime for the caller to format)."""
     latest: dict[int, WatchlistImport] = {}
     for row in session.scalars(select(WatchlistImport).order_by(WatchlistImport.id)):
         latest[row.watchlist_id] = row
-    return latest
+    rows = []
+    for w in list_watchlists(session):
+        last = latest.get(w.id)
+        rows.append({"name": w.name, "category": w.category, "entries": w.entry_count,
+                     "source": w.source, "updated_at": w.updated_at,
+                     "last_added": len(last.added) if last else 0,
+                     "last_removed": len(last.removed) if last else 0})
+    return rows
 
 
 def listed_addresses(

@@ -32,7 +32,7 @@ from monitor.errors import UserError
 from monitor.reports.flagged import _iso
 from monitor.tokens import add_token, list_tokens, resolve_metadata
 from monitor.watchlist.parsers import ListFormat
-from monitor.watchlist.service import import_list, last_imports, list_watchlists
+from monitor.watchlist.service import import_list, summaries
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 Name = Annotated[text(128, 1), Path(description="Name")]  # type: ignore[valid-type]
@@ -106,15 +106,8 @@ def delete_key(request: Request, name: Name,
 def get_watchlists(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """Imported watchlists with their size and what the last import changed."""
     with request.app.state.sessions() as session:
-        latest = last_imports(session)
-        items = []
-        for w in list_watchlists(session):
-            last = latest.get(w.id)
-            items.append({"name": w.name, "category": w.category, "entries": w.entry_count,
-                          "source": w.source, "updated_at": _iso(w.updated_at),
-                          "last_added": len(last.added) if last else 0,
-                          "last_removed": len(last.removed) if last else 0})
-        return {"items": items}
+        return {"items": [{**row, "updated_at": _iso(row["updated_at"])}
+                          for row in summaries(session)]}
 
 
 @router.put("/watchlists/{name}", tags=["watchlists"], response_model=WatchlistImported)
