@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, Token
 from monitor.addresses import checksum
-from monitor.scoring.service import current_scores
+from monitor.scoring.service import current_score, current_scores
 
 CSV_FIELDS = (
     "chain_id", "token", "address", "risk_score", "severity", "anomaly_score", "rules",
@@ -78,7 +78,7 @@ def address_report(session: Session, address: str) -> dict[str, Any]:
     """Every token's current score of one address (risk 0 when never flagged)."""
     entries = []
     for token in session.scalars(select(Token).order_by(Token.id)):
-        score = current_scores(session, token.id).get(address)
+        score = current_score(session, token.id, address)
         if score is not None:
             entries.append(item(token, score))
     return {"generated_at": _iso(datetime.now(UTC)), "address": checksum(address),

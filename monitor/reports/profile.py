@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
 from monitor.reports.flagged import _iso, item, scaled
-from monitor.scoring.service import current_scores
+from monitor.scoring.service import current_score
 
 
 def address_profile(session: Session, address: str, limit: int = 200,
@@ -32,7 +32,7 @@ def address_profile(session: Session, address: str, limit: int = 200,
         ).all()
         if not rows:
             continue
-        score = current_scores(session, token.id).get(address)
+        score = current_score(session, token.id, address)
         flows: dict[str, dict[str, int]] = defaultdict(lambda: {"in": 0, "out": 0, "count": 0})
         for _tx, _block, _when, sender, receiver, amount in rows:
             other, side = (receiver, "out") if sender == address else (sender, "in")

@@ -215,6 +215,15 @@ def current_scores(session: Session, token_id: int) -> dict[str, AddressScore]:
     return {row.address: row for row in rows}
 
 
+def current_score(session: Session, token_id: int, address: str) -> AddressScore | None:
+    """The latest score row of one address: what current_scores(...)[address] would be,
+    without reading every address of the token."""
+    return session.scalar(
+        select(AddressScore).where(AddressScore.token_id == token_id,
+                                   AddressScore.address == address)
+        .order_by(AddressScore.score_run_id.desc()).limit(1))
+
+
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
              min_change: int = 0) -> int:
     flows = scored.flows
