@@ -99,26 +99,18 @@ def extend_flows(session: Session, token: Token, flows: Flows, after_block: int)
     """`flows` plus the token's transfers in blocks after `after_block`: what ingest added
     since `flows` was loaded. New addresses get the next indices; existing ones keep theirs."""
     t, block, senders, receivers, amount, tx = _columns(session, token.id, after_block)
-    index = {a: i for i, a in enumerate(flows.addresses)}
-    added: list[str] = []
-
-    def lookup(raw: bytes) -> int:
-        name = raw.decode()
-        found = index.get(name)
-        if found is None:
-            found = index[name] = len(index)
-            added.append(name)
-        return found
-
-    src = np.array([lookup(a) for a in senders], dtype=np.int64)
-    dst = np.array([lookup(a) for a in receivers], dtype=np.int64)
+    n, known = t.size, flows.n_addresses
+    seen = {a.encode(): i for i, a in enumerate(flows.addresses)}
+    ids = np.fromiter((seen.setdefault(a, len(seen)) for a in senders.tolist()
+                       + receivers.tolist()), dtype=np.int64, count=2 * n)
+    added = np.array([a.decode() for a in list(seen)[known:]], dtype=object)
     extended = Flows(
         token_id=token.id, decimals=token.decimals,
-        addresses=np.concatenate((flows.addresses, np.array(added, dtype=object))),
+        addresses=np.concatenate((flows.addresses, added)),
         t=np.concatenate((flows.t, t)), block=np.concatenate((flows.block, block)),
-        src=np.concatenate((flows.src, src)), dst=np.concatenate((flows.dst, dst)),
+        src=np.concatenate((flows.src, ids[:n])), dst=np.concatenate((flows.dst, ids[n:])),
         amount=np.concatenate((flows.amount, amount / 10.0 ** token.decimals)),
-        tx=np.concatenate((flows.tx.astype("S66"), tx.astype("S66"))),
+        tx=np.concatenate((flows.tx, tx)),
     )
     extended.frozen = _freezes(session, token.id, extended)
     return extended
