@@ -40,6 +40,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = sessions
+    app.state.schema_head = db.head_revision()  # fixed for the life of the process
     _error_handlers(app)
     _health_routes(app)
     for router in (alerts.router, reports.router, admin.router):
@@ -67,18 +68,17 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def database_down(_: Request, exc: OperationalError) -> JSONResponse:
-        log.error("database unavailable: %s", str(exc.orig).strip().splitlines()[0:1])
+        log.error("database unavailable: %s", _first_line(exc))
         return _error(503, "database unavailable; retry later", {"Retry-After": "5"})
-
-    @app.exception_handler(DBAPIError)
-    async def database_error(_: Request, exc: DBAPIError) -> JSONResponse:
-        log.error("database error", exc_info=exc)
-        return _error(500, "internal error")
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error", exc_info=exc)
         return _error(500, "internal error")
+
+
+def _first_line(exc: DBAPIError) -> str:
+    return str(exc.orig or exc).strip().splitlines()[0]
 
 
 def _describe(error: dict[str, Any]) -> str:
@@ -106,10 +106,10 @@ def _health_routes(app: FastAPI) -> None:
                 session.execute(text("SELECT 1"))
                 engine = session.get_bind()
             current = db.current_revision(engine)  # type: ignore[arg-type]
-        except (OperationalError, DBAPIError) as exc:
-            first = str(exc.orig or exc).strip().splitlines()[0]
-            return JSONResponse({"status": "unavailable", "error": f"database: {first}"}, 503)
-        head = db.head_revision()
+        except DBAPIError as exc:
+            return JSONResponse({"status": "unavailable",
+                                 "error": f"database: {_first_line(exc)}"}, 503)
+        head = request.app.state.schema_head
         if current != head:
             return JSONResponse({"status": "unavailable",
                                  "error": f"database schema is at {current}, not {head}: run "
