@@ -44,6 +44,10 @@ def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
     return key, f"amk_{prefix}_{secret}"
 
 
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
 def revoke_key(session: Session, name: str) -> ApiKey:
     key = session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:

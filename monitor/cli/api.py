@@ -8,13 +8,11 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import ApiKey
 from models.auth import ROLES
 from monitor import logs
-from monitor.apikeys import create_key, revoke_key
+from monitor.apikeys import create_key, list_keys, revoke_key
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
@@ -96,6 +94,6 @@ def list_(
                  "created_at": k.created_at.isoformat(),
                  "last_used_at": k.last_used_at.isoformat() if k.last_used_at else None,
                  "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None}
-                for k in session.scalars(select(ApiKey).order_by(ApiKey.id))]
+                for k in list_keys(session)]
     print_rows(rows, ("name", "role", "prefix", "created_at", "last_used_at", "revoked_at"), fmt,
                width=160)

@@ -73,7 +73,7 @@ def import_(
         f"added, -{len(result.removed)} removed{changed} "
         f"({result.format})"
     )
-    if not rescreen or not (result.added or result.removed or result.changed):
+    if not rescreen or not result.screening_changes:
         return
     # Retroactive screening: stored history is scored again against the new list, so an
     # address listed today raises alerts for its past counterparties now.

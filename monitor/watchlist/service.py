@@ -35,6 +35,11 @@ class ImportResult:
     format: str = ""
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def screening_changes(self) -> bool:
+        """Whether stored history must be screened again against the list."""
+        return bool(self.added or self.removed or self.changed)
+
 
 class Listing(NamedTuple):
     list_name: str

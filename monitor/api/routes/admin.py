@@ -7,7 +7,6 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
-from sqlalchemy import select
 
 from models import ApiKey, Token
 from monitor import jobs
@@ -26,7 +25,7 @@ from monitor.api.schemas import (
     WatchlistList,
     text,
 )
-from monitor.apikeys import create_key, revoke_key
+from monitor.apikeys import create_key, list_keys, revoke_key
 from monitor.db import transaction
 from monitor.errors import UserError
 from monitor.reports.flagged import _iso
@@ -81,8 +80,7 @@ def key_json(key: ApiKey) -> dict[str, Any]:
 def get_keys(request: Request, _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """API keys (never their secrets)."""
     with request.app.state.sessions() as session:
-        return {"items": [key_json(k) for k in session.scalars(select(ApiKey)
-                                                               .order_by(ApiKey.id))]}
+        return {"items": [key_json(k) for k in list_keys(session)]}
 
 
 @router.post("/keys", status_code=201, tags=["keys"], response_model=KeyCreated)
@@ -135,7 +133,7 @@ def put_watchlist(
         "added": len(result.added), "removed": len(result.removed), "changed": result.changed,
         "warnings": result.warnings[:100],
     }
-    if rescreen and (result.added or result.removed or result.changed):
+    if rescreen and result.screening_changes:
         summary = jobs.score_and_alert(request.app.state.sessions, request.app.state.settings)
         answer["rescreen"] = {"tokens": len(summary.runs), "alerts_created": summary.alerts_created,
                               "alerts_updated": summary.alerts_updated}
