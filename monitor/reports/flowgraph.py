@@ -1,8 +1,8 @@
 """The fund-flow picture of an address report: its counterparties and the evidence path.
 
-Direct flows are aggregated in SQL per (from, to); the transfers behind each reason's
-evidence are added even when they do not touch the address (a peel chain, the hop to a
-sanctioned wallet), so the laundering path is drawn in full and highlighted. The layout
+Direct flows are the profile's exact per-counterparty totals; the transfers behind each
+reason's evidence are added even when they do not touch the address (a peel chain, the hop
+to a sanctioned wallet), so the laundering path is drawn in full and highlighted. The layout
 is networkx's spring layout with the address pinned in the centre, seeded so the same
 data always gives the same picture.
 """
@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
 
 import networkx as nx
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
 from monitor.reports.flagged import scaled
+from monitor.reports.profile import Counterparties
 
 WIDTH, HEIGHT, MARGIN = 960, 560, 70
 MAX_EVIDENCE_TX = 400
@@ -66,21 +65,20 @@ class FlowGraph:
     omitted: int = 0  # counterparties left out to keep the picture readable
 
 
-def flow_graph(session: Session, token: Token, address: str, evidence: set[str],
-               max_counterparties: int = 20) -> FlowGraph:
+def flow_graph(session: Session, token: Token, address: str, counterparties: Counterparties,
+               evidence: set[str], max_counterparties: int = 20) -> FlowGraph:
+    """The address's largest counterparties (from profile.token_activity) and the transfers
+    cited as evidence."""
     where = (Transfer.chain_id == token.chain_id, Transfer.token_id == token.id)
-    direct = _direct_flows(session, where, address)
-    totals: dict[str, int] = {}
-    for sender, receiver, value, _n in direct:
-        other = receiver if sender == address else sender
-        totals[other] = totals.get(other, 0) + value
-    kept = set(sorted(totals, key=lambda a: -totals[a])[:max_counterparties])
-
+    totals = {other: v["in"] + v["out"] for other, v in counterparties.items()}
+    kept = sorted(totals, key=lambda a: -totals[a])[:max_counterparties]
     edges: dict[tuple[str, str], list[int]] = {}  # (from, to) -> [value, count, on_path]
-    for sender, receiver, value, n in direct:
-        other = receiver if sender == address else sender
-        if other in kept:
-            edges[(sender, receiver)] = [value, n, 0]
+    for other in kept:
+        flow = counterparties[other]
+        if flow["in_count"]:
+            edges[(other, address)] = [flow["in"], flow["in_count"], 0]
+        if flow["out_count"]:
+            edges[(address, other)] = [flow["out"], flow["out_count"], 0]
     if evidence:
         path_rows = session.execute(
             select(Transfer.from_address, Transfer.to_address, Transfer.amount)
@@ -99,27 +97,6 @@ def flow_graph(session: Session, token: Token, address: str, evidence: set[str],
     for (sender, receiver), (value, count, on_path) in edges.items():
         graph.add_edge(sender, receiver, value=value, count=count, on_path=bool(on_path))
     return _draw(graph, address, token.decimals, len(totals) - len(kept))
-
-
-def _direct_flows(session: Session, where: tuple[Any, ...],
-                  address: str) -> list[tuple[str, str, int, int]]:
-    """(from, to, exact total, count) of the transfers touching `address`. Postgres sums
-    NUMERIC(78,0) exactly; SQLite's SUM would go through floats, so there Python adds."""
-    touching = or_(Transfer.from_address == address, Transfer.to_address == address)
-    if session.get_bind().dialect.name == "postgresql":
-        return [(a, b, _exact(v), int(n)) for a, b, v, n in session.execute(
-            select(Transfer.from_address, Transfer.to_address, func.sum(Transfer.amount),
-                   func.count())
-            .where(*where, touching).group_by(Transfer.from_address, Transfer.to_address))]
-    sums: dict[tuple[str, str], list[int]] = {}
-    for sender, receiver, amount in session.execute(
-        select(Transfer.from_address, Transfer.to_address, Transfer.amount)
-        .where(*where, touching)
-    ):
-        entry = sums.setdefault((sender, receiver), [0, 0])
-        entry[0] += int(amount)
-        entry[1] += 1
-    return [(a, b, v, n) for (a, b), (v, n) in sums.items()]
 
 
 def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int) -> FlowGraph:
@@ -154,8 +131,3 @@ def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int) -> FlowG
     picture.edges.sort(key=lambda e: e.on_path)
     picture.nodes = sorted(nodes.values(), key=lambda n: n.role == "subject")
     return picture
-
-
-def _exact(value: object) -> int:
-    """SUM over NUMERIC(78,0) comes back as a Decimal: keep it an exact int."""
-    return int(value) if isinstance(value, Decimal | int) else int(str(value))

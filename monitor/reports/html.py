@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Token
+from monitor.addresses import checksum
 from monitor.reports.flagged import _iso
 from monitor.reports.flowgraph import flow_graph
-from monitor.reports.profile import address_profile
+from monitor.reports.profile import profile_entry, token_activity
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
@@ -42,14 +41,12 @@ def flagged_page(report: dict[str, Any],
 
 def address_page(session: Session, address: str, transfers: int = 200) -> str:
     """Risk, reasons with evidence, flow picture, counterparties and timeline per token."""
-    profile = address_profile(session, address, limit=transfers)
-    for entry in profile["tokens"]:
-        token = session.scalar(select(Token).where(Token.chain_id == entry["chain_id"],
-                                                   Token.address == entry["token"].lower()))
+    entries = []
+    for token, rows, flows in token_activity(session, address):
+        entry = profile_entry(session, token, address, rows, flows, transfers, 25)
         reasons = entry["score"]["reasons"] if entry["score"] else []
-        evidence = {tx for reason in reasons for tx in reason["evidence"]}
-        entry["evidence"] = evidence
-        entry["graph"] = flow_graph(session, token, address, evidence)
+        entry["evidence"] = {tx for reason in reasons for tx in reason["evidence"]}
+        entry["graph"] = flow_graph(session, token, address, flows, entry["evidence"])
+        entries.append(entry)
     return _env.get_template("address.html.j2").render(
-        address=profile["address"], tokens=profile["tokens"],
-        generated_at=profile.get("generated_at") or _iso(datetime.now(UTC)))
+        address=checksum(address), tokens=entries, generated_at=_iso(datetime.now(UTC)))
