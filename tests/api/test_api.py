@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from typing import Any
 
@@ -23,7 +22,7 @@ from monitor.api.app import create_app
 from monitor.reports.flagged import CSV_FIELDS
 from monitor.settings import Settings
 from support.anvil import free_port
-from support.api import client, serve_app
+from support.api import client, serve_app, wait_until_healthy
 from support.cli import REPO, run_cli
 from support.history import TOKEN
 
@@ -322,12 +321,7 @@ def test_amlmon_api_serves_alone_and_stops_cleanly(api: Any) -> None:
                                stderr=subprocess.PIPE, text=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_until_healthy(base)
         with client(base, api.keys["viewer"]) as http:
             assert http.get("/readyz").json()["status"] == "ready"
             tokens = http.get("/api/v1/tokens").json()["items"]

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from support.anvil import free_port
+from support.api import wait_until_healthy
 from support.cli import REPO
 
 
@@ -37,12 +38,7 @@ def test_demo_runs_the_whole_pipeline_and_serves_the_api(tmp_path: Path) -> None
         key = re.search(r"demo admin key: (amk_\S+)", printed)
         assert key, printed
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):  # uvicorn binds just after the banner
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_until_healthy(base)  # uvicorn binds just after the banner
         with httpx.Client(base_url=base, headers={"X-API-Key": key.group(1)}, timeout=10) as api:
             assert api.get("/readyz").json()["status"] == "ready"
             alerts = api.get("/api/v1/alerts", params={"limit": 5}).json()["items"]

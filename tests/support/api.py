@@ -35,6 +35,20 @@ def serve_app(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def wait_until_healthy(base: str, timeout: float = 20) -> None:
+    """Until `base`/healthz answers 200 (a server process still binding its port)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{base}/healthz did not answer within {timeout} s")
+        time.sleep(0.05)
+
+
 def client(base: str, key: str | None = None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return httpx.Client(base_url=base, headers=headers, timeout=30)
