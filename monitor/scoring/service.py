@@ -225,7 +225,7 @@ def current_score(session: Session, token_id: int, address: str) -> AddressScore
 
 
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
-             min_change: int = 0) -> int:
+             min_change: int) -> int:
     flows = scored.flows
     current = current_scores(session, token.id)
     changed: dict[str, tuple[int, list[Reason], int]] = {}
