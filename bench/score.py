@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import resource
 import subprocess
 import sys
@@ -23,6 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
+from sqlalchemy import select  # noqa: E402
+
+from models import Transfer  # noqa: E402
 from monitor import db  # noqa: E402
 from monitor.chain.decode import TransferRecord  # noqa: E402
 from monitor.ingest import store  # noqa: E402
@@ -57,13 +61,21 @@ def write_history(url: str, size: int) -> tuple[int, int]:
 
 
 def add_block(url: str, block: int) -> None:
-    """One more block of ten transfers, as ingest would write it."""
+    """One more block of ten transfers, as ingest would write it: senders, receivers and
+    amounts drawn from the latest 1,000 transfers, so busy wallets (exchanges, the issuer)
+    are in new blocks about as often as in the history."""
     engine = db.make_engine(url)
     sessions = db.session_factory(engine)
+    rng = random.Random(block)
     with db.transaction(sessions) as session:
         token_id = find_token(session, TOKEN).id
-        records = [TransferRecord(block, f"0x{block:064x}", f"0x{(block << 32) + k:064x}", 0, 0,
-                                  TOKEN, f"0x{k + 1:040x}", f"0x{k + 2:040x}", 10**6)
+        recent = session.execute(
+            select(Transfer.from_address, Transfer.to_address, Transfer.amount)
+            .where(Transfer.token_id == token_id)
+            .order_by(Transfer.block_number.desc()).limit(1000)).all()
+        records = [TransferRecord(block, f"0x{block:064x}", f"0x{(block << 32) + k:064x}", k, 0,
+                                  TOKEN, rng.choice(recent)[0], rng.choice(recent)[1],
+                                  int(rng.choice(recent)[2]))
                    for k in range(10)]
         store.write_transfers(session, 31337, {TOKEN: token_id}, records,
                               {block: datetime.now(UTC)})
@@ -84,11 +96,11 @@ def score(url: str, *extra: str) -> tuple[float, float, str]:
 
 
 def in_daemon(url: str, block: int) -> float:
-    """An incremental run as `amlmon run` does it: the FlowsCache holds what earlier runs
+    """An incremental run as `amlmon run` does it: the ScoringCache holds what earlier runs
     read, so only the new block is read; the time of that run alone."""
     engine = db.make_engine(url)
     sessions = db.session_factory(engine)
-    cache = service.FlowsCache()
+    cache = service.ScoringCache()
     config = load_rules_config(None)
     try:
         with db.transaction(sessions) as session:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import jobs, metrics
 from monitor.chain.rpc import RpcClient
 from monitor.ingest.poller import IngestOptions, Poller
-from monitor.scoring.service import RULES, FlowsCache
+from monitor.scoring.service import RULES, ScoringCache
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,7 @@ class Daemon:
         self.client = client
         self.chain_id = chain_id
         self.lease = ChainLease(engine, chain_id)
-        self.flows = FlowsCache()  # incremental runs read only the blocks ingested since
+        self.scoring = ScoringCache()  # incremental runs re-score only what new blocks touch
         self.poller = Poller(client, sessions, chain_id, IngestOptions(
             confirmations=settings.confirmations, reorg_window=settings.reorg_window_blocks,
             initial_range=settings.getlogs_initial_range, max_range=settings.getlogs_max_range,
@@ -128,16 +128,16 @@ class Daemon:
             log.info("chain %s: cursor %s, +%s transfers, %s reorg(s)", self.chain_id,
                      stats.cursor, stats.transfers, stats.reorgs)
             # Screen what just arrived, so an alert follows within one poll.
-            jobs.score_and_alert(self.sessions, self.settings, "incremental", cache=self.flows)
+            jobs.score_and_alert(self.sessions, self.settings, "incremental", cache=self.scoring)
 
     def score(self) -> None:
         if not self.stop.is_set():
-            jobs.score_and_alert(self.sessions, self.settings, "incremental", cache=self.flows)
+            jobs.score_and_alert(self.sessions, self.settings, "incremental", cache=self.scoring)
 
     def retrain(self) -> None:
         """A full run: refits the IsolationForest on the whole current feature matrix."""
         if not self.stop.is_set():
-            jobs.score_and_alert(self.sessions, self.settings, "full", cache=self.flows)
+            jobs.score_and_alert(self.sessions, self.settings, "full", cache=self.scoring)
 
     def notify(self) -> None:
         if not self.stop.is_set() and self.settings.webhook_url:

@@ -34,11 +34,12 @@ class ScoreSummary:
 
 def score_and_alert(
     sessions: sessionmaker[Session], settings: Settings, kind: str = "full",
-    token_ids: list[int] | None = None, cache: service.FlowsCache | None = None,
+    token_ids: list[int] | None = None, cache: service.ScoringCache | None = None,
 ) -> ScoreSummary:
     """Score every (or the given) token, raise/update alerts, queue their notifications.
 
-    `cache`: a long-lived process's FlowsCache, so incremental runs read only new blocks.
+    `cache`: a long-lived process's ScoringCache, so incremental runs re-score only what
+    the new blocks can change.
     """
     config = load_rules_config(settings.rules_file)
     summary = ScoreSummary()

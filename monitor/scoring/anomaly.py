@@ -32,6 +32,42 @@ class AnomalyResult:
     scores: np.ndarray  # 0-1 per address (index 0 and unscored rows: nan)
     explanations: dict[int, str]
     model: dict[str, Any]
+    fitted: Fitted | None = None  # to score more rows later without refitting
+
+
+@dataclass
+class Fitted:
+    """A fitted forest with its scaler and the normalisation of the run that fitted it, so
+    an incremental run scores touched addresses on the same scale as the full run did."""
+
+    names: list[str]
+    scaler: Any  # sklearn RobustScaler
+    forest: Any  # sklearn IsolationForest
+    low: float
+    high: float
+    explain_above: float
+
+    def score(self, matrix: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
+        """Normalised scores (0-1) of `rows` of the matrix, and words for the anomalous ones."""
+        if rows.size == 0:
+            return np.zeros(0), {}
+        scaled = np.clip(np.nan_to_num(self.scaler.transform(matrix[rows])), -50, 50)
+        return self.rate(scaled, -self.forest.score_samples(scaled), rows)
+
+    def rate(self, scaled: np.ndarray, raw: np.ndarray,
+             rows: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
+        """Scores from raw path-length scores (higher = more anomalous, ~0.3..0.8)."""
+        norm = np.clip((raw - self.low) / max(self.high - self.low, 1e-9), 0.0, 1.0)
+        explanations = {}
+        for k in np.flatnonzero(norm >= self.explain_above):
+            top = np.argsort(-np.abs(scaled[k]))[:3]
+            parts = []
+            for j in top:
+                word = FEATURE_WORDS.get(self.names[j], self.names[j].replace("_", " "))
+                direction = "unusually high" if scaled[k, j] > 0 else "unusually low"
+                parts.append(f"{word} {direction} ({scaled[k, j]:+.1f} robust z)")
+            explanations[int(rows[k])] = "isolated by the model: " + "; ".join(parts)
+        return norm, explanations
 
 
 def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
@@ -52,27 +88,18 @@ def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
     from sklearn.ensemble import IsolationForest
     from sklearn.preprocessing import RobustScaler
 
-    scaled = RobustScaler(quantile_range=(10.0, 90.0)).fit_transform(x)
-    scaled = np.clip(np.nan_to_num(scaled), -50, 50)
+    scaler = RobustScaler(quantile_range=(10.0, 90.0)).fit(x)
+    scaled = np.clip(np.nan_to_num(scaler.transform(x)), -50, 50)
     forest = IsolationForest(
         n_estimators=int(params["n_estimators"]), max_samples=params["max_samples"],
         contamination=params["contamination"], random_state=int(params["random_state"]),
         n_jobs=1,
     ).fit(scaled)
-    raw = -forest.score_samples(scaled)  # higher = more anomalous, ~0.3..0.8
-    low, high = np.quantile(raw, 0.5), raw.max()
-    norm = np.clip((raw - low) / max(high - low, 1e-9), 0.0, 1.0)
+    raw = -forest.score_samples(scaled)
+    fitted = Fitted(names, scaler, forest, float(np.quantile(raw, 0.5)), float(raw.max()),
+                    float(params["explain_above"]))
+    norm, explanations = fitted.rate(scaled, raw, rows)
     scores[rows] = norm
     model["fit_seconds"] = round(time.perf_counter() - started, 3)
     model["fitted_at"] = time.time()
-    explanations = {}
-    flagged = np.flatnonzero(norm >= params["explain_above"])
-    for k in flagged:
-        top = np.argsort(-np.abs(scaled[k]))[:3]
-        parts = []
-        for j in top:
-            word = FEATURE_WORDS.get(names[j], names[j].replace("_", " "))
-            direction = "unusually high" if scaled[k, j] > 0 else "unusually low"
-            parts.append(f"{word} {direction} ({scaled[k, j]:+.1f} robust z)")
-        explanations[int(rows[k])] = "isolated by the model: " + "; ".join(parts)
-    return AnomalyResult(scores, explanations, model)
+    return AnomalyResult(scores, explanations, model, fitted)

@@ -33,6 +33,50 @@ class Features:
     def column(self, name: str) -> np.ndarray:
         return self.matrix[:, self.names.index(name)]
 
+    def restricted(self, rows: np.ndarray, n_transfers: int) -> Features:
+        """These features as seen by rules running on `flows.subset(rows)`: per-address
+        arrays as they are, per-transfer ones cut to `rows` (receipt indices renumbered;
+        -1 where the receipt is outside)."""
+        local = np.full(n_transfers, -1, dtype=np.int64)
+        local[rows] = np.arange(rows.size)
+        receipt = self.last_receipt[rows]
+        receipt = np.where(receipt >= 0, local[np.maximum(receipt, 0)], -1)
+        return Features(self.names, self.matrix, self.first_seen, self.last_seen,
+                        self.recv_new[rows], self.send_first[rows], self.hold_seconds[rows],
+                        receipt)
+
+    def update(self, flows: Flows, old_n: int, touched: np.ndarray,
+               thresholds: dict[str, float], windows: dict[str, int]) -> None:
+        """Bring the features up to date after `flows` grew from `old_n` transfers.
+
+        Every per-address feature depends only on the address's own transfers (and, for
+        age, on the latest time), so only the `touched` addresses (those in the new
+        transfers) are recomputed, over their own transfers; per-transfer helpers of old
+        transfers look only backwards in time and keep their values.
+        """
+        n_a = flows.n_addresses
+        grown = n_a - self.matrix.shape[0]
+        if grown > 0:
+            self.matrix = np.vstack((self.matrix, np.zeros((grown, self.matrix.shape[1]))))
+            self.first_seen = np.r_[self.first_seen, np.full(grown, _NEVER_FIRST)]
+            self.last_seen = np.r_[self.last_seen, np.full(grown, _NEVER_LAST)]
+        rows = flows.rows_touching(touched)
+        now = int(flows.t.max()) if flows.n else 0
+        part = compute(flows.subset(rows), thresholds, windows, now=now)
+        self.matrix[touched] = part.matrix[touched]
+        self.first_seen[touched] = part.first_seen[touched]
+        self.last_seen[touched] = part.last_seen[touched]
+        age = self.names.index("age_days")
+        real = self.first_seen != _NEVER_FIRST
+        self.matrix[real, age] = np.maximum(now - self.first_seen[real], 0) / DAY
+        new = np.searchsorted(rows, np.arange(old_n, flows.n))  # new transfers all touch
+        receipt = part.last_receipt[new]
+        self.recv_new = np.r_[self.recv_new, part.recv_new[new]]
+        self.send_first = np.r_[self.send_first, part.send_first[new]]
+        self.hold_seconds = np.r_[self.hold_seconds, part.hold_seconds[new]]
+        self.last_receipt = np.r_[self.last_receipt,
+                                  np.where(receipt >= 0, rows[np.maximum(receipt, 0)], -1)]
+
 
 def event_keys(group: np.ndarray, t: np.ndarray) -> np.ndarray:
     """(group, time) packed into sorted int64 keys, for sliding_max_count."""
@@ -53,7 +97,14 @@ def sliding_max_count(key: np.ndarray, window: int, n_groups: int) -> np.ndarray
     return out
 
 
-def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int]) -> Features:
+_NEVER_FIRST = np.iinfo(np.int64).max
+_NEVER_LAST = np.iinfo(np.int64).min
+
+
+def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
+            now: int | None = None) -> Features:
+    """Features of every address of `flows`; ages are measured at `now` (default: the
+    latest transfer)."""
     n_a = flows.n_addresses
     src, dst, t, amount = flows.src, flows.dst, flows.t, flows.amount
     real_src = src != 0
@@ -61,8 +112,8 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int])
 
     both = np.concatenate((src, dst))
     both_t = np.concatenate((t, t))
-    first_seen = np.full(n_a, np.iinfo(np.int64).max, dtype=np.int64)
-    last_seen = np.full(n_a, np.iinfo(np.int64).min, dtype=np.int64)
+    first_seen = np.full(n_a, _NEVER_FIRST, dtype=np.int64)
+    last_seen = np.full(n_a, _NEVER_LAST, dtype=np.int64)
     np.minimum.at(first_seen, both, both_t)
     np.maximum.at(last_seen, both, both_t)
     recv_new = _first_occurrence(dst) & (t == first_seen[dst])
@@ -99,7 +150,8 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int])
         cols[f"max_transfers_{label}"] = peak.astype(float)
         expected = np.maximum(total * seconds / lifetime, 1.0)
         cols[f"burstiness_{label}"] = np.log1p(peak / expected)
-    now = int(t.max()) if flows.n else 0
+    if now is None:
+        now = int(t.max()) if flows.n else 0
     cols["age_days"] = np.maximum(now - first_seen, 0) / DAY
     cols["max_gap_days"] = _max_gap(both, both_t, n_a) / DAY
     mint_in = np.bincount(dst[~real_src], weights=amount[~real_src], minlength=n_a)

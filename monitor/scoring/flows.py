@@ -66,6 +66,20 @@ class Flows:
             cached = self._index[side] = (order, ptr)
         return cached
 
+    def rows_touching(self, addresses: np.ndarray) -> np.ndarray:
+        """Indices (ascending) of the transfers sent or received by any of `addresses`."""
+        mask = np.zeros(self.n_addresses, dtype=bool)
+        mask[addresses] = True
+        return np.flatnonzero(mask[self.src] | mask[self.dst])
+
+    def subset(self, rows: np.ndarray) -> Flows:
+        """The transfers at `rows` (ascending), with the same address numbering."""
+        return Flows(
+            token_id=self.token_id, decimals=self.decimals, addresses=self.addresses,
+            t=self.t[rows], block=self.block[rows], src=self.src[rows], dst=self.dst[rows],
+            amount=self.amount[rows], tx=self.tx[rows], frozen=self.frozen,
+        )
+
     def last_block(self) -> int | None:
         return int(self.block.max()) if self.n else None
 

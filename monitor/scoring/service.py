@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
 from monitor import metrics
-from monitor.scoring import anomaly, features
+from monitor.scoring import anomaly, features, incremental
 from monitor.scoring.flows import Flows, extend_flows, load_flows
 from monitor.scoring.risk import Reason, fuse, severity
 from monitor.scoring.rules import (
@@ -68,16 +68,75 @@ RULES: dict[str, Rule] = {
 }
 
 
+# Rules whose findings cross hubs (taint propagated over the whole graph): an incremental
+# run evaluates them on the whole token; the others on the touched neighbourhood.
+GLOBAL_RULES = ("watchlist_exposure", "non_kyc_recipient")
+LOCAL_RULES = tuple(rule for rule in RULES if rule not in GLOBAL_RULES)
+
+Reasons = dict[int, dict[str, Reason]]  # address -> rule -> its strongest finding
+
+
 @dataclass
 class Scored:
-    """The in-memory result of scoring one token (before persistence)."""
+    """The in-memory result of scoring one token (before persistence), which a long-lived
+    process keeps to re-score incrementally (monitor.scoring.incremental)."""
 
     flows: Flows
     risk: dict[int, int]
-    reasons: dict[int, list[Reason]]
+    reasons: dict[int, list[Reason]]  # fused: ordered by weighted score
     anomaly_scores: np.ndarray
     features: features.Features
     model: dict[str, Any]
+    raw: Reasons  # per rule, before fusion
+    stats: dict[str, Any]  # token-wide statistics the rules measured against
+    fitted: anomaly.Fitted | None
+
+    def set_reasons(self, address: int, reasons: dict[str, Reason],
+                    weights: dict[str, float]) -> None:
+        if reasons:
+            self.raw[address] = reasons
+            self.risk[address], self.reasons[address] = fuse(list(reasons.values()), weights)
+        else:
+            for held in (self.raw, self.risk, self.reasons):
+                held.pop(address, None)
+
+
+def token_stats(flows: Flows, feats: features.Features, config: dict[str, Any],
+                permissioned: bool) -> dict[str, Any]:
+    """What "large" and "busy" mean for this token now; see Context.stats."""
+    secondary = np.sort(flows.amount[(flows.src != 0) & (flows.dst != 0)])
+    out_cp = feats.column("out_counterparties")[1:]
+    return {
+        "secondary_amounts": secondary,
+        "large_amount": (float(np.quantile(secondary, config["large_quantile"]))
+                         if secondary.size else float("inf")),
+        # Service wallets: the busiest 1% by receivers (exchanges, custodians, the issuer).
+        "busy_out_counterparties": float(np.quantile(out_cp, 0.99)) if out_cp.size else np.inf,
+        "permissioned": float(permissioned),
+    }
+
+
+def listing_index(flows: Flows, listings: dict[str, list[Any]] | None) -> dict[int, list[Any]]:
+    """Listed addresses (lower-case) -> entries, keyed by the flows' address index."""
+    if not listings:
+        return {}
+    index = {str(a): i for i, a in enumerate(flows.addresses)}
+    return {index[a]: entries for a, entries in listings.items() if a in index}
+
+
+def rule_reasons(flows: Flows, feats: features.Features, config: dict[str, Any],
+                 stats: dict[str, Any], listings: dict[int, list[Any]],
+                 rules: tuple[str, ...]) -> Reasons:
+    found: Reasons = {}
+    for rule_id in rules:
+        context = Context(flows, feats, config["rules"][rule_id], stats, listings)
+        for hit in RULES[rule_id](context):
+            _add(found, rule_id, hit)
+    return found
+
+
+def anomaly_reason(score: float, text: str) -> Reason:
+    return Reason("anomaly", round(100 * float(score)), text, [])
 
 
 def evaluate(
@@ -93,75 +152,76 @@ def evaluate(
         flows, {"reporting_threshold": float(rules["structuring"]["reporting_threshold"])},
         dict(config["feature_windows"]),
     )
-    secondary = (flows.src != 0) & (flows.dst != 0)
-    stats = {"large_amount": float(np.quantile(flows.amount[secondary], config["large_quantile"]))
-             if secondary.any() else float("inf"), "permissioned": float(permissioned)}
-    index = {str(a): i for i, a in enumerate(flows.addresses)} if listings else {}
-    by_index = {index[a]: entries for a, entries in (listings or {}).items() if a in index}
-    hits: dict[int, list[Reason]] = {}
-    for rule_id, rule in RULES.items():
-        context = Context(flows, feats, rules[rule_id], stats, by_index)
-        for hit in rule(context):
-            _add(hits, rule_id, hit)
+    stats = token_stats(flows, feats, config, permissioned)
+    raw = rule_reasons(flows, feats, config, stats, listing_index(flows, listings), tuple(RULES))
     # Rows in address order, not index order: an appended-to cache numbers new addresses
     # last, and the forest's subsampling must not depend on that.
     rows = 1 + np.argsort(flows.addresses[1:].astype(str), kind="stable")
     result = anomaly.fit_score(feats.names, feats.matrix, rows, rules["anomaly"])
     for address, text in result.explanations.items():
-        score = round(100 * float(result.scores[address]))
-        hits.setdefault(address, []).append(Reason("anomaly", score, text, []))
-    risk: dict[int, int] = {}
-    for address, reasons in hits.items():
-        risk[address], hits[address] = fuse(reasons, config["weights"])
-    return Scored(flows, risk, hits, result.scores, feats, result.model)
+        raw.setdefault(address, {})["anomaly"] = anomaly_reason(result.scores[address], text)
+    scored = Scored(flows, {}, {}, result.scores, feats, result.model, {}, stats,
+                    result.fitted)
+    for address, reasons in raw.items():
+        scored.set_reasons(address, reasons, config["weights"])
+    return scored
 
 
-def _add(hits: dict[int, list[Reason]], rule_id: str, hit: Hit) -> None:
+def _add(found: Reasons, rule_id: str, hit: Hit) -> None:
     if hit.address == 0:
         return
-    reasons = hits.setdefault(hit.address, [])
-    for k, existing in enumerate(reasons):
-        if existing.rule == rule_id:
-            if existing.score >= hit.score:
-                return
-            del reasons[k]
-            break
-    reasons.append(Reason(rule_id, int(round(min(max(hit.score, 0), 100))), hit.detail,
-                          list(hit.evidence)))
+    reasons = found.setdefault(hit.address, {})
+    existing = reasons.get(rule_id)
+    if existing is not None and existing.score >= hit.score:
+        return
+    reasons[rule_id] = Reason(rule_id, int(round(min(max(hit.score, 0), 100))), hit.detail,
+                              list(hit.evidence))
 
 
-class FlowsCache:
-    """Each token's flows kept between runs by a long-lived process (the daemon), so an
-    incremental run reads only the blocks ingested since the last one instead of the whole
-    history. Any address marked for re-scoring (a reorg deleted rows) or a full run reloads
-    from the database; the result is the same either way, only faster."""
+class ScoringCache:
+    """Each token's scoring state kept between runs by a long-lived process (the daemon):
+    an incremental run reads only the blocks ingested since the last run and re-scores
+    only the addresses they can affect (monitor.scoring.incremental). A full run, or any
+    address marked for re-scoring (a reorg deleted rows), starts again from the database."""
 
     def __init__(self) -> None:
-        self._flows: dict[int, tuple[int, Flows]] = {}
+        self._state: dict[int, tuple[int, Scored]] = {}
         self.lock = threading.Lock()  # the daemon's scoring jobs run in parallel threads
 
-    def flows(self, session: Session, token: Token, newest: int | None, reload: bool) -> Flows:
+    def state(self, token_id: int) -> Scored | None:
+        held = self._state.get(token_id)
+        return held[1] if held else None
+
+    def score(self, session: Session, token: Token, newest: int | None, config: dict[str, Any],
+              full: bool) -> tuple[Scored, np.ndarray | None]:
+        """The token's scored state, and the addresses re-scored (None: all of them)."""
+        permissioned = token.standard == "erc3643"
         with self.lock:
-            cached = None if reload else self._flows.get(token.id)
-            if cached is None or newest is None or newest < cached[0]:
-                flows = load_flows(session, token)
-            elif newest == cached[0]:
-                flows = cached[1]
+            held = None if full else self._state.get(token.id)
+            if held is None or newest is None or newest < held[0]:
+                scored = evaluate(load_flows(session, token), config, listed_addresses(session),
+                                  permissioned)
+                region = None
             else:
-                flows = extend_flows(session, token, cached[1], cached[0])
+                scored = held[1]
+                flows = (extend_flows(session, token, scored.flows, held[0])
+                         if newest > held[0] else scored.flows)
+                region = incremental.rescore(
+                    scored, flows, config,
+                    listing_index(flows, listed_addresses(session)))
             # Keyed by the last block actually read: ingest may have committed more blocks
             # between `newest` and the read, and those must not be appended twice.
-            last = flows.last_block()
+            last = scored.flows.last_block()
             if last is None:
-                self._flows.pop(token.id, None)
+                self._state.pop(token.id, None)
             else:
-                self._flows[token.id] = (last, flows)
-            return flows
+                self._state[token.id] = (last, scored)
+            return scored, region
 
 
 def run(
     session: Session, token: Token, config: dict[str, Any], kind: str = "full",
-    cache: FlowsCache | None = None,
+    cache: ScoringCache | None = None,
 ) -> ScoreRun | None:
     """Score one token and persist what changed; None when an incremental run has nothing to do."""
     last = session.scalar(
@@ -180,17 +240,20 @@ def run(
     session.add(score_run)
     session.flush()
     if cache is None:
-        flows = load_flows(session, token)
+        scored = evaluate(load_flows(session, token), config, listed_addresses(session),
+                          permissioned=token.standard == "erc3643")
+        region = None
     else:
-        flows = cache.flows(session, token, newest, reload=kind == "full" or bool(dirty))
-    scored = evaluate(flows, config, listed_addresses(session),
-                      permissioned=token.standard == "erc3643")
-    written = _persist(session, token, score_run, scored, int(config["min_score_change"]))
+        scored, region = cache.score(session, token, newest, config,
+                                     full=kind == "full" or bool(dirty))
+    written = _persist(session, token, score_run, scored, int(config["min_score_change"]),
+                       region)
     session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
                                                DirtyAddress.address.in_(dirty)))
     score_run.status = "done"
     score_run.finished_at = datetime.now(UTC)
-    score_run.addresses_scored = max(flows.n_addresses - 1, 0)
+    score_run.addresses_scored = (max(scored.flows.n_addresses - 1, 0) if region is None
+                                  else int(region.size))
     score_run.model = {**scored.model, "rules": sorted(RULES), "changed_rows": written}
     seconds = time.perf_counter() - started
     metrics.score_run_seconds.observe(seconds)
@@ -200,11 +263,25 @@ def run(
     return score_run
 
 
-def current_scores(session: Session, token_id: int) -> dict[str, AddressScore]:
-    """The latest score row of every address of a token."""
+def current_scores(session: Session, token_id: int,
+                   addresses: list[str] | None = None) -> dict[str, AddressScore]:
+    """The latest score row of every address of a token (or of `addresses` only)."""
+    if addresses is not None:
+        found: dict[str, AddressScore] = {}
+        for start in range(0, len(addresses), 1000):
+            found.update(_latest(session, token_id, addresses[start:start + 1000]))
+        return found
+    return _latest(session, token_id, None)
+
+
+def _latest(session: Session, token_id: int, addresses: list[str] | None,
+            ) -> dict[str, AddressScore]:
+    where = [AddressScore.token_id == token_id]
+    if addresses is not None:
+        where.append(AddressScore.address.in_(addresses))
     latest = (
         select(AddressScore.address, func.max(AddressScore.score_run_id).label("run"))
-        .where(AddressScore.token_id == token_id).group_by(AddressScore.address).subquery()
+        .where(*where).group_by(AddressScore.address).subquery()
     )
     rows = session.scalars(
         select(AddressScore).join(
@@ -225,17 +302,22 @@ def current_score(session: Session, token_id: int, address: str) -> AddressScore
 
 
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
-             min_change: int) -> int:
+             min_change: int, region: np.ndarray | None = None) -> int:
+    """Write a score row for each address (of `region`, when given) whose finding changed."""
     flows = scored.flows
-    current = current_scores(session, token.id)
+    names = None if region is None else [str(a) for a in flows.addresses[region]]
+    current = current_scores(session, token.id, names)
+    candidates = scored.risk.items() if region is None else (
+        (int(a), scored.risk[int(a)]) for a in region if int(a) in scored.risk)
     changed: dict[str, tuple[int, list[Reason], int]] = {}
-    for address, risk in scored.risk.items():
+    for address, risk in candidates:
         name = str(flows.addresses[address])
         reasons = [r.as_dict() for r in scored.reasons[address]]
         before = current.get(name)
         if before is None or _material(before, risk, reasons, min_change):
             changed[name] = (risk, scored.reasons[address], address)
-    position = {a: i for i, a in enumerate(flows.addresses)}
+    position = ({a: i for i, a in enumerate(flows.addresses)} if region is None
+                else dict(zip(names or [], region.tolist(), strict=True)))
     for name, before in current.items():
         if name not in changed and before.risk_score > 0:
             index = position.get(name)

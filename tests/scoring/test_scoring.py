@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AddressScore, ScoreRun, Token, Transfer
 from monitor import db
 from monitor.addresses import checksum
-from monitor.scoring import service
+from monitor.scoring import features, service
+from monitor.scoring import incremental as incremental_scoring
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import load_flows
 from monitor.sim import History, generate
@@ -116,36 +118,71 @@ def test_rescoring_is_idempotent(world: World) -> None:
     assert {a: (s.risk_score, s.reasons) for a, s in _current(world).items()} == before
 
 
-def test_incremental_run_after_new_blocks_equals_a_full_run(world: World) -> None:
+def test_incremental_run_rescores_the_neighbourhood_as_a_full_run_would(world: World) -> None:
     # A fresh fan-out: an investor pays eight brand-new addresses in one hour.
     source = sorted(world.history.investors)[0]
     recipients = [f"0x{0xfeed0000 + k:040x}" for k in range(8)]
-    # The daemon's cache holds the flows read so far; the incremental run appends the new
-    # blocks to them instead of reading the whole history again.
-    cache = service.FlowsCache()
-    with world.sessions() as session:
-        token = _token(session)
-        before = cache.flows(session, token, token.synced_block, reload=True)
+    # The daemon's cache holds the last full run's state; the incremental run appends the
+    # new blocks to it and re-scores only the addresses they can affect.
+    cache = service.ScoringCache()
+    with db.transaction(world.sessions) as session:
+        service.run(session, _token(session), DEFAULTS, "full", cache)
+        before = cache.state(_token(session).id)
+        assert before is not None and before.fitted is not None
+        old_flows, fitted, stats = before.flows, before.fitted, before.stats
     world.token.call("batchMint", [source], [10**12])
     world.token.call("batchForcedTransfer", [source] * 8, recipients, [10**9] * 8)
     ingest(world.sessions, [world.node.url])
     with db.transaction(world.sessions) as session:
         incremental = service.run(session, _token(session), DEFAULTS, "incremental", cache)
         assert incremental is not None and incremental.model["changed_rows"] > 0
-        extended = cache.flows(session, _token(session), incremental.up_to_block, reload=False)
+        state = cache.state(_token(session).id)
         fresh = load_flows(session, _token(session))
-    assert extended.n == before.n + 9 == fresh.n
-    assert list(extended.addresses[-8:]) == recipients  # appended, not reloaded
+    assert state is not None and state.flows.n == old_flows.n + 9 == fresh.n
+    assert list(state.flows.addresses[-8:]) == recipients  # appended, not reloaded
+    assert state.fitted is fitted  # the forest is refitted by full runs only
     rows = [sorted(zip(f.addresses[f.src], f.addresses[f.dst], f.amount, f.tx.astype(str),
-                       strict=True)) for f in (extended, fresh)]
+                       strict=True)) for f in (state.flows, fresh)]
     assert rows[0] == rows[1]
-    after_incremental = {a: (s.risk_score, s.reasons) for a, s in _current(world).items()}
-    assert any(r["rule"] == "mint_then_dispersal" or r["rule"] == "fan_out"
-               for r in after_incremental[source][1])
+
+    # The incrementally maintained features equal features computed from scratch, for
+    # every address and every transfer.
+    position = {a: i for i, a in enumerate(fresh.addresses)}
+    order = np.array([position[a] for a in state.flows.addresses])
+    reference = features.compute(fresh, {"reporting_threshold": float(
+        DEFAULTS["rules"]["structuring"]["reporting_threshold"])},
+        dict(DEFAULTS["feature_windows"]))
+    np.testing.assert_allclose(state.features.matrix[1:], reference.matrix[order][1:])
+    np.testing.assert_array_equal(state.features.first_seen[1:], reference.first_seen[order][1:])
+    for helper in ("recv_new", "send_first", "hold_seconds", "last_receipt"):
+        np.testing.assert_array_equal(getattr(state.features, helper),
+                                      getattr(reference, helper))
+
+    # Only the neighbourhood was re-scored, and it got what a full evaluation with the
+    # same forest and token-wide statistics gives it.
+    degree = (state.features.column("in_counterparties")
+              + state.features.column("out_counterparties"))
+    region = incremental_scoring.neighbourhood(
+        state.flows, degree, incremental_scoring.touched(old_flows, state.flows),
+        incremental_scoring.degree_limit(DEFAULTS["rules"]))
+    assert incremental.addresses_scored == region.size < fresh.n_addresses / 2
+    assert {source, *recipients} <= set(state.flows.addresses[region])
+    full = service.rule_reasons(fresh, reference, DEFAULTS, stats, {}, service.LOCAL_RULES)
+    theirs_rows = order[region]
+    scores, explanations = fitted.score(reference.matrix, theirs_rows)
+    for k, (mine, theirs) in enumerate(zip(region, theirs_rows, strict=True)):
+        expected = dict(full.get(int(theirs), {}))
+        if int(theirs) in explanations:
+            expected["anomaly"] = service.anomaly_reason(scores[k], explanations[int(theirs)])
+        assert state.raw.get(int(mine), {}) == expected, state.flows.addresses[mine]
+    current = _current(world)
+    assert any(r["rule"] in ("mint_then_dispersal", "fan_out") for r in current[source].reasons)
+
+    # The next full run refits the forest and moves token-wide statistics; findings stay.
+    flagged = {a for a, s in current.items() if s.risk_score >= MIN_RISK}
     with db.transaction(world.sessions) as session:
-        full = service.run(session, _token(session), DEFAULTS)
-        assert full is not None and full.model["changed_rows"] == 0
-    assert {a: (s.risk_score, s.reasons) for a, s in _current(world).items()} == after_incremental
+        assert service.run(session, _token(session), DEFAULTS) is not None
+    assert {a for a, s in _current(world).items() if s.risk_score >= MIN_RISK} == flagged
 
 
 def test_run_records_the_anomaly_model(world: World) -> None:

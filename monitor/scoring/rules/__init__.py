@@ -33,9 +33,9 @@ class Context:
     flows: Flows
     features: Features
     params: dict[str, Any]
-    # Shared by several rules: what counts as a large transfer for this token, and
-    # whether the token is permissioned (ERC-3643).
-    stats: dict[str, float] = field(default_factory=dict)
+    # Token-wide statistics several rules measure against (service.token_stats): taken
+    # once per full run, so that an incremental run judges by the same yardstick.
+    stats: dict[str, Any] = field(default_factory=dict)
     # Address index -> its watchlist entries (only listed addresses appear).
     listings: dict[int, list[Any]] = field(default_factory=dict)
 
@@ -75,7 +75,9 @@ def best_windows(
     counts = ends - np.arange(key.size)
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
     stops = np.r_[starts[1:], g.size]
-    best = np.array([s + int(np.argmax(counts[s:e])) for s, e in zip(starts, stops, strict=True)])
+    # The first position of each group's maximum, without a Python loop over groups.
+    peak = np.repeat(np.maximum.reduceat(counts, starts), stops - starts)
+    best = np.minimum.reduceat(np.where(counts == peak, np.arange(g.size), g.size), starts)
     slices = np.empty(best.size, dtype=object)
     for k, b in enumerate(best):
         slices[k] = order[b:ends[b]]

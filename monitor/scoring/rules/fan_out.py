@@ -17,7 +17,7 @@ def detect(ctx: Context) -> list[Hit]:
     # Service wallets (the busiest 1% by receivers: exchanges, custodians, the issuer) pay
     # new customers every day; their payouts are the customers' business, not theirs.
     out_cp = feats.column("out_counterparties")
-    busy = float(np.quantile(out_cp[1:], 0.99)) if out_cp.size > 1 else np.inf
+    busy = ctx.stats["busy_out_counterparties"]
     fresh = np.flatnonzero(feats.recv_new & (f.src != 0) & (f.dst != 0)
                            & (out_cp[f.src] <= busy))
     groups, counts, slices = best_windows(f.src[fresh], f.t[fresh], int(p["window_seconds"]))

@@ -14,12 +14,12 @@ from monitor.scoring.rules import Context, Hit, scale
 
 def detect(ctx: Context) -> list[Hit]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    secondary = (f.src != 0) & (f.dst != 0)
-    if not secondary.any():
+    ranked = ctx.stats["secondary_amounts"]  # the token's, sorted
+    if ranked.size == 0:
         return []
-    cut = float(np.quantile(f.amount[secondary], p["quantile"]))
+    cut = float(np.quantile(ranked, p["quantile"]))
+    secondary = (f.src != 0) & (f.dst != 0)
     idx = np.flatnonzero(feats.recv_new & secondary & (f.amount >= cut))
-    ranked = np.sort(f.amount[secondary])
     top = float(ranked[-1])
     hits = []
     for i in idx:

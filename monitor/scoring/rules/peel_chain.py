@@ -28,6 +28,8 @@ def detect(ctx: Context) -> list[Hit]:
     is_candidate[candidates] = True
     received = np.bincount(f.dst, weights=f.amount, minlength=n_a)
     sent_rows = np.flatnonzero(is_candidate[f.src] & (f.dst != 0))
+    if sent_rows.size == 0:
+        return []
     # The carrying transfer of each hop: its largest outgoing one.
     order = np.lexsort((-f.amount[sent_rows], f.src[sent_rows]))
     rows = sent_rows[order]

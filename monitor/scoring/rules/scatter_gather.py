@@ -23,7 +23,7 @@ def detect(ctx: Context) -> list[Hit]:
     mule[0] = False
     # Service wallets (the busiest 1% by receivers) pay mules unknowingly: not sources.
     out_cp = feats.column("out_counterparties")
-    busy = float(np.quantile(out_cp[1:], 0.99)) if out_cp.size > 1 else np.inf
+    busy = ctx.stats["busy_out_counterparties"]
     first = np.flatnonzero(mule[f.dst] & (f.src != 0) & (out_cp[f.src] <= busy))
     second = np.flatnonzero(mule[f.src] & (f.dst != 0))
     outgoing: dict[int, list[int]] = defaultdict(list)
