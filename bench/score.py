@@ -49,7 +49,7 @@ def write_history(url: str, size: int) -> tuple[int, int]:
         token_id = add_token(session, chain_id=31337, address=TOKEN, decimals=6).id
     records, times = [], {}
     for i, t in enumerate(history.transfers):
-        records.append(TransferRecord(i // 50, f"0x{i // 50:064x}", f"0x{i:064x}", 0, 0, TOKEN,
+        records.append(TransferRecord(i // 50, f"0x{i // 50:064x}", f"0x{i:064x}", i % 50, 0, TOKEN,
                                       t.sender, t.receiver, t.amount))
         times[i // 50] = datetime.fromtimestamp(t.timestamp, UTC)
     for start in range(0, len(records), 50_000):

@@ -23,7 +23,7 @@ def write_history(sessions: sessionmaker[Session], seed: int = 21) -> int:
         records, times = [], {}
         for i, t in enumerate(history.transfers):
             block = i // 20 + 1
-            records.append(TransferRecord(block, f"0x{block:064x}", f"0x{i + 1:064x}", 0, 0,
+            records.append(TransferRecord(block, f"0x{block:064x}", f"0x{i + 1:064x}", i % 20, 0,
                                           TOKEN, t.sender, t.receiver, t.amount))
             times[block] = datetime.fromtimestamp(t.timestamp, UTC)
         store.write_transfers(session, 31337, {TOKEN: token_id}, records, times)
