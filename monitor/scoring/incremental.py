@@ -95,8 +95,10 @@ def rescore(state: Scored, flows: Flows, config: dict[str, Any],
     degree = feats.column("in_counterparties") + feats.column("out_counterparties")
     region = neighbourhood(flows, degree, seeds, degree_limit(rules))
     rows = flows.rows_touching(region)
+    focus = np.zeros(flows.n_addresses, dtype=bool)
+    focus[region] = True
     local = service.rule_reasons(flows.subset(rows), feats.restricted(rows, flows.n), config,
-                                 state.stats, listings, service.LOCAL_RULES)
+                                 state.stats, listings, service.LOCAL_RULES, focus)
     exposure = (service.rule_reasons(flows, feats, config, state.stats, listings,
                                      service.GLOBAL_RULES) if listings else {})
     grown = flows.n_addresses - state.anomaly_scores.size

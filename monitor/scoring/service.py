@@ -126,10 +126,10 @@ def listing_index(flows: Flows, listings: dict[str, list[Any]] | None) -> dict[i
 
 def rule_reasons(flows: Flows, feats: features.Features, config: dict[str, Any],
                  stats: dict[str, Any], listings: dict[int, list[Any]],
-                 rules: tuple[str, ...]) -> Reasons:
+                 rules: tuple[str, ...], focus: np.ndarray | None = None) -> Reasons:
     found: Reasons = {}
     for rule_id in rules:
-        context = Context(flows, feats, config["rules"][rule_id], stats, listings)
+        context = Context(flows, feats, config["rules"][rule_id], stats, listings, focus)
         for hit in RULES[rule_id](context):
             _add(found, rule_id, hit)
     return found
@@ -325,7 +325,8 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
                 changed[name] = (0, [], index if index is not None else -1)
     if not changed:
         return 0
-    totals = _exact_totals(session, token.chain_id, token.id, list(changed))
+    totals = _exact_totals(session, token.chain_id, token.id, list(changed),
+                           score_run.up_to_block, current)
     for name, (risk, reasons, index) in changed.items():
         stats = totals.get(name, {})
         anomaly_score = (float(scored.anomaly_scores[index])
@@ -373,23 +374,53 @@ def _feature_row(scored: Scored, index: int) -> dict[str, float]:
 
 
 def _exact_totals(
-    session: Session, chain_id: int, token_id: int, addresses: list[str]
+    session: Session, chain_id: int, token_id: int, addresses: list[str], up_to: int | None,
+    previous: dict[str, AddressScore] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Exact uint256 in/out sums and first/last seen, for the addresses being written.
+    """Exact uint256 in/out sums and first/last seen of the addresses being written, over
+    the transfers up to block `up_to` (what the run scored).
 
-    Postgres sums NUMERIC(78,0) exactly in SQL; SQLite stores amounts as text, so there the
-    rows come back and Python adds the integers.
+    An address whose `previous` row was written by a run up to an earlier block gets that
+    row's totals plus the transfers since: a busy wallet's whole history is summed once,
+    not on every incremental run. Postgres sums NUMERIC(78,0) exactly in SQL; SQLite stores
+    amounts as text, so there the rows come back and Python adds the integers.
     """
     totals: dict[str, dict[str, Any]] = {
         a: {"in_count": 0, "out_count": 0, "in_value": 0, "out_value": 0} for a in addresses
     }
+    since: dict[int, list[str]] = {-1: []}
+    if previous and up_to is not None:
+        blocks = dict(session.execute(select(ScoreRun.id, ScoreRun.up_to_block).where(
+            ScoreRun.id.in_({row.score_run_id for row in previous.values()}))).all())
+        for address in addresses:
+            row = previous.get(address)
+            block = blocks.get(row.score_run_id) if row is not None else None
+            if row is None or block is None or block > up_to or row.first_seen is None:
+                since[-1].append(address)
+                continue
+            totals[address] = {
+                "in_count": row.in_count, "out_count": row.out_count,
+                "in_value": int(row.in_value), "out_value": int(row.out_value),
+                "first_seen": _utc(row.first_seen), "last_seen": _utc(row.last_seen)}
+            since.setdefault(block, []).append(address)
+    else:
+        since[-1] = list(addresses)
+    for after, group in since.items():
+        _add_totals(session, chain_id, token_id, group, after, up_to, totals)
+    return totals
+
+
+def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[str],
+                after: int, up_to: int | None, totals: dict[str, dict[str, Any]]) -> None:
     exact_sql = session.get_bind().dialect.name == "postgresql"
     for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
         for start in range(0, len(addresses), 500):
             chunk = addresses[start:start + 500]
             # chain_id leads the (chain_id, address, block_time) indexes.
-            where = (Transfer.chain_id == chain_id, Transfer.token_id == token_id,
-                     column.in_(chunk))
+            where = [Transfer.chain_id == chain_id, Transfer.token_id == token_id,
+                     column.in_(chunk), Transfer.block_number > after]
+            if up_to is not None:
+                where.append(Transfer.block_number <= up_to)
             if exact_sql:
                 rows = session.execute(
                     select(column, func.count(), func.sum(Transfer.amount),
@@ -402,8 +433,10 @@ def _exact_totals(
                 entry = totals[address]
                 entry[f"{side}_count"] += int(count)
                 entry[f"{side}_value"] += int(amount)
-                first = first if first.tzinfo else first.replace(tzinfo=UTC)
-                last = last if last.tzinfo else last.replace(tzinfo=UTC)
+                first, last = _utc(first), _utc(last)
                 entry["first_seen"] = min(entry.get("first_seen", first), first)
                 entry["last_seen"] = max(entry.get("last_seen", last), last)
-    return totals
+
+
+def _utc(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -38,6 +38,13 @@ class Context:
     stats: dict[str, Any] = field(default_factory=dict)
     # Address index -> its watchlist entries (only listed addresses appear).
     listings: dict[int, list[Any]] = field(default_factory=dict)
+    # Bool per address: the addresses whose findings are wanted (an incremental run's
+    # neighbourhood); None for all. Rules that loop over addresses skip the others.
+    focus: np.ndarray | None = None
+
+    def wanted(self, who: np.ndarray) -> np.ndarray:
+        """Bool per element of `who` (address indices): is a finding for it wanted?"""
+        return np.ones(who.shape, dtype=bool) if self.focus is None else self.focus[who]
 
     def evidence(self, transfer_indices: np.ndarray | list[int]) -> tuple[str, ...]:
         idx = np.unique(np.asarray(transfer_indices, dtype=np.int64))

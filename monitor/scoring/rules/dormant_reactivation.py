@@ -17,7 +17,7 @@ def detect(ctx: Context) -> list[Hit]:
         return []
     who = np.concatenate((f.src, f.dst))
     rows = np.concatenate((np.arange(f.n), np.arange(f.n)))
-    real = who != 0
+    real = (who != 0) & ctx.wanted(who)
     who, rows = who[real], rows[real]
     order = np.lexsort((f.t[rows], who))
     who, rows = who[order], rows[order]

@@ -18,6 +18,7 @@ def detect(ctx: Context) -> list[Hit]:
     few = feats.column("out_count")[f.src] <= p["max_sender_transfers"]
     candidates = np.flatnonzero(
         (f.src != 0) & (f.dst != 0) & (sender_age <= p["fresh_seconds"]) & few
+        & ctx.wanted(f.dst)
     )
     # One event per (receiver, sender): distinct senders are what matters.
     pair = f.dst[candidates].astype(np.int64) * (1 << 32) + f.src[candidates]

@@ -18,7 +18,7 @@ def detect(ctx: Context) -> list[Hit]:
     # new customers every day; their payouts are the customers' business, not theirs.
     out_cp = feats.column("out_counterparties")
     busy = ctx.stats["busy_out_counterparties"]
-    fresh = np.flatnonzero(feats.recv_new & (f.src != 0) & (f.dst != 0)
+    fresh = np.flatnonzero(feats.recv_new & (f.src != 0) & (f.dst != 0) & ctx.wanted(f.src)
                            & (out_cp[f.src] <= busy))
     groups, counts, slices = best_windows(f.src[fresh], f.t[fresh], int(p["window_seconds"]))
     hits = []

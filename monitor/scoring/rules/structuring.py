@@ -20,6 +20,7 @@ def detect(ctx: Context) -> list[Hit]:
         return []
     near = np.flatnonzero(
         (f.amount >= p["band"] * threshold) & (f.amount < threshold) & (f.src != 0)
+        & ctx.wanted(f.src)
     )
     groups, counts, slices = best_windows(f.src[near], f.t[near], int(p["window_seconds"]))
     out_count = ctx.features.column("out_count")

@@ -23,7 +23,7 @@ def detect(ctx: Context) -> list[Hit]:
     who = np.concatenate((f.src, f.dst))
     when = np.concatenate((f.t, f.t))
     rows = np.concatenate((np.arange(f.n), np.arange(f.n)))
-    real = who != 0
+    real = (who != 0) & ctx.wanted(who)
     groups, counts, slices = best_windows(who[real], when[real], window)
     total = feats.column("in_count") + feats.column("out_count")
     # Baseline per active hour: transfers cluster in working hours on active days, so an
