@@ -18,30 +18,38 @@ class Transfer(Base):
     """One fungible movement of a token: ERC-20 Transfer or one item of an ERC-1155 transfer.
 
     Mints come from and burns go to the zero address. `sub_index` numbers the items
-    of an ERC-1155 TransferBatch log (0 for every other log), so (chain, tx, log,
-    sub_index) identifies a row — it is the primary key — and replays upsert onto it.
+    of an ERC-1155 TransferBatch log (0 for every other log).
 
-    Shaped for bulk ingest (migration 0002, measured with bench/ingest.py): no surrogate
-    id and no foreign keys on `chain_id`/`token_id` — their per-row index and trigger
-    work cost more than half of COPY's throughput, and only ingest writes this table,
-    with token ids it has just read. Removing a token's rows is an explicit delete.
+    Shaped for bulk ingest (measured with bench/ingest.py; see README "Schema notes"):
+    - the primary key is (token, block, log, sub_index): a log's position on the
+      canonical chain, unique because ingest deletes a reorg's orphaned rows before it
+      re-ingests their blocks. Ingest appends in block order, so this B-tree only
+      grows at its right edge, and it also serves every per-token block-range read
+      (scoring's flows, reorg deletes), so no separate (token, block) index is needed;
+    - lookups by tx hash (alert evidence) use a hash index: a random 66-character key
+      costs a B-tree several times more per insert;
+    - per-address reads always name the token, so (token, from) and (token, to) are
+      the address indexes: many rows share a key, which B-tree deduplication packs;
+    - no surrogate id and no foreign keys on `chain_id`/`token_id`: their per-row work
+      cost more than half of COPY's throughput, and only ingest writes this table,
+      with token ids it has just read. Removing a token's rows is an explicit delete.
     """
 
     __tablename__ = "transfers"
     __table_args__ = (
-        Index("ix_transfers_from_time", "chain_id", "from_address", "block_time"),
-        Index("ix_transfers_to_time", "chain_id", "to_address", "block_time"),
-        Index("ix_transfers_token_block", "token_id", "block_number"),
+        Index("ix_transfers_tx_hash", "tx_hash", postgresql_using="hash"),
+        Index("ix_transfers_token_from", "token_id", "from_address"),
+        Index("ix_transfers_token_to", "token_id", "to_address"),
     )
 
-    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    tx_hash: Mapped[str] = mapped_column(String(66), primary_key=True)
+    token_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=False)
+    block_number: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     log_index: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     sub_index: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=False, default=0
     )
-    token_id: Mapped[int] = mapped_column(BigIntPK)
-    block_number: Mapped[int] = mapped_column(BigInteger)
+    chain_id: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66))
     block_hash: Mapped[str] = mapped_column(String(66))
     block_time: Mapped[datetime]
     from_address: Mapped[str] = mapped_column(String(42))

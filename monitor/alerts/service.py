@@ -131,7 +131,7 @@ def _retract_orphaned(session: Session, token: Token, now: datetime) -> list[Ale
     wanted = sorted({tx for a in active for tx in a.evidence})
     present: set[str] = set()
     for start in range(0, len(wanted), 1000):
-        # chain_id first: the primary key (chain_id, tx_hash, …) serves the lookup.
+        # The hash index on tx_hash serves the lookup.
         present.update(session.scalars(select(Transfer.tx_hash).distinct().where(
             Transfer.chain_id == token.chain_id, Transfer.tx_hash.in_(wanted[start:start + 1000]),
             Transfer.token_id == token.id)))

@@ -41,8 +41,11 @@ def iter_rows(
         .join(Token, Token.id == Transfer.token_id)
         .order_by(Transfer.chain_id, Transfer.block_number, Transfer.log_index, Transfer.sub_index)
     )
-    if where.token_ids is not None:
-        query = query.where(Transfer.token_id.in_(where.token_ids))
+    # Always by token: the primary key and the address indexes all lead with token_id.
+    token_ids = where.token_ids
+    if token_ids is None:
+        token_ids = list(session.scalars(select(Token.id)))
+    query = query.where(Transfer.token_id.in_(token_ids))
     if where.address is not None:
         query = query.where(
             (Transfer.from_address == where.address) | (Transfer.to_address == where.address)

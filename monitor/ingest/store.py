@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -170,7 +170,7 @@ def _copy_transfers(session: Session, text: tuple[str, int]) -> int:
             copy.write(data)
         cur.execute(
             f"INSERT INTO transfers ({columns}) SELECT {columns} FROM transfers_stage "
-            "ON CONFLICT (chain_id, tx_hash, log_index, sub_index) DO NOTHING"
+            "ON CONFLICT (token_id, block_number, log_index, sub_index) DO NOTHING"
         )
         inserted = cur.rowcount
         cur.execute("TRUNCATE transfers_stage")
@@ -244,8 +244,3 @@ def mark_dirty(session: Session, pairs: Iterable[tuple[int, str]], reason: str) 
     )
     session.execute(stmt.on_conflict_do_nothing(), rows)
 
-
-def count_transfers(session: Session, chain_id: int) -> int:
-    return int(session.scalar(
-        select(func.count()).select_from(Transfer).where(Transfer.chain_id == chain_id)
-    ) or 0)
