@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from eth_utils import is_checksum_address, to_checksum_address
-
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 ZERO = "0x" + "0" * 40  # the sender of a mint, the receiver of a burn
 
@@ -26,14 +24,23 @@ def parse_address(text: str) -> str:
         raise ValueError(f"address {text!r} contains non-hex characters")
     digits = value[2:]
     mixed = digits != digits.lower() and digits != digits.upper()
-    if mixed and not is_checksum_address(value):
+    if mixed and not _is_checksum(value):
         raise ValueError(
             f"address {text!r} has an invalid EIP-55 checksum "
-            f"(expected {to_checksum_address(value)})"
+            f"(expected {checksum(value)})"
         )
     return value.lower()
 
 
 def checksum(address: str) -> str:
     """EIP-55 form of a stored address, for reports and tables."""
+    # Imported on first use: eth_utils costs 0.1 s, and ingest never checksums.
+    from eth_utils import to_checksum_address
+
     return to_checksum_address(address)
+
+
+def _is_checksum(address: str) -> bool:
+    from eth_utils import is_checksum_address
+
+    return bool(is_checksum_address(address))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -50,6 +51,11 @@ def ingest(
 ) -> None:
     """Ingest transfers of the registered tokens: backfill, then follow the safe head."""
     context: AppContext = ctx.obj
+    # A 10,000-log reply becomes ~30,000 containers (dicts, lists, records) that hold no
+    # cycles and live until their batch commits. At the default gen-0 threshold of 700
+    # the collector scanned them over and over: 0.6 s of a 200,000-log backfill even
+    # with root()'s freeze, 0.04 s at 50,000.
+    gc.set_threshold(50_000, 10, 10)
     settings = context.settings
     logging.getLogger("monitor").setLevel(settings.log_level)
     logging.getLogger("amlmon").setLevel(settings.log_level)

@@ -21,6 +21,21 @@ ZERO = "0x" + "0" * 40
 APPROVAL = events.topic("Approval(address,address,uint256)")
 
 
+@pytest.mark.parametrize(("name", "signature"), [
+    ("TRANSFER", "Transfer(address,address,uint256)"),
+    ("TRANSFER_SINGLE", "TransferSingle(address,address,address,uint256,uint256)"),
+    ("TRANSFER_BATCH", "TransferBatch(address,address,address,uint256[],uint256[])"),
+    ("ADDRESS_FROZEN", "AddressFrozen(address,bool,address)"),
+    ("TOKENS_FROZEN", "TokensFrozen(address,uint256)"),
+    ("TOKENS_UNFROZEN", "TokensUnfrozen(address,uint256)"),
+    ("RECOVERY_SUCCESS", "RecoverySuccess(address,address,address)"),
+    ("PAUSED", "Paused(address)"),
+    ("UNPAUSED", "Unpaused(address)"),
+])
+def test_written_out_topics_are_the_keccak_of_their_signature(name: str, signature: str) -> None:
+    assert getattr(events, name) == events.topic(signature)
+
+
 def _lines(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         pytest.fail(f"conformance data missing: {path} (the shared/ folder sits next to the repo)")
