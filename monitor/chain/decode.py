@@ -1,7 +1,9 @@
 """Decode raw eth_getLogs entries into transfers and compliance events, never crashing.
 
 Hot path of ingest: fixed-layout events are decoded by slicing hex strings (several
-times faster than eth_abi); only ERC-1155 `TransferBatch` goes through eth_abi. A log
+times faster than eth_abi); only ERC-1155 `TransferBatch` goes through eth_abi. Runs of
+lower-case ERC-20 Transfers (nearly every log of a backfill) are checked and converted
+a column at a time, with C-level loops, at about half the cost of one log at a time. A log
 that does not fit its event's layout becomes a MalformedLog with a reason; a
 well-formed log that is not a fungible transfer (ERC-721's 4-topic Transfer, an
 unknown event, a `removed` log) is counted in `skipped`.
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from monitor.chain import events
@@ -24,6 +28,15 @@ _LOWER_HEX = re.compile(r"[0-9a-f]*").fullmatch
 # int(x, 16) alone would also take "0x", "_", signs and whitespace inside a field.
 _HEX = re.compile(r"[0-9a-fA-F]*").fullmatch
 _new_tuple = tuple.__new__
+# Logs checked together; a run that holds any other log is decoded one log at a time.
+_RUN = 512
+_FIELDS = itemgetter(
+    "topics", "data", "blockNumber", "blockHash", "transactionHash", "logIndex", "address",
+    "removed",
+)
+_ADDRESS_BODY = itemgetter(slice(26, None))
+_PREFIX = "0x".__add__
+_HEX_AND_X = b"0123456789abcdefx"
 
 
 class TransferRecord(NamedTuple):
@@ -83,6 +96,18 @@ class _Skip(Exception):
 def decode_logs(logs: Iterable[dict[str, Any]]) -> DecodeResult:
     """Decode every log; bad ones are reported in the result, never raised."""
     result = DecodeResult()
+    logs = logs if isinstance(logs, list) else list(logs)
+    for start in range(0, len(logs), _RUN):
+        run = logs[start:start + _RUN]
+        transfers = _erc20_run(run)
+        if transfers is None:
+            _decode_each(run, result)
+        else:
+            result.transfers.extend(transfers)
+    return result
+
+
+def _decode_each(logs: Iterable[dict[str, Any]], result: DecodeResult) -> None:
     transfers = result.transfers
     append = transfers.append
     for log in logs:
@@ -103,7 +128,46 @@ def decode_logs(logs: Iterable[dict[str, Any]]) -> DecodeResult:
                 result.compliance.append(decoded)
             else:
                 transfers.extend(decoded)
-    return result
+
+
+def _erc20_run(logs: Sequence[dict[str, Any]]) -> list[TransferRecord] | None:
+    """The logs as transfers if every one passes _fast_erc20's checks, else None.
+
+    The same checks, made on whole columns: fixed-length fields are joined and their
+    "0x" prefixes and zero padding read with strided slices, and all hex is checked with
+    one bytes.translate. Quantities are checked by int(), which takes an "x" only in a
+    "0x" prefix, together with the count of x: one per field, so no x elsewhere.
+    """
+    n = len(logs)
+    try:
+        topics, data, numbers, block_hashes, tx_hashes, indexes, tokens, removed = zip(
+            *map(_FIELDS, logs), strict=True
+        )
+        if any(removed) or set(map(len, topics)) != {3}:
+            return None
+        topic0, senders, receivers = zip(*topics, strict=True)
+        words = data + senders + receivers + block_hashes + tx_hashes
+        if (topic0.count(_TRANSFER) != n or set(map(len, words)) != {66}
+                or set(map(len, tokens)) != {42} or min(map(len, numbers + indexes)) < 3):
+            return None
+        joined, contracts = "".join(words), "".join(tokens)
+        if (joined[0::66] != "0" * (5 * n) or joined[1::66] != "x" * (5 * n)
+                or contracts[0::42] != "0" * n or contracts[1::42] != "x" * n
+                or not all(map(str.startswith, senders + receivers, repeat(_PADDED)))):
+            return None
+        text = "".join((joined, contracts, *numbers, *indexes)).encode("ascii")
+        fixed = len(joined) + len(contracts)
+        if (text.translate(None, _HEX_AND_X) or text.count(b"x", 0, fixed) != 6 * n
+                or text.count(b"x", fixed) != 2 * n):
+            return None
+        return list(map(_new_tuple, repeat(TransferRecord, n), zip(
+            map(int, numbers, repeat(16)), block_hashes, tx_hashes, map(int, indexes, repeat(16)),
+            repeat(0), tokens, map(_PREFIX, map(_ADDRESS_BODY, senders)),
+            map(_PREFIX, map(_ADDRESS_BODY, receivers)), map(int, data, repeat(16)),
+            repeat(None), repeat(None),
+        )))
+    except (KeyError, TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        return None
 
 
 def _fast_erc20(log: dict[str, Any]) -> TransferRecord | None:

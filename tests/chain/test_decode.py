@@ -12,7 +12,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.chain import events
-from monitor.chain.decode import ComplianceRecord, TransferRecord, decode_logs
+from monitor.chain.decode import (
+    ComplianceRecord,
+    DecodeResult,
+    TransferRecord,
+    _decode_each,
+    decode_logs,
+)
 
 CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "ethereum-etl"
 MAINNET = CONFORMANCE / "test_stream" / "blocks_17173049_17173050"
@@ -219,6 +225,61 @@ def test_a_malformed_log_is_reported_and_the_rest_decoded(bad: dict[str, Any], r
     [malformed] = result.malformed
     assert malformed.log_index == 1
     assert reason in malformed.reason
+
+
+def _one_at_a_time(logs: list[dict[str, Any]]) -> DecodeResult:
+    result = DecodeResult()
+    _decode_each(logs, result)
+    return result
+
+
+def _numbered(count: int) -> list[dict[str, Any]]:
+    return [{**GOOD, "logIndex": hex(i), "transactionHash": f"0x{i:064x}"} for i in range(count)]
+
+
+@settings(max_examples=400)
+@given(
+    field=st.sampled_from(["data", "blockNumber", "logIndex", "blockHash", "transactionHash",
+                           "address", "sender", "receiver"]),
+    position=st.integers(min_value=0, max_value=70),
+    char=st.sampled_from(list("0129afAFgxX_ -+\té")),
+    how=st.sampled_from(["replace", "insert", "delete"]),
+)
+def test_a_run_of_logs_decodes_exactly_as_one_log_at_a_time(
+    field: str, position: int, char: str, how: str
+) -> None:
+    """The column-wise check of a run accepts exactly what the per-log checks accept."""
+    logs = _numbered(6)
+    broken = logs[3]
+    topics = list(broken["topics"])
+    slot = {"sender": 1, "receiver": 2}.get(field)
+    value = topics[slot] if slot else broken[field]
+    position = min(position, len(value))
+    if how == "replace":
+        value = value[:position] + char + value[position + 1:]
+    elif how == "insert":
+        value = value[:position] + char + value[position:]
+    else:
+        value = value[:position] + value[position + 1:]
+    if slot:
+        topics[slot] = value
+        broken["topics"] = topics
+    else:
+        broken[field] = value
+    assert decode_logs(logs) == _one_at_a_time(logs)
+
+
+def test_runs_keep_log_order_around_other_events() -> None:
+    logs = _numbered(1200)
+    frozen = _log([events.TOKENS_FROZEN, _topic_addr("0x" + "11" * 20)],
+                  "0x" + encode(["uint256"], [7]).hex(), 700)
+    logs[700] = frozen
+    logs[900] = {**logs[900], "blockHash": "0x" + "CD" * 32}  # upper case: decoded, lowered
+    result = decode_logs(logs)
+    assert result == _one_at_a_time(logs)
+    assert [t.log_index for t in result.transfers] == [i for i in range(1200) if i != 700]
+    assert result.transfers[899].block_hash == "0x" + "cd" * 32
+    assert [c.log_index for c in result.compliance] == [700]
 
 
 def test_missing_field_and_mismatched_batch_are_malformed() -> None:
