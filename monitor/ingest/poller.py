@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
+from operator import attrgetter
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,9 @@ from monitor.ingest.reorg import find_fork
 from monitor.ingest.store import Header
 
 log = logging.getLogger(__name__)
+
+_BLOCK = attrgetter("block_number", "block_hash")
+_TOKEN = attrgetter("token")
 
 ProgressFn = Callable[[str, int, int, int], None]
 
@@ -260,7 +264,7 @@ class Poller:
                 store.set_cursor(session, self.chain_id, high, headers[high].hash)
                 store.prune_headers(session, self.chain_id, high - self.options.reorg_window)
             store.set_synced(session, behind, high)
-        for address, count in Counter(r.token for r in transfers).items():
+        for address, count in Counter(map(_TOKEN, transfers)).items():
             metrics.transfers_ingested_total.labels(self.label, address).inc(count)
         if move_cursor:
             metrics.ingested_block.labels(self.label).set(high)
@@ -280,7 +284,9 @@ class Poller:
         Raises ChainMovedDuringFetch when logs, headers and the stored cursor do not form
         one chain: the node reorganised mid-batch, and the next poll repairs it.
         """
-        wanted = {r.block_number for r in records}
+        # Distinct blocks first: thousands of records share a few dozen blocks.
+        blocks = set(map(_BLOCK, records))
+        wanted = {number for number, _ in blocks}
         wanted.add(high)
         first_window = max(low, end - self.options.reorg_window + 1)
         if in_window:
@@ -288,10 +294,10 @@ class Poller:
         headers = {h.number: h for h in self._headers(sorted(wanted))}
         if high not in headers:
             raise ChainMovedDuringFetch(f"block {high} vanished while fetching")
-        for record in records:
-            header = headers.get(record.block_number)
-            if header is None or header.hash != record.block_hash:
-                raise ChainMovedDuringFetch(f"block {record.block_number} changed while fetching")
+        for number, block_hash in blocks:
+            header = headers.get(number)
+            if header is None or header.hash != block_hash:
+                raise ChainMovedDuringFetch(f"block {number} changed while fetching")
         if in_window:
             parents = {n: h.parent_hash for n, h in headers.items() if n >= first_window}
             hashes = {n: h.hash for n, h in headers.items()}

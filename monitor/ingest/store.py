@@ -127,13 +127,14 @@ def _copy_text(
     """The rows in COPY text format. Every value is a number or hex, so nothing needs
     escaping; formatting here is several times cheaper than psycopg's per-value adaptation."""
     stamps = {number: when.isoformat() for number, when in times.items()}
+    heads = {token: f"{chain_id}\t{token_id}\t" for token, token_id in token_ids.items()}
+    # Unpacked rather than read by attribute: a NamedTuple field is a descriptor call.
     lines = [
-        f"{chain_id}\t{token_ids[r.token]}\t{r.block_number}\t{r.block_hash}\t"
-        f"{stamps[r.block_number]}\t{r.tx_hash}\t{r.log_index}\t{r.sub_index}\t"
-        f"{r.from_address}\t{r.to_address}\t{r.amount}\t"
-        f"{_NULL if r.item_id is None else r.item_id}\t"
-        f"{_NULL if r.operator is None else r.operator}\n"
-        for r in records
+        f"{heads[token]}{number}\t{block_hash}\t{stamps[number]}\t{tx_hash}\t{log_index}\t"
+        f"{sub_index}\t{sender}\t{receiver}\t{amount}\t{_NULL if item is None else item}\t"
+        f"{_NULL if operator is None else operator}\n"
+        for number, block_hash, tx_hash, log_index, sub_index, token, sender, receiver, amount,
+        item, operator in records
     ]
     return "".join(lines), len(lines)
 
