@@ -33,7 +33,8 @@ from monitor.ingest.store import Header
 
 log = logging.getLogger(__name__)
 
-_BLOCK = attrgetter("block_number", "block_hash")
+_NUMBER = attrgetter("block_number")
+_HASH = attrgetter("block_hash")
 _TOKEN = attrgetter("token")
 
 ProgressFn = Callable[[str, int, int, int], None]
@@ -284,9 +285,8 @@ class Poller:
         Raises ChainMovedDuringFetch when logs, headers and the stored cursor do not form
         one chain: the node reorganised mid-batch, and the next poll repairs it.
         """
-        # Distinct blocks first: thousands of records share a few dozen blocks.
-        blocks = set(map(_BLOCK, records))
-        wanted = {number for number, _ in blocks}
+        numbers = list(map(_NUMBER, records))
+        wanted = set(numbers)
         wanted.add(high)
         first_window = max(low, end - self.options.reorg_window + 1)
         if in_window:
@@ -294,13 +294,14 @@ class Poller:
         headers = {h.number: h for h in self._headers(sorted(wanted))}
         if high not in headers:
             raise ChainMovedDuringFetch(f"block {high} vanished while fetching")
-        for number, block_hash in blocks:
-            header = headers.get(number)
-            if header is None or header.hash != block_hash:
-                raise ChainMovedDuringFetch(f"block {number} changed while fetching")
+        # Compared as whole lists: no hashing of thousands of 66-character strings.
+        hashes = {n: h.hash for n, h in headers.items()}
+        if list(map(hashes.get, numbers)) != list(map(_HASH, records)):
+            changed = next(r.block_number for r in records
+                           if hashes.get(r.block_number) != r.block_hash)
+            raise ChainMovedDuringFetch(f"block {changed} changed while fetching")
         if in_window:
             parents = {n: h.parent_hash for n, h in headers.items() if n >= first_window}
-            hashes = {n: h.hash for n, h in headers.items()}
             hashes[previous[0]] = previous[1] or parents.get(previous[0] + 1, "")
             for number, parent in parents.items():
                 if number - 1 in hashes and hashes[number - 1] != parent:
