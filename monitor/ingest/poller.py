@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from operator import attrgetter
 
@@ -83,6 +84,8 @@ class Poller:
         self.fetcher = LogFetcher(
             client, initial_range=options.initial_range, max_range=options.max_range
         )
+        bind = sessions.kw.get("bind")
+        self._copy = bind is not None and bind.dialect.name == "postgresql"
 
     def catch_up(
         self, to_block: int | None = None, stop: threading.Event | None = None, attempts: int = 5
@@ -228,8 +231,13 @@ class Poller:
                 behind = [t.id for t in tokens if synced[t.id] < high]
                 for token_id in behind:
                     synced[token_id] = high
+                times = {h.number: h.timestamp for h in headers.values()}
+                # Formatted here, while the writer still commits the previous batch: the
+                # writer waits on Postgres, the slowest stage, and should do nothing else.
+                text = (store.copy_text(self.chain_id, token_ids, transfers, times)
+                        if self._copy and transfers else None)
                 batch = partial(self._commit_batch, token_ids, transfers, compliance, headers,
-                                high, end, behind, move_cursor)
+                                times, text, high, end, behind, move_cursor)
                 if pending is not None:
                     stats.transfers += pending.result()
                 pending = writer.submit(batch)
@@ -248,15 +256,17 @@ class Poller:
         transfers: list[TransferRecord],
         compliance: list[ComplianceRecord],
         headers: dict[int, Header],
+        times: dict[int, datetime],
+        text: store.CopyText | None,
         high: int,
         end: int,
         behind: list[int],
         move_cursor: bool,
     ) -> int:
         """One transaction: the batch's rows, its headers, the cursor; returns new rows."""
-        times = {h.number: h.timestamp for h in headers.values()}
         with transaction(self.sessions) as session:
-            new = store.write_transfers(session, self.chain_id, token_ids, transfers, times)
+            new = store.write_transfers(session, self.chain_id, token_ids, transfers, times,
+                                        text)
             store.write_compliance(session, self.chain_id, token_ids, compliance, times)
             if move_cursor:
                 window = [h for n, h in headers.items()

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import psycopg
 from sqlalchemy import delete, select, update
@@ -97,18 +98,29 @@ def prune_headers(session: Session, chain_id: int, below: int) -> None:
     session.execute(delete(Block).where(Block.chain_id == chain_id, Block.number < below))
 
 
+class CopyText(NamedTuple):
+    """Transfers as COPY text-format rows, and how many."""
+
+    data: str
+    rows: int
+
+
 def write_transfers(
     session: Session,
     chain_id: int,
     token_ids: dict[str, int],
     records: Sequence[TransferRecord],
     times: dict[int, datetime],
+    text: CopyText | None = None,
 ) -> int:
-    """Insert transfers idempotently; returns how many rows are new."""
+    """Insert transfers idempotently; returns how many rows are new.
+
+    On Postgres `text` (copy_text of the same records), when given, is what is sent.
+    """
     if not records:
         return 0
     if session.get_bind().dialect.name == "postgresql":
-        return _copy_transfers(session, _copy_text(chain_id, token_ids, records, times))
+        return _copy_transfers(session, text or copy_text(chain_id, token_ids, records, times))
     rows = [
         dict(zip(TRANSFER_COLUMNS, (
             chain_id, token_ids[r.token], r.block_number, r.block_hash, times[r.block_number],
@@ -120,10 +132,10 @@ def write_transfers(
     return int(result.rowcount or 0)
 
 
-def _copy_text(
+def copy_text(
     chain_id: int, token_ids: dict[str, int], records: Sequence[TransferRecord],
     times: dict[int, datetime],
-) -> tuple[str, int]:
+) -> CopyText:
     """The rows in COPY text format. Every value is a number or hex, so nothing needs
     escaping; formatting here is several times cheaper than psycopg's per-value adaptation."""
     stamps = {number: when.isoformat() for number, when in times.items()}
@@ -136,10 +148,10 @@ def _copy_text(
         for number, block_hash, tx_hash, log_index, sub_index, token, sender, receiver, amount,
         item, operator in records
     ]
-    return "".join(lines), len(lines)
+    return CopyText("".join(lines), len(lines))
 
 
-def _copy_transfers(session: Session, text: tuple[str, int]) -> int:
+def _copy_transfers(session: Session, text: CopyText) -> int:
     """COPY straight into transfers; on a duplicate, redo through a staging table.
 
     The cursor commits with its rows, so rows above it cannot exist yet and COPY is the
