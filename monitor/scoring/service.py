@@ -416,7 +416,8 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
     for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
         for start in range(0, len(addresses), 500):
             chunk = addresses[start:start + 500]
-            # chain_id leads the (chain_id, address, block_time) indexes.
+            # (token, address) indexes serve a whole history; the primary key, which
+            # leads with (token, block), serves "since block `after`".
             where = [Transfer.chain_id == chain_id, Transfer.token_id == token_id,
                      column.in_(chunk), Transfer.block_number > after]
             if up_to is not None:
