@@ -121,13 +121,32 @@ def extend_flows(session: Session, token: Token, flows: Flows, after_block: int)
     extended = Flows(
         token_id=token.id, decimals=token.decimals,
         addresses=np.concatenate((flows.addresses, added)),
-        t=np.concatenate((flows.t, t)), block=np.concatenate((flows.block, block)),
-        src=np.concatenate((flows.src, ids[:n])), dst=np.concatenate((flows.dst, ids[n:])),
-        amount=np.concatenate((flows.amount, amount / 10.0 ** token.decimals)),
-        tx=np.concatenate((flows.tx, tx)),
+        t=_append(flows.t, t), block=_append(flows.block, block),
+        src=_append(flows.src, ids[:n]), dst=_append(flows.dst, ids[n:]),
+        amount=_append(flows.amount, amount / 10.0 ** token.decimals),
+        tx=_append(flows.tx, tx),
     )
     extended.frozen = _freezes(session, token.id, extended)
     return extended
+
+
+def _append(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """`old` followed by `new`. The daemon appends a block to a million-row history many
+    times a minute, and copying the history each time costs more than scoring the block;
+    so the result is a prefix of a buffer with room to spare, and while `old` is such a
+    prefix with room left, `new` is written in place. (Only the latest flows are ever
+    extended: what lies beyond `old` in the buffer belongs to nobody.)"""
+    size = old.size + new.size
+    base = old.base
+    if (isinstance(base, np.ndarray) and base.ndim == 1 and base.dtype == old.dtype
+            and base.size >= size and old.size and base.ctypes.data == old.ctypes.data
+            and new.dtype.itemsize <= old.dtype.itemsize):
+        base[old.size:size] = new
+        return base[:size]
+    buffer = np.empty(size + max(size // 8, 1024), dtype=np.result_type(old, new))
+    buffer[:old.size] = old
+    buffer[old.size:size] = new
+    return buffer[:size]
 
 
 def _columns(session: Session, token_id: int, after_block: int = -1) -> tuple[np.ndarray, ...]:

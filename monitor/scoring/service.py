@@ -204,11 +204,16 @@ class ScoringCache:
                 region = None
             else:
                 scored = held[1]
-                flows = (extend_flows(session, token, scored.flows, held[0])
-                         if newest > held[0] else scored.flows)
-                region = incremental.rescore(
-                    scored, flows, config,
-                    listing_index(flows, listed_addresses(session)))
+                try:
+                    flows = (extend_flows(session, token, scored.flows, held[0])
+                             if newest > held[0] else scored.flows)
+                    region = incremental.rescore(
+                        scored, flows, config,
+                        listing_index(flows, listed_addresses(session)))
+                except BaseException:
+                    # The state may be half updated: the next run starts from the database.
+                    self._state.pop(token.id, None)
+                    raise
             # Keyed by the last block actually read: ingest may have committed more blocks
             # between `newest` and the read, and those must not be appended twice.
             last = scored.flows.last_block()
