@@ -168,7 +168,7 @@ class Poller:
         with transaction(self.sessions) as session:
             touched = store.delete_from(session, self.chain_id, fork)
             # Every token of the chain, even one that lost no rows: the new branch may hold
-            # transfers of it below blocks a scorer has already read (see FlowsCache).
+            # transfers of it below blocks a scorer has already read (see ScoringCache).
             tokens = {(t.id, ZERO) for t in self._tokens(session)}
             store.mark_dirty(session, touched | tokens, "reorg")
             store.set_cursor(session, self.chain_id, fork - 1, stored.get(fork - 1))
