@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def as_utc(when: datetime) -> datetime:
+    """A timestamp read back from the database: SQLite returns them naive, and ours are UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, Token
 from monitor.addresses import checksum
+from monitor.db import as_utc
 from monitor.scoring.service import current_score, current_scores
 
 CSV_FIELDS = (
@@ -39,8 +40,7 @@ def scaled(value: int, decimals: int) -> str:
 def _iso(when: datetime | None) -> str | None:
     if when is None:
         return None
-    when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return as_utc(when).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def item(token: Token, score: AddressScore) -> dict[str, Any]:

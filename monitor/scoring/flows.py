@@ -9,7 +9,6 @@ a million rows through the ORM.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import numpy as np
 import psycopg
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import ComplianceEvent, Token, Transfer
 from monitor.addresses import ZERO
+from monitor.db import as_utc
 
 
 @dataclass
@@ -160,7 +160,7 @@ def _columns(session: Session, token_id: int, after_block: int = -1) -> tuple[np
         .order_by(Transfer.block_number, Transfer.log_index, Transfer.sub_index)
     ).all()
     return (
-        np.array([int(r[0].replace(tzinfo=UTC).timestamp()) for r in rows], dtype=np.int64),
+        np.array([int(as_utc(r[0]).timestamp()) for r in rows], dtype=np.int64),
         np.array([r[1] for r in rows], dtype=np.int64),
         np.array([r[2] for r in rows], dtype="S42"),
         np.array([r[3] for r in rows], dtype="S42"),
@@ -225,7 +225,7 @@ def _freezes(session: Session, token_id: int, flows: Flows) -> Periods:
         .order_by(ComplianceEvent.block_number, ComplianceEvent.log_index)
     )
     for when, subject, args in rows:
-        at = int(_utc(when).timestamp())
+        at = int(as_utc(when).timestamp())
         who = index.get(subject)
         if who is None:
             continue  # frozen but never transacted: nothing to flag
@@ -237,7 +237,3 @@ def _freezes(session: Session, token_id: int, flows: Flows) -> Periods:
         elif spans and spans[-1][1] is None:
             spans[-1] = (spans[-1][0], at)
     return periods
-
-
-def _utc(when: datetime) -> datetime:
-    return when if when.tzinfo else when.replace(tzinfo=UTC)

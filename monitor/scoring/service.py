@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
 from monitor import metrics
+from monitor.db import as_utc
 from monitor.scoring import anomaly, features, incremental
 from monitor.scoring.flows import Flows, extend_flows, load_flows
 from monitor.scoring.risk import Reason, fuse, severity
@@ -406,7 +407,7 @@ def _exact_totals(
             totals[address] = {
                 "in_count": row.in_count, "out_count": row.out_count,
                 "in_value": int(row.in_value), "out_value": int(row.out_value),
-                "first_seen": _utc(row.first_seen), "last_seen": _utc(row.last_seen)}
+                "first_seen": as_utc(row.first_seen), "last_seen": as_utc(row.last_seen)}
             since.setdefault(block, []).append(address)
     else:
         since[-1] = list(addresses)
@@ -439,10 +440,6 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
                 entry = totals[address]
                 entry[f"{side}_count"] += int(count)
                 entry[f"{side}_value"] += int(amount)
-                first, last = _utc(first), _utc(last)
+                first, last = as_utc(first), as_utc(last)
                 entry["first_seen"] = min(entry.get("first_seen", first), first)
                 entry["last_seen"] = max(entry.get("last_seen", last), last)
-
-
-def _utc(when: datetime) -> datetime:
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
