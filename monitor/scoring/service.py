@@ -186,7 +186,8 @@ class ScoringCache:
     address marked for re-scoring (a reorg deleted rows), starts again from the database."""
 
     def __init__(self) -> None:
-        self._state: dict[int, tuple[int, Scored]] = {}
+        # token -> (last block read, state, id of the run that built the state)
+        self._state: dict[int, tuple[int, Scored, int]] = {}
         self.lock = threading.Lock()  # the daemon's scoring jobs run in parallel threads
 
     def state(self, token_id: int) -> Scored | None:
@@ -194,16 +195,18 @@ class ScoringCache:
         return held[1] if held else None
 
     def score(self, session: Session, token: Token, newest: int | None, config: dict[str, Any],
-              full: bool) -> tuple[Scored, np.ndarray | None]:
-        """The token's scored state, and the addresses re-scored (None: all of them)."""
+              full: bool, run_id: int) -> tuple[Scored, np.ndarray | None, int]:
+        """The token's scored state; the addresses re-scored (None: all of them); the id of
+        the run that built the state from the database (`run_id` when this one did)."""
         permissioned = token.standard == "erc3643"
         with self.lock:
             held = None if full else self._state.get(token.id)
             if held is None or newest is None or newest < held[0]:
                 scored = evaluate(load_flows(session, token), config, listed_addresses(session),
                                   permissioned)
-                region = None
+                region, built_by = None, run_id
             else:
+                built_by = held[2]
                 scored = held[1]
                 try:
                     flows = (extend_flows(session, token, scored.flows, held[0])
@@ -221,8 +224,8 @@ class ScoringCache:
             if last is None:
                 self._state.pop(token.id, None)
             else:
-                self._state[token.id] = (last, scored)
-            return scored, region
+                self._state[token.id] = (last, scored, built_by)
+            return scored, region, built_by
 
 
 def run(
@@ -248,12 +251,13 @@ def run(
     if cache is None:
         scored = evaluate(load_flows(session, token), config, listed_addresses(session),
                           permissioned=token.standard == "erc3643")
-        region = None
+        region, built_by = None, None
     else:
-        scored, region = cache.score(session, token, newest, config,
-                                     full=kind == "full" or bool(dirty))
+        scored, region, built_by = cache.score(session, token, newest, config,
+                                               full=kind == "full" or bool(dirty),
+                                               run_id=score_run.id)
     written = _persist(session, token, score_run, scored, int(config["min_score_change"]),
-                       region)
+                       region, built_by)
     session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
                                                DirtyAddress.address.in_(dirty)))
     score_run.status = "done"
@@ -308,8 +312,13 @@ def current_score(session: Session, token_id: int, address: str) -> AddressScore
 
 
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
-             min_change: int, region: np.ndarray | None = None) -> int:
-    """Write a score row for each address (of `region`, when given) whose finding changed."""
+             min_change: int, region: np.ndarray | None = None,
+             built_by: int | None = None) -> int:
+    """Write a score row for each address (of `region`, when given) whose finding changed.
+
+    Rows written since run `built_by` built the scoring state from the database are
+    trusted as the base of an address's exact totals; older ones may predate a reorg (a
+    reorg makes the next run rebuild the state), so their addresses are summed afresh."""
     flows = scored.flows
     names = None if region is None else [str(a) for a in flows.addresses[region]]
     current = current_scores(session, token.id, names)
@@ -331,8 +340,10 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
                 changed[name] = (0, [], index if index is not None else -1)
     if not changed:
         return 0
+    trusted = {name: row for name, row in current.items()
+               if built_by is not None and row.score_run_id >= built_by}
     totals = _exact_totals(session, token.chain_id, token.id, list(changed),
-                           score_run.up_to_block, current)
+                           score_run.up_to_block, trusted)
     for name, (risk, reasons, index) in changed.items():
         stats = totals.get(name, {})
         anomaly_score = (float(scored.anomaly_scores[index])

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AddressScore, ScoreRun, Token, Transfer
@@ -177,6 +177,26 @@ def test_incremental_run_rescores_the_neighbourhood_as_a_full_run_would(world: W
         assert state.raw.get(int(mine), {}) == expected, state.flows.addresses[mine]
     current = _current(world)
     assert any(r["rule"] in ("mint_then_dispersal", "fan_out") for r in current[source].reasons)
+
+    # More of the same: the source's new row takes its exact totals from the row the last
+    # incremental run wrote plus the transfers since; they must equal the sums over all.
+    world.token.call("batchForcedTransfer", [source] * 3,
+                     [f"0x{0xfeed1000 + k:040x}" for k in range(3)], [10**9] * 3)
+    ingest(world.sessions, [world.node.url])
+    with db.transaction(world.sessions) as session:
+        again = service.run(session, _token(session), DEFAULTS, "incremental", cache)
+        assert again is not None
+        rows = list(session.scalars(select(AddressScore)
+                                    .where(AddressScore.score_run_id == again.id)))
+        assert source in {row.address for row in rows}
+        for row in rows:
+            for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
+                count, total = session.execute(
+                    select(func.count(), func.coalesce(func.sum(Transfer.amount), 0))
+                    .where(column == row.address)).one()
+                assert (getattr(row, f"{side}_count"), int(getattr(row, f"{side}_value"))) \
+                    == (count, int(total)), (row.address, side)
+    current = _current(world)
 
     # The next full run refits the forest and moves token-wide statistics; findings stay.
     flagged = {a for a, s in current.items() if s.risk_score >= MIN_RISK}
