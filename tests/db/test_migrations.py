@@ -75,20 +75,18 @@ def test_0002_rekeys_a_populated_transfers_table(empty_db: str) -> None:
                                                           (block * 10 + 1, 2, 1))])
     engine.dispose()
     db.upgrade(empty_db)
-    engine = db.make_engine(empty_db)
-    try:
-        keys = inspect(engine).get_pk_constraint("transfers")["constrained_columns"]
-        assert keys == ["token_id", "block_number", "log_index", "sub_index"]
-        with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM transfers")).scalar_one() == 12
-    finally:
-        engine.dispose()
+    assert _transfers_key_and_rows(empty_db) == (
+        ["token_id", "block_number", "log_index", "sub_index"], 12)
     db.downgrade(empty_db, "0001")
-    engine = db.make_engine(empty_db)
+    assert _transfers_key_and_rows(empty_db) == (
+        ["chain_id", "tx_hash", "log_index", "sub_index"], 12)
+
+
+def _transfers_key_and_rows(url: str) -> tuple[list[str], int]:
+    engine = db.make_engine(url)
     try:
         keys = inspect(engine).get_pk_constraint("transfers")["constrained_columns"]
-        assert keys == ["chain_id", "tx_hash", "log_index", "sub_index"]
         with engine.connect() as conn:
-            assert conn.execute(text("SELECT count(*) FROM transfers")).scalar_one() == 12
+            return keys, conn.execute(text("SELECT count(*) FROM transfers")).scalar_one()
     finally:
         engine.dispose()
