@@ -6,11 +6,16 @@
 Steps, all in one run on the same node and range:
 1. deploy the test RWA token on a fresh anvil and create the transfers (batch forced
    transfers of up to 500 items per transaction);
-2. baseline: the fastest plain client we can write — keep-alive HTTP, orjson, eth_getLogs in
-   ~10k-log ranges, fields pulled into tuples — sequential and with two threads, best kept;
-3. `amlmon ingest --once` end to end into a fresh Postgres database, as its own process:
-   transfers/s, the ratio to the baseline, and the peak RSS of that process;
-4. alert path: `amlmon ingest` following the head with confirmations 0 and a 1 s poll;
+2. in each of `--rounds` rounds (default 3), one right after the other:
+   a. baseline: the fastest plain client we can write — keep-alive HTTP, orjson,
+      eth_getLogs in ~10k-log ranges, fields pulled into tuples — sequential and with two
+      threads, best kept;
+   b. `amlmon ingest --once` end to end into a fresh Postgres database, as its own
+      process (start-up included): transfers/s and its ratio to that round's baseline;
+   then the medians over the rounds and their ratio, and the peak RSS of the ingests.
+   Shared 2-core machines swing single runs by ±20%, so one pair of runs says little;
+   each round pairs runs made seconds apart, and the medians are what to quote;
+3. alert path: `amlmon ingest` following the head with confirmations 0 and a 1 s poll;
    time from a transfer's block being mined until its row is in the database.
 
 The harness (anvil, Postgres, token helpers) is the test suite's, under tests/support.
@@ -108,7 +113,7 @@ def run_ingest(env: dict[str, str]) -> tuple[float, int, str]:
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"ingest failed: {done.stderr.strip()}")
-    # The only child reaped so far, so RUSAGE_CHILDREN's max RSS is the ingest's.
+    # The largest child reaped so far (the others are `token add` runs): the ingests' peak.
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return seconds, peak, done.stdout.strip()
 
@@ -139,11 +144,45 @@ def alert_latency(env: dict[str, str], node: Anvil, token: TokenOnChain, url: st
     return latencies
 
 
+def best_baseline(url: str, token: str, head: int, made: int) -> float:
+    """The faster of the sequential and the two-thread baseline, in transfers/s."""
+    best = 0.0
+    for threads in (1, 2):
+        logs, seconds = baseline(url, token, head, made, threads)
+        if logs != made:
+            raise SystemExit(f"baseline read {logs:,} logs, expected {made:,}")
+        best = max(best, logs / seconds)
+        print(f"  baseline eth_getLogs+orjson, {threads} thread(s): {seconds:.2f} s = "
+              f"{logs / seconds:,.0f} transfers/s")
+    return best
+
+
+def prepared_database(
+    server: str, node: Anvil, token: TokenOnChain
+) -> tuple[str, dict[str, str]]:
+    """A fresh migrated database with the token registered, and the environment to use it."""
+    url = create_database(server, prefix="amlmon_bench")
+    db.upgrade(url)
+    env = {**os.environ, "AMLMON_DATABASE_URL": url, "AMLMON_RPC_URLS": node.url,
+           "AMLMON_CONFIRMATIONS": "0", "AMLMON_LOG_LEVEL": "WARNING"}
+    subprocess.run(
+        [sys.executable, "-m", "monitor.cli", "token", "add", "--chain-id", "31337",
+         "--address", token.address, "--decimals", "6", "--symbol", "TBOND",
+         "--name", "Bench Bond", "--standard", "erc3643", "--start-block", "0"],
+        env=env, cwd=REPO, check=True, capture_output=True,
+    )
+    return url, env
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transfers", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="baseline + ingest pairs; medians are reported")
     parser.add_argument("--latency-samples", type=int, default=10)
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     with run_anvil("--gas-limit", "100000000") as node, \
             postgres_server() as server:
@@ -155,39 +194,40 @@ def main() -> None:
         head = node.block_number()
         print(f"  {made:,} transfers in {head} blocks ({time.perf_counter() - started:.0f} s)")
 
-        best = 0.0
-        for threads in (1, 2):
-            logs, seconds = baseline(node.url, token.address, head, made, threads)
-            rate = logs / seconds
-            print(f"baseline eth_getLogs+orjson, {threads} thread(s): {logs:,} logs in "
-                  f"{seconds:.2f} s = {rate:,.0f} transfers/s")
-            best = max(best, rate)
-
-        url = create_database(server, prefix="amlmon_bench")
-        try:
-            db.upgrade(url)
-            env = {**os.environ, "AMLMON_DATABASE_URL": url, "AMLMON_RPC_URLS": node.url,
-                   "AMLMON_CONFIRMATIONS": "0", "AMLMON_LOG_LEVEL": "WARNING"}
-            subprocess.run(
-                [sys.executable, "-m", "monitor.cli", "token", "add", "--chain-id", "31337",
-                 "--address", token.address, "--decimals", "6", "--symbol", "TBOND",
-                 "--name", "Bench Bond", "--standard", "erc3643", "--start-block", "0"],
-                env=env, cwd=REPO, check=True, capture_output=True,
-            )
-            seconds, peak, summary = run_ingest(env)
+        baselines, ingests, ratios, peak = [], [], [], 0
+        for round_ in range(1, args.rounds + 1):
+            print(f"round {round_}/{args.rounds}")
+            best = best_baseline(node.url, token.address, head, made)
+            url, env = prepared_database(server, node, token)
+            try:
+                seconds, peak, summary = run_ingest(env)
+            finally:
+                drop_database(url)
+            if f" {made} new transfer(s)" not in summary:
+                raise SystemExit(f"ingest did not store {made:,} transfers: {summary}")
             rate = made / seconds
-            print(f"amlmon ingest --once into Postgres: {made:,} transfers in {seconds:.2f} s "
-                  f"= {rate:,.0f} transfers/s (process start included)")
-            print(f"  {summary}")
-            print(f"ratio ingest / baseline: {rate / best:.2f}")
-            print(f"peak RSS of the ingest process: {peak / 2**20:.0f} MiB")
+            print(f"  amlmon ingest --once into Postgres: {seconds:.2f} s = {rate:,.0f} "
+                  f"transfers/s (process start included); ratio {rate / best:.2f}")
+            baselines.append(best)
+            ingests.append(rate)
+            ratios.append(rate / best)
+        print(f"  last ingest: {summary}")
+        base, rate = statistics.median(baselines), statistics.median(ingests)
+        print(f"median over {args.rounds} round(s): baseline {base:,.0f} transfers/s, amlmon "
+              f"ingest {rate:,.0f} transfers/s")
+        print(f"ratio ingest / baseline: {rate / base:.2f} (medians; per round "
+              f"{', '.join(f'{r:.2f}' for r in ratios)})")
+        print(f"peak RSS of the ingest processes: {peak / 2**20:.0f} MiB")
+
+        url, env = prepared_database(server, node, token)
+        try:
+            run_ingest(env)
             latencies = alert_latency(env, node, token, url, args.latency_samples)
             print(f"alert path (confirmations 0, poll 1 s), mined -> in database over "
                   f"{len(latencies)} transfers: median {statistics.median(latencies):.2f} s, "
                   f"max {max(latencies):.2f} s")
         finally:
             drop_database(url)
-
 
 if __name__ == "__main__":
     main()
