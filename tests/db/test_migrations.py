@@ -90,3 +90,40 @@ def _transfers_key_and_rows(url: str) -> tuple[list[str], int]:
             return keys, conn.execute(text("SELECT count(*) FROM transfers")).scalar_one()
     finally:
         engine.dispose()
+
+
+def test_address_reads_can_use_the_address_indexes(pg_url: str) -> None:
+    """Transfers' addresses compare in byte order (0003); reads that bind plain strings,
+    as every address query does, must still be able to use the (token, address) indexes
+    (a collation mismatch would silently leave only a sequential scan)."""
+    from sqlalchemy import func, or_, select
+
+    from models import Transfer
+
+    engine = db.make_engine(pg_url)
+    address = "0x" + "22" * 20
+    reads = [
+        select(Transfer.tx_hash).where(  # reports.profile, transfers export
+            Transfer.token_id == 1,
+            or_(Transfer.from_address == address, Transfer.to_address == address)),
+        select(Transfer.from_address, func.count()).where(  # scoring's exact totals
+            Transfer.token_id == 1, Transfer.from_address.in_([address, "0x" + "33" * 20]),
+        ).group_by(Transfer.from_address),
+        select(Transfer.to_address).where(Transfer.token_id == 1, Transfer.to_address > address)
+        .order_by(Transfer.to_address),
+    ]
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SET enable_seqscan = off"))
+            for read in reads:
+                # Bound parameters, as the driver sends them.
+                compiled = read.compile(engine, compile_kwargs={"render_postcompile": True})
+                plan = "\n".join(row[0] for row in conn.exec_driver_sql(
+                    f"EXPLAIN {compiled}", compiled.params))
+                assert "ix_transfers_token_" in plan, plan
+            collations = dict(conn.execute(text(
+                "SELECT column_name, collation_name FROM information_schema.columns "
+                "WHERE table_name = 'transfers' AND column_name LIKE '%address'")).all())
+        assert collations == {"from_address": "C", "to_address": "C"}
+    finally:
+        engine.dispose()
