@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Importing a command builds hundreds of thousands of objects that all live on; the
     # collections they trigger found nothing and cost 0.1 s. root() turns it back on.
+    # Commands may also freeze and retune the collector (ingest does); both are undone
+    # on the way out, for callers that go on living (tests run commands in-process).
+    threshold = gc.get_threshold()
     gc.disable()
     command = typer.main.get_command(app)
     try:
@@ -120,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(*failure)
     finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
         gc.enable()
     return result if isinstance(result, int) else 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 from datetime import UTC, datetime
@@ -105,4 +106,8 @@ def test_ingest_with_an_unreachable_node_is_one_line(sqlite_url: str, capsys: An
     monkeypatch.setenv("AMLMON_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("AMLMON_RPC_URLS", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("AMLMON_RPC_MAX_RETRIES", "2")
+    collector = (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count())
     assert_one_line_error(run_cli(capsys, "ingest", "--once"), "cannot reach the node")
+    # The CLI freezes the collector and ingest retunes it; an in-process caller gets both
+    # back as they were.
+    assert (gc.isenabled(), gc.get_threshold(), gc.get_freeze_count()) == collector
