@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import monitor
 from monitor import db
+from monitor.api.auth import Unauthorized
 from monitor.api.routes import admin, alerts, reports
 from monitor.api.schemas import ReadyOut
 from monitor.errors import Conflict, NotFound, UserError
@@ -55,7 +56,11 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        response = _error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+        if isinstance(exc, Unauthorized):
+            for challenge in exc.CHALLENGES:
+                response.headers.append("WWW-Authenticate", challenge)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

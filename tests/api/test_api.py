@@ -3,6 +3,7 @@ triage with its audit trail, reports in every format, and bad input."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import os
@@ -54,7 +55,8 @@ def test_health_readiness_metrics_and_openapi_are_open(api: Any) -> None:
         assert "amlmon_alerts_open" in metrics.text
         schema = http.get("/openapi.json").json()
         assert "/api/v1/alerts" in schema["paths"]
-        assert {"HTTPBearer", "APIKeyHeader"} <= set(schema["components"]["securitySchemes"])
+        assert {"HTTPBearer", "APIKeyHeader", "HTTPBasic"} <= set(
+            schema["components"]["securitySchemes"])
 
 
 def test_readyz_is_503_when_the_schema_is_behind_or_the_database_is_down(
@@ -115,14 +117,18 @@ def test_auth_matrix_every_role_against_every_endpoint(api: Any) -> None:
                 ({"Authorization": "Bearer amk_0123456789ab_wrong"}, "invalid"),
                 ({"X-API-Key": "not-a-key"}, "invalid"),
                 ({"Authorization": f"Bearer {api.keys['revoked']}"}, "revoked"),
-                ({"Authorization": f"Basic {api.keys['admin']}"}, "missing API key"),
+                ({"Authorization": f"Basic {api.keys['admin']}"}, "malformed Basic"),
+                ({"Authorization": _basic("admin", "amk_0123456789ab_wrong")}, "invalid"),
+                ({"Authorization": _basic("admin", api.keys["revoked"])}, "revoked"),
             ):
                 answer = http.request(method, path, headers={**extra, **headers}, **kwargs)
                 _json_error(answer, 401, why)
-                assert answer.headers["www-authenticate"].startswith("Bearer")
+                assert answer.headers.get_list("www-authenticate") == [
+                    'Bearer realm="amlmon"', 'Basic realm="amlmon"']
             for role, rank in RANK.items():
                 for header in ({"Authorization": f"Bearer {api.keys[role]}"},
-                               {"X-API-Key": api.keys[role]}):
+                               {"X-API-Key": api.keys[role]},
+                               {"Authorization": _basic("anyone", api.keys[role])}):
                     answer = http.request(method, path, headers={**extra, **header}, **kwargs)
                     if rank < RANK[least]:
                         _json_error(answer, 403, f"needs the {least} role")
@@ -130,7 +136,11 @@ def test_auth_matrix_every_role_against_every_endpoint(api: Any) -> None:
                         # Past auth: done, or refused for what it asks (a repeated create).
                         assert answer.status_code in (200, 201, 404, 409), (path, answer.text)
                     checked += 1
-    assert checked == 13 * 3 * 2
+    assert checked == 13 * 3 * 3
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def test_alert_pages_follow_the_cursor_and_filters_hold(api: Any) -> None:

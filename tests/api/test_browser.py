@@ -32,8 +32,12 @@ def browser() -> Iterator[Browser]:
 
 
 def _open(browser: Browser, api: Any, path: str) -> tuple[Page, list[str]]:
+    # As an investigator's browser: no headers of its own; it answers the API's Basic
+    # challenge (a login prompt, for a person) with the key as password, then keeps
+    # sending it, so links between reports work.
     context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                  extra_http_headers={"X-API-Key": api.keys["viewer"]})
+                                  http_credentials={"username": "investigator",
+                                                    "password": api.keys["viewer"]})
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
