@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; the default is an embedded SQLite file, production uses "
         "postgresql+psycopg://user@host/db",
     )
+    read_database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of a read replica for the API's investigator reads "
+        "(reports, address profiles, alert and token lists); null: everything uses "
+        "database_url",
+    )
     rpc_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="JSON-RPC endpoints of one chain, tried in order with failover",

@@ -31,7 +31,10 @@ from monitor.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
+def create_app(settings: Settings, sessions: sessionmaker[Session],
+               read_sessions: sessionmaker[Session] | None = None) -> FastAPI:
+    """The app on the primary database (`sessions`); `read_sessions`, a read replica, serves
+    the investigator reads when given (settings.read_database_url)."""
     app = FastAPI(
         title="amlmon",
         version=getattr(monitor, "__version__", "0.1.0"),
@@ -41,6 +44,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session]) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = sessions
+    # Reports, profiles and lists: the read-heavy part. API keys are always checked on the
+    # primary, so a revocation never waits for replication.
+    app.state.read_sessions = read_sessions or sessions
     app.state.schema_head = db.head_revision()  # fixed for the life of the process
     _error_handlers(app)
     _health_routes(app)
@@ -104,21 +110,28 @@ def _health_routes(app: FastAPI) -> None:
     @app.get("/readyz", tags=["health"], response_model=ReadyOut,
              responses={503: {"model": ReadyOut, "description": "Not ready, and why"}})
     def readyz(request: Request) -> JSONResponse:
-        """Ready to serve: the database answers and its schema is at the migrations' head."""
-        sessions: sessionmaker[Session] = request.app.state.sessions
-        try:
-            with sessions() as session:
-                session.execute(text("SELECT 1"))
-                engine = session.get_bind()
-            current = db.current_revision(engine)  # type: ignore[arg-type]
-        except DBAPIError as exc:
-            return JSONResponse({"status": "unavailable",
-                                 "error": f"database: {_first_line(exc)}"}, 503)
-        head = request.app.state.schema_head
-        if current != head:
-            return JSONResponse({"status": "unavailable",
-                                 "error": f"database schema is at {current}, not {head}: run "
-                                          "`amlmon db upgrade`"}, 503)
+        """Ready to serve: the database (and the read replica, if one is configured) answers
+        and its schema is at the migrations' head."""
+        state = request.app.state
+        databases = [("database", state.sessions)]
+        if state.read_sessions is not state.sessions:
+            databases.append(("read replica", state.read_sessions))
+        current = None
+        for label, sessions in databases:
+            try:
+                with sessions() as session:
+                    session.execute(text("SELECT 1"))
+                    engine = session.get_bind()
+                current = db.current_revision(engine)
+            except DBAPIError as exc:
+                return JSONResponse({"status": "unavailable",
+                                     "error": f"{label}: {_first_line(exc)}"}, 503)
+            if current != state.schema_head:
+                return JSONResponse({"status": "unavailable",
+                                     "error": f"{label} schema is at {current}, not "
+                                              f"{state.schema_head}: run `amlmon db upgrade`"
+                                              + (" on the primary" if label != "database"
+                                                 else "")}, 503)
         return JSONResponse({"status": "ready", "schema": current})
 
     @app.get("/metrics", tags=["health"], response_class=Response)

@@ -15,7 +15,7 @@ from monitor import logs
 from monitor.apikeys import create_key, list_keys, revoke_key
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
-from monitor.db import transaction
+from monitor.db import make_engine, session_factory, transaction
 from monitor.settings import Settings
 
 apikey_app = typer.Typer(help="API keys: create (shown once), revoke, list.",
@@ -31,14 +31,20 @@ def serve(settings: Settings, sessions: sessionmaker[Session], host: str, port: 
 
     from monitor.api.app import create_app
 
-    app = create_app(settings, sessions)
-    if threading.current_thread() is threading.main_thread():
-        # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal to the
-        # handler that was there before it: make that one a no-op so that we exit 0.
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: None)
-    uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
-                                  access_log=False)).run()
+    replica = make_engine(settings.read_database_url) if settings.read_database_url else None
+    try:
+        app = create_app(settings, sessions,
+                         session_factory(replica) if replica is not None else None)
+        if threading.current_thread() is threading.main_thread():
+            # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+            # handler that was there before it: make that one a no-op so that we exit 0.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: None)
+        uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                      access_log=False)).run()
+    finally:
+        if replica is not None:
+            replica.dispose()
 
 
 def api(

@@ -80,6 +80,38 @@ def test_readyz_is_503_when_the_schema_is_behind_or_the_database_is_down(
                     "database unavailable")
 
 
+def test_investigator_reads_go_to_the_read_replica(api: Any, pg_url: str,
+                                                   make_sessions: Any) -> None:
+    """With read_database_url, reports, profiles and lists come from the replica; keys and
+    writes stay on the primary. The "replica" here is a second real database, migrated but
+    empty, so what an endpoint answers shows which database it read."""
+    replica = create_app(api.settings, api.sessions, make_sessions(pg_url))
+    address = _flagged_address(api)
+    with serve_app(replica) as base:
+        with client(base, api.keys["admin"]) as http:  # the key exists only on the primary
+            assert http.get("/readyz").json()["status"] == "ready"
+            for path in ("/api/v1/reports/flagged", "/api/v1/alerts", "/api/v1/tokens",
+                         "/api/v1/watchlists"):
+                assert http.get(path).json()["items"] == [], path
+            assert http.get(f"/api/v1/addresses/{address}").json()["tokens"] == []
+            assert "viewer-key" in {k["name"] for k in http.get("/api/v1/keys").json()["items"]}
+        with client(api.base, api.keys["viewer"]) as http:  # the same reads on the primary
+            assert http.get("/api/v1/reports/flagged").json()["items"]
+            assert http.get(f"/api/v1/addresses/{address}").json()["tokens"]
+
+        db.downgrade(pg_url, "base")
+        with client(base) as http:
+            answer = http.get("/readyz")
+            assert answer.status_code == 503
+            assert answer.json()["error"].startswith("read replica schema is at None")
+
+    down_url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nothing"
+    with serve_app(create_app(api.settings, api.sessions, make_sessions(down_url))) as base, \
+            client(base) as http:
+        answer = http.get("/readyz")
+        assert answer.status_code == 503 and answer.json()["error"].startswith("read replica:")
+
+
 def _endpoints(api: Any) -> list[tuple[str, str, dict[str, Any], str]]:
     """(method, path, request kwargs, least role) for every endpoint behind a key."""
     address = _flagged_address(api)
@@ -323,9 +355,13 @@ def test_keys_created_on_the_cli_work_and_revocation_is_immediate(
         _json_error(http.get("/api/v1/tokens"), 401, "revoked")
 
 
-def test_amlmon_api_serves_alone_and_stops_cleanly(api: Any) -> None:
+@pytest.mark.parametrize("replica", [False, True], ids=["primary", "with-read-replica"])
+def test_amlmon_api_serves_alone_and_stops_cleanly(api: Any, replica: bool,
+                                                   request: pytest.FixtureRequest) -> None:
     port = free_port()
     env = {**os.environ, "AMLMON_DATABASE_URL": api.url}
+    if replica:  # migrated and empty: token reads come back empty when it serves them
+        env["AMLMON_READ_DATABASE_URL"] = request.getfixturevalue("pg_url")
     process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "api", "--port", str(port)],
                                cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True)
@@ -335,7 +371,7 @@ def test_amlmon_api_serves_alone_and_stops_cleanly(api: Any) -> None:
         with client(base, api.keys["viewer"]) as http:
             assert http.get("/readyz").json()["status"] == "ready"
             tokens = http.get("/api/v1/tokens").json()["items"]
-            assert TOKEN in {t["address"].lower() for t in tokens}
+            assert (TOKEN in {t["address"].lower() for t in tokens}) is not replica
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0, process.stderr.read() if process.stderr else ""
     finally:

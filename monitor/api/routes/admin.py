@@ -51,7 +51,7 @@ def token_json(token: Token) -> dict[str, Any]:
 @router.get("/tokens", tags=["tokens"], response_model=TokenList)
 def get_tokens(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """Registered token contracts."""
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         return {"items": [token_json(t) for t in list_tokens(session)]}
 
 
@@ -103,7 +103,7 @@ def delete_key(request: Request, name: Name,
 @router.get("/watchlists", tags=["watchlists"], response_model=WatchlistList)
 def get_watchlists(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """Imported watchlists with their size and what the last import changed."""
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         return {"items": [{**row, "updated_at": _iso(row["updated_at"])}
                           for row in summaries(session)]}
 

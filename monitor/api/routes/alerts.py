@@ -47,7 +47,7 @@ def list_alerts(
                                         description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
     """Alerts, newest first. Follow `next_cursor` until it is null."""
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         token_id = find_token(session, token).id if token is not None else None
         alerts = service.list_alerts(
             session, status=status, severity=severity, rule=rule, token_id=token_id,
@@ -64,7 +64,7 @@ def list_alerts(
 def get_alert(request: Request, alert_id: AlertId,
               _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """One alert with its score history and its full audit trail."""
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         alert = service.get_alert(session, alert_id)
         return _detail(session, alert)
 

@@ -33,7 +33,7 @@ def flagged_report(
     """Flagged addresses, highest risk first (DESIGN.md "Flagged-address report")."""
     threshold = min_risk if min_risk is not None else int(
         load_rules_config(request.app.state.settings.rules_file)["flag_min_risk"])
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         token_ids = [find_token(session, token).id] if token is not None else None
         report = reports.flagged(session, token_ids, threshold)
     if format == "csv":
@@ -55,7 +55,7 @@ def address_report(
 ) -> Response:
     """One address: risk and reasons per token (JSON), or the full investigator page (HTML)
     with evidence, fund-flow picture, counterparties and timeline."""
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         if format == "html":
             return HTMLResponse(html.address_page(session, address))
         return JSONResponse(reports.address_report(session, address))
@@ -70,5 +70,5 @@ def address_profile_(
     counterparties: Annotated[int, Query(ge=0, le=1000)] = 25,
 ) -> dict[str, Any]:
     """Address profile per token: risk, reasons, largest counterparties, recent transfers."""
-    with request.app.state.sessions() as session:
+    with request.app.state.read_sessions() as session:
         return address_profile(session, address, limit=transfers, counterparties=counterparties)
