@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from models import Alert
+from monitor.addresses import checksum as cs
 from support.anvil import run_anvil
 from support.cli import run_cli
 from support.ingest import ingest, register
@@ -51,11 +52,11 @@ def test_direct_and_indirect_exposure_found_retroactively_and_withdrawn_with_the
     assert "re-screened 1 token(s)" in imported.out
     [direct] = [r for r in _reasons(capsys, DIRECT) if r["rule"] == "watchlist_exposure"]
     assert "directly received from sanctioned address" in direct["detail"]
-    assert f"path {DIRECT} → {SANCTIONED}" in direct["detail"]
+    assert f"path {cs(DIRECT)} → {cs(SANCTIONED)}" in direct["detail"]  # as reports show them
     assert "400,000 on the first leg" in direct["detail"]
     [indirect] = [r for r in _reasons(capsys, TWO_HOPS) if r["rule"] == "watchlist_exposure"]
     assert "2 hops received from sanctioned" in indirect["detail"]
-    assert f"path {TWO_HOPS} → {DIRECT} → {SANCTIONED}" in indirect["detail"]
+    assert f"path {cs(TWO_HOPS)} → {cs(DIRECT)} → {cs(SANCTIONED)}" in indirect["detail"]
     assert len(indirect["evidence"]) == 2
     assert direct["score"] > indirect["score"]
     listed = _reasons(capsys, SANCTIONED)

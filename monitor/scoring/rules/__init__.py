@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from monitor.addresses import checksum
 from monitor.scoring.features import Features
 from monitor.scoring.flows import Flows
 
@@ -58,6 +59,10 @@ class Context:
     def amount(self, value: float) -> str:
         """Token units for a sentence: 12,500.5."""
         return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+    def who(self, address: int) -> str:
+        """An address (by index) for a sentence, EIP-55 checksummed as reports show it."""
+        return checksum(str(self.flows.addresses[address]))
 
 
 Rule = Callable[[Context], list[Hit]]

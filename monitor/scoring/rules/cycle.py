@@ -39,7 +39,7 @@ def detect(ctx: Context) -> list[Hit]:
         amounts = f.amount[used]
         detail = (
             f"member of a {len(loop)}-address cycle: {ctx.amount(amounts[0])} left "
-            f"{f.addresses[loop[0]]} and {ctx.amount(amounts[-1])} came back within "
+            f"{ctx.who(loop[0])} and {ctx.amount(amounts[-1])} came back within "
             f"{duration(span)}"
         )
         score = scale(len(loop), p["min_length"], p["max_length"], floor=65, cap=90)

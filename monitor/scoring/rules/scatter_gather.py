@@ -53,8 +53,8 @@ def detect(ctx: Context) -> list[Hit]:
         for address, role in roles.items():
             detail = (
                 f"{role} of a scatter-gather: {len(via)} intermediaries received from "
-                f"{ctx.flows.addresses[source]} and forwarded {ctx.amount(gathered)} to "
-                f"{ctx.flows.addresses[collector]} within {duration(span)}"
+                f"{ctx.who(source)} and forwarded {ctx.amount(gathered)} to "
+                f"{ctx.who(collector)} within {duration(span)}"
             )
             s = score if role != "intermediary" else score * 0.9
             if address not in hits or hits[address].score < s:

@@ -48,7 +48,6 @@ def detect(ctx: Context) -> list[Hit]:
     forward = flow.tocsr()
     backward = flow.T.tocsr()
     hits = []
-    names = f.addresses
     for address, (weight, listing) in listed.items():
         idx = f.touching(address)
         if idx.size:
@@ -69,11 +68,11 @@ def detect(ctx: Context) -> list[Hit]:
         rows = _path_rows(ctx, path, direction == "received from")
         hops = len(path) - 1
         value = float(f.amount[rows[0]]) if rows.size else 0.0
-        route = " → ".join(str(names[a]) for a in path)
+        route = " → ".join(ctx.who(int(a)) for a in path)
         detail = (
             f"{exposure:.0%} of its {'inflow' if direction == 'received from' else 'outflow'} "
             f"is {'directly' if hops == 1 else f'{hops} hops'} {direction} "
-            f"{target.category} address {names[path[-1]]} ({target.list_name}"
+            f"{target.category} address {ctx.who(int(path[-1]))} ({target.list_name}"
             f"{': ' + target.label if target.label else ''}); path {route}; "
             f"{ctx.amount(value)} on the first leg"
         )
