@@ -27,11 +27,12 @@ from prometheus_client import Counter
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import jobs, metrics
+from monitor import db, jobs, metrics
 from monitor.chain.rpc import RpcClient
 from monitor.ingest.poller import IngestOptions, Poller
 from monitor.scoring.service import RULES, ScoringCache
 from monitor.settings import Settings
+from monitor.tokens import list_tokens
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,6 @@ job_failures_total = Counter(
     "amlmon_job_failures_total", "Scheduled job runs that raised", ["job"],
     registry=metrics.REGISTRY,
 )
-# Advisory lock keys: a namespace so that our locks never collide with another app's.
-LOCK_NAMESPACE = 0x616D6C  # "aml"
-
 
 class ChainLease:
     """The right to ingest one chain, held as a Postgres advisory lock."""
@@ -62,7 +60,7 @@ class ChainLease:
                 self.release()
         conn = self.engine.connect()
         got = conn.execute(text("SELECT pg_try_advisory_lock(:ns, :chain)"),
-                           {"ns": LOCK_NAMESPACE, "chain": self.chain_id}).scalar()
+                           {"ns": db.CHAIN_LEASE_LOCKS, "chain": self.chain_id}).scalar()
         conn.commit()
         if got:
             self._conn = conn
@@ -70,6 +68,12 @@ class ChainLease:
             return True
         conn.close()
         return False
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lease, as of the last acquire() (which only the
+        ingest job calls: the lease's connection is not shared between threads)."""
+        return self.engine.dialect.name != "postgresql" or self._conn is not None
 
     def release(self) -> None:
         if self._conn is not None:
@@ -128,16 +132,26 @@ class Daemon:
             log.info("chain %s: cursor %s, +%s transfers, %s reorg(s)", self.chain_id,
                      stats.cursor, stats.transfers, stats.reorgs)
             # Screen what just arrived, so an alert follows within one poll.
-            jobs.score_and_alert(self.sessions, self.settings, "incremental", cache=self.scoring)
+            self._score("incremental")
 
     def score(self) -> None:
-        if not self.stop.is_set():
-            jobs.score_and_alert(self.sessions, self.settings, "incremental", cache=self.scoring)
+        self._score("incremental")
 
     def retrain(self) -> None:
         """A full run: refits the IsolationForest on the whole current feature matrix."""
-        if not self.stop.is_set():
-            jobs.score_and_alert(self.sessions, self.settings, "full", cache=self.scoring)
+        self._score("full")
+
+    def _score(self, kind: str) -> None:
+        """Score the tokens of this process's chain, if it holds the chain's lease: the
+        process that ingests a chain has its scoring state warm, and a standby would only
+        redo the same runs (they take turns per token anyway, see scoring.service.run)."""
+        if self.stop.is_set() or not self.lease.held:
+            return
+        with self.sessions() as session:
+            tokens = [t.id for t in list_tokens(session, self.chain_id)]
+        if tokens:
+            jobs.score_and_alert(self.sessions, self.settings, kind, token_ids=tokens,
+                                 cache=self.scoring)
 
     def notify(self) -> None:
         if not self.stop.is_set() and self.settings.webhook_url:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +21,11 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# Postgres advisory locks take two int4 keys: a namespace first, so that ours never collide
+# with another application's on a shared server.
+CHAIN_LEASE_LOCKS = 0x616D6C  # "aml": (namespace, chain id) — one ingesting process per chain
+SCORING_LOCKS = 0x616D73  # "ams": (namespace, token id) — one scoring run per token at a time
 
 
 def normalize_url(url: str) -> str:
@@ -65,6 +70,13 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 def as_utc(when: datetime) -> datetime:
     """A timestamp read back from the database: SQLite returns them naive, and ours are UTC."""
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def lock_for_transaction(session: Session, namespace: int, key: int) -> None:
+    """Wait for a Postgres advisory lock that the session's transaction then holds until it
+    ends. A no-op on SQLite, where one writer at a time is the rule anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(namespace, key)))
 
 
 @contextmanager

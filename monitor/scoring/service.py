@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
 from monitor import metrics
-from monitor.db import as_utc
+from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
 from monitor.scoring import anomaly, features, incremental
 from monitor.scoring.flows import Flows, extend_flows, load_flows
 from monitor.scoring.risk import Reason, fuse, severity
@@ -232,7 +232,14 @@ def run(
     session: Session, token: Token, config: dict[str, Any], kind: str = "full",
     cache: ScoringCache | None = None,
 ) -> ScoreRun | None:
-    """Score one token and persist what changed; None when an incremental run has nothing to do."""
+    """Score one token and persist what changed; None when an incremental run has nothing to do.
+
+    Runs of one token take turns, across threads and processes (the daemon's jobs, a
+    re-screen after a list upload, `amlmon score`): the caller's transaction holds the
+    token's scoring lock until it commits, alerts included, and a run that waited sees
+    what the one before it wrote.
+    """
+    lock_for_transaction(session, SCORING_LOCKS, token.id)
     last = session.scalar(
         select(ScoreRun).where(ScoreRun.token_id == token.id, ScoreRun.status == "done")
         .order_by(ScoreRun.id.desc()).limit(1)
