@@ -20,6 +20,13 @@
 
 BEGIN;
 LOCK TABLE transfers IN ACCESS EXCLUSIVE MODE;
+DO $$
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = 'transfers'::regclass) = 'p' THEN
+        RAISE EXCEPTION 'transfers is already partitioned: add ranges with CREATE TABLE … '
+                        'PARTITION OF transfers FOR VALUES FROM (…) TO (…)';
+    END IF;
+END $$;
 
 ALTER TABLE transfers RENAME TO transfers_unpartitioned;
 ALTER TABLE transfers_unpartitioned RENAME CONSTRAINT pk_transfers TO pk_transfers_unpartitioned;

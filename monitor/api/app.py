@@ -40,7 +40,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
         version=getattr(monitor, "__version__", "0.1.0"),
         description="Anti-money-laundering monitor for tokenized real-world assets: alerts, "
                     "investigator reports, tokens, watchlists. Send an API key as "
-                    "`Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+                    "`Authorization: Bearer <key>` or `X-API-Key: <key>`; a browser sends it "
+                    "as the password of HTTP Basic auth (any user name).",
     )
     app.state.settings = settings
     app.state.sessions = sessions

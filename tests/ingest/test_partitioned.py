@@ -52,6 +52,8 @@ def test_ingest_reorgs_export_and_scoring_work_on_a_partitioned_table(
         with psycopg.connect(_libpq(pg_url), autocommit=True) as conn:
             conn.execute("SET amlmon.partition_blocks = 4")
             conn.execute(SCRIPT.read_text())
+            with pytest.raises(psycopg.errors.RaiseException, match="already partitioned"):
+                conn.execute(SCRIPT.read_text())  # a second run changes nothing
         partitions = _partitions(sessions)
         assert len(partitions) > 3 and "transfers_beyond" in partitions
         assert stored(sessions) == before
