@@ -70,5 +70,6 @@ class DirtyAddress(Base):
         ForeignKey("tokens.id", ondelete="CASCADE"), primary_key=True
     )
     address: Mapped[str] = mapped_column(String(42), primary_key=True)
-    reason: Mapped[str] = mapped_column(String(16), default="transfer")  # transfer | reorg
+    # transfer | reorg | watchlist (a list changed: the token is screened again)
+    reason: Mapped[str] = mapped_column(String(16), default="transfer")
     marked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -14,9 +14,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from models import Token
 from models.base import utcnow
 from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, WatchlistImport
+from monitor.addresses import ZERO
 from monitor.errors import UserError
+from monitor.ingest.store import mark_dirty
 from monitor.watchlist.parsers import ListFormat, ListFormatError, parse_list
 
 # Rows per executemany batch, and addresses per IN (...) (SQLite allows 32766 parameters).
@@ -165,6 +168,12 @@ def import_list(
             watchlist_id=watchlist.id, source=watchlist.source, added=added, removed=removed
         )
     )
+    if added or removed or changed:
+        # Every token's screening is stale: the next scoring run re-screens it even with no
+        # new transfers (the re-screen that `import` and `PUT` start at once takes these;
+        # with rescreen off, the daemon's next `score` tick does).
+        mark_dirty(session, {(token_id, ZERO) for token_id in session.scalars(select(Token.id))},
+                   "watchlist")
     session.flush()
     return ImportResult(
         list_name=name,

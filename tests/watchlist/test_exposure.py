@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from models import Alert
+from models import Alert, DirtyAddress
 from monitor.addresses import checksum as cs
 from support.anvil import run_anvil
 from support.cli import run_cli
@@ -72,6 +72,17 @@ def test_direct_and_indirect_exposure_found_retroactively_and_withdrawn_with_the
     assert run_cli(capsys, "watchlist", "import", str(replacement), "--list", "ofac-sdn").code == 0
     assert not any(r["rule"] == "watchlist_exposure" for r in _reasons(capsys, DIRECT))
     assert not any(r["rule"] == "watchlist_exposure" for r in _reasons(capsys, TWO_HOPS))
+
+    # Listed again without re-screening at once: the next incremental run (the daemon's
+    # `score` tick) re-screens although nothing new was ingested.
+    assert run_cli(capsys, "watchlist", "import", str(FIXTURES / "sdn_sample.xml"), "--list",
+                   "ofac-sdn", "--no-rescreen").code == 0
+    assert not any(r["rule"] == "watchlist_exposure" for r in _reasons(capsys, DIRECT))
+    assert run_cli(capsys, "score", "--incremental").code == 0
+    assert any(r["rule"] == "watchlist_exposure" for r in _reasons(capsys, DIRECT))
+    assert run_cli(capsys, "score", "--incremental").code == 0  # and then nothing is left
+    with sessions() as session:
+        assert not session.scalar(select(func.count()).select_from(DirtyAddress))
 
 
 def test_value_to_an_address_outside_the_kyc_allowlist_is_a_reason(
