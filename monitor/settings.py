@@ -124,6 +124,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"{url!r} is not an http(s) URL")
         return value
 
+    @field_validator("database_url", "read_database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        # Every command that reads settings also opens the database: no extra import cost.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(f"{value!r} is not a database URL (e.g. "
+                             "postgresql+psycopg://user@host/db or sqlite:///amlmon.db)") from None
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
@@ -193,7 +209,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 def _describe(exc: ValidationError, path: Path | None) -> str:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or "settings"
-    message = error["msg"]
+    message = str(error["msg"]).removeprefix("Value error, ")
     variable = f"{ENV_PREFIX}{key.split('.')[0].upper()}"
     source = f"{variable} or {path}" if path else variable
     if error["type"] == "extra_forbidden":
