@@ -194,40 +194,41 @@ def main() -> None:
         head = node.block_number()
         print(f"  {made:,} transfers in {head} blocks ({time.perf_counter() - started:.0f} s)")
 
-        baselines, ingests, ratios, peak = [], [], [], 0
-        for round_ in range(1, args.rounds + 1):
-            print(f"round {round_}/{args.rounds}")
-            best = best_baseline(node.url, token.address, head, made)
-            url, env = prepared_database(server, node, token)
-            try:
-                seconds, peak, summary = run_ingest(env)
-            finally:
-                drop_database(url)
-            if f" {made} new transfer(s)" not in summary:
-                raise SystemExit(f"ingest did not store {made:,} transfers: {summary}")
-            rate = made / seconds
-            print(f"  amlmon ingest --once into Postgres: {seconds:.2f} s = {rate:,.0f} "
-                  f"transfers/s (process start included); ratio {rate / best:.2f}")
-            baselines.append(best)
-            ingests.append(rate)
-            ratios.append(rate / best)
-        print(f"  last ingest: {summary}")
-        base, rate = statistics.median(baselines), statistics.median(ingests)
-        print(f"median over {args.rounds} round(s): baseline {base:,.0f} transfers/s, amlmon "
-              f"ingest {rate:,.0f} transfers/s")
-        print(f"ratio ingest / baseline: {rate / base:.2f} (medians; per round "
-              f"{', '.join(f'{r:.2f}' for r in ratios)})")
-        print(f"peak RSS of the ingest processes: {peak / 2**20:.0f} MiB")
-
-        url, env = prepared_database(server, node, token)
+        baselines: list[float] = []
+        ingests: list[float] = []
+        url, env, summary = None, {}, ""
         try:
-            run_ingest(env)
+            for round_ in range(1, args.rounds + 1):
+                print(f"round {round_}/{args.rounds}")
+                best = best_baseline(node.url, token.address, head, made)
+                if url is not None:
+                    drop_database(url)
+                url, env = prepared_database(server, node, token)
+                seconds, peak, summary = run_ingest(env)
+                if f" {made} new transfer(s)" not in summary:
+                    raise SystemExit(f"ingest did not store {made:,} transfers: {summary}")
+                rate = made / seconds
+                print(f"  amlmon ingest --once into Postgres: {seconds:.2f} s = {rate:,.0f} "
+                      f"transfers/s (process start included); ratio {rate / best:.2f}")
+                baselines.append(best)
+                ingests.append(rate)
+            print(f"  last ingest: {summary}")
+            base, rate = statistics.median(baselines), statistics.median(ingests)
+            print(f"median over {args.rounds} round(s): baseline {base:,.0f} transfers/s, "
+                  f"amlmon ingest {rate:,.0f} transfers/s")
+            ratios = ", ".join(f"{i / b:.2f}" for b, i in zip(baselines, ingests, strict=True))
+            print(f"ratio ingest / baseline: {rate / base:.2f} (medians; per round {ratios})")
+            print(f"peak RSS of the ingest processes: {peak / 2**20:.0f} MiB")
+
+            # The last round's database is caught up: follow the head from there.
             latencies = alert_latency(env, node, token, url, args.latency_samples)
             print(f"alert path (confirmations 0, poll 1 s), mined -> in database over "
                   f"{len(latencies)} transfers: median {statistics.median(latencies):.2f} s, "
                   f"max {max(latencies):.2f} s")
         finally:
-            drop_database(url)
+            if url is not None:
+                drop_database(url)
+
 
 if __name__ == "__main__":
     main()
