@@ -168,14 +168,8 @@ def import_list(
             watchlist_id=watchlist.id, source=watchlist.source, added=added, removed=removed
         )
     )
-    if added or removed or changed:
-        # Every token's screening is stale: the next scoring run re-screens it even with no
-        # new transfers (the re-screen that `import` and `PUT` start at once takes these;
-        # with rescreen off, the daemon's next `score` tick does).
-        mark_dirty(session, {(token_id, ZERO) for token_id in session.scalars(select(Token.id))},
-                   "watchlist")
     session.flush()
-    return ImportResult(
+    result = ImportResult(
         list_name=name,
         added=added,
         removed=removed,
@@ -184,6 +178,13 @@ def import_list(
         format=parsed.format.value,
         warnings=parsed.warnings,
     )
+    if result.screening_changes:
+        # Every token's screening is stale: the next scoring run re-screens it even with no
+        # new transfers (the re-screen that `import` and `PUT` start at once takes these;
+        # with rescreen off, the daemon's next `score` tick does).
+        mark_dirty(session, {(token_id, ZERO) for token_id in session.scalars(select(Token.id))},
+                   "watchlist")
+    return result
 
 
 def list_watchlists(session: Session) -> list[Watchlist]:
