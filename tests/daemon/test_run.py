@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from support.cli import REPO, run_cli_process
 from support.faultproxy import fault_proxy
 from support.ingest import register
 from support.token import deploy
+from support.wait import wait_for
 
 DESIGN_METRICS = (
     "amlmon_chain_head_block", "amlmon_ingested_block", "amlmon_ingest_lag_blocks",
@@ -31,16 +32,6 @@ DESIGN_METRICS = (
     "amlmon_job_last_success_timestamp_seconds",
 )
 SANCTIONED = "0x" + "5a" * 20
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @contextmanager

@@ -5,8 +5,6 @@ that chain's tokens."""
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -20,13 +18,7 @@ from monitor.settings import Settings
 from monitor.tokens import add_token
 from support.anvil import free_port
 from support.history import write_history
-
-
-def _wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+from support.wait import wait_for
 
 
 def _runs(sessions: sessionmaker[Session], token_id: int) -> int:
@@ -52,7 +44,7 @@ def test_runs_of_one_token_take_turns_across_connections(pg_url: str, make_sessi
                     "AND NOT granted AND classid = :ns AND objid = :token"),
                     {"ns": db.SCORING_LOCKS, "token": token_id}))
 
-        _wait_for(waiting, "the second run to wait for the token's scoring lock")
+        wait_for(waiting, what="the second run to wait for the token's scoring lock")
         assert scorer.is_alive() and _runs(sessions, token_id) == 0
     scorer.join(timeout=120)
     assert not scorer.is_alive() and _runs(sessions, token_id) == 1
