@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,24 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Block, ComplianceEvent, DirtyAddress, Token, Transfer
-from monitor import db, metrics
-from support.anvil import Anvil, free_port, run_anvil
+from monitor import metrics
+from support.anvil import Anvil, free_port
 from support.faultproxy import fault_proxy
 from support.ingest import activity, count, holders_of, ingest, register, stored
 from support.token import deploy, node_transfer_logs
-
-
-@pytest.fixture
-def node() -> Iterator[Anvil]:
-    with run_anvil() as anvil:
-        yield anvil
-
-
-@pytest.fixture
-def sessions(pg_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = db.make_engine(pg_url)
-    yield db.session_factory(engine)
-    engine.dispose()
 
 
 def test_stored_rows_equal_the_nodes_logs(node: Anvil, sessions: sessionmaker[Session]) -> None:
