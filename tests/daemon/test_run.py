@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ import httpx
 from sqlalchemy import func, select, text
 
 from models import Alert, IngestCursor, Transfer
+from monitor import db
 from support.anvil import free_port, run_anvil
 from support.cli import REPO, run_cli_process
 from support.faultproxy import fault_proxy
@@ -61,6 +61,9 @@ def test_daemon_alerts_within_a_poll_exports_metrics_and_stops_cleanly(
         env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": node.url,
                "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.5",
                "AMLMON_METRICS_PORT": str(port), "AMLMON_LOG_FORMAT": "json",
+               # After their first run at start, the score and retrain jobs wait an hour:
+               # an alert before that comes from the ingest tick, however slow the machine.
+               "AMLMON_SCORE_INTERVAL_SECONDS": "3600",
                "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
         assert run_cli_process("watchlist", "import", str(listed), "--list", "ofac",
                                env=env).code == 0
@@ -71,15 +74,13 @@ def test_daemon_alerts_within_a_poll_exports_metrics_and_stops_cleanly(
                     block_number=-1)).block_number >= head, what="catch-up")
             receiver = "0x" + "7e" * 20
             token.batch_forced_transfer([SANCTIONED], [receiver], [10**9])
-            mined = time.monotonic()
 
             def alerted() -> bool:
                 with sessions() as session:
                     return bool(session.scalar(select(Alert.id).where(
                         Alert.address == receiver, Alert.rule == "watchlist_exposure")))
 
-            wait_for(alerted, timeout=30, what="the exposure alert")
-            assert time.monotonic() - mined < 30
+            wait_for(alerted, what="the exposure alert")
             scrape = wait_for(lambda: _scrape(port), what="metrics")
             for name in DESIGN_METRICS:
                 assert f"\n{name}" in scrape or scrape.startswith(name), name
@@ -110,12 +111,16 @@ def test_two_daemons_share_one_database_and_take_over(
         env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": node.url,
                "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.3",
                "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
-        with daemon(env, tmp_path / "a.log") as first, daemon(env, tmp_path / "b.log") as second:
+        # Other advisory locks are granted meanwhile: another application's, and a scoring
+        # lock like the one the lease holder takes while it scores. Only leases count.
+        with sessions() as other, other.begin(), \
+                daemon(env, tmp_path / "a.log") as first, daemon(env, tmp_path / "b.log") as second:
+            other.execute(text("SELECT pg_advisory_xact_lock(1, 31337), "
+                               "pg_advisory_xact_lock(:ns, 0)"),
+                          {"ns": db.SCORING_LOCKS})
+
             def leases() -> int:
-                with sessions() as session:
-                    return int(session.scalar(text(
-                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                        "AND granted")) or 0)
+                return len(_lease_holders(sessions))
 
             wait_for(lambda: leases() == 1, what="one lease")
             for k in range(5):
@@ -138,12 +143,19 @@ def _count(sessions: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(Transfer)) or 0)
 
 
-def _holds_lease(sessions: Any, pid: int) -> bool:
+def _lease_holders(sessions: Any) -> list[str]:
+    """The processes holding an ingest lease in this test's database. The server also holds
+    other tests' locks, and the lease holder its per-token scoring locks while it scores."""
     with sessions() as session:
-        return bool(session.scalar(text(
-            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = :name"),
-            {"name": f"amlmon-{pid}"}))
+        return list(session.scalars(text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :ns "
+            "AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database())"), {"ns": db.CHAIN_LEASE_LOCKS}))
+
+
+def _holds_lease(sessions: Any, pid: int) -> bool:
+    return f"amlmon-{pid}" in _lease_holders(sessions)
 
 
 def test_daemon_rides_out_an_rpc_outage_and_dropped_database_connections(
@@ -171,11 +183,15 @@ def test_daemon_rides_out_an_rpc_outage_and_dropped_database_connections(
             first = token.mint("0x" + "11" * 20, 5)
             wait_for(lambda: ingested(first), what="first ingest")
 
+            def failed() -> int:
+                return proxy.counts["http_500"] + proxy.counts["drop"]
+
             proxy.rate = 1.0  # the node is unreachable
             during = token.mint("0x" + "22" * 20, 7)
-            wait_for(lambda: proxy.counts["http_500"] + proxy.counts["drop"] >= 5,
-                     what="failed requests")
-            time.sleep(2)
+            wait_for(lambda: failed() >= 5, what="failed requests")
+            # Still polling after failed ticks (counted, not timed: a slow machine is fine).
+            seen = failed()
+            wait_for(lambda: failed() >= seen + 5, what="polls continuing through the outage")
             assert process.poll() is None and not ingested(during)
             proxy.rate = 0.0
             wait_for(lambda: ingested(during), what="ingest after the outage")

@@ -39,9 +39,11 @@ def test_runs_of_one_token_take_turns_across_connections(pg_url: str, make_sessi
 
         def waiting() -> bool:
             with sessions() as session:
+                # In this database: other tests on the server score tokens with this id too.
                 return bool(session.scalar(text(
                     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
-                    "AND NOT granted AND classid = :ns AND objid = :token"),
+                    "AND NOT granted AND classid = :ns AND objid = :token AND database = "
+                    "(SELECT oid FROM pg_database WHERE datname = current_database())"),
                     {"ns": db.SCORING_LOCKS, "token": token_id}))
 
         wait_for(waiting, what="the second run to wait for the token's scoring lock")
