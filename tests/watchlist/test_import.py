@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from eth_utils import to_checksum_address
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.main import TyperInfo
 from typer.testing import CliRunner
@@ -505,26 +504,27 @@ def test_cli_errors_are_one_line_through_main(cli_env, registered, tmp_path, cap
 # ------------------------------------------------------------------ scale
 
 
-def test_10k_address_list_imports_quickly(pg_sessions, tmp_path: Path) -> None:
+def test_10k_address_list_imports_in_batches(pg_sessions, tmp_path: Path) -> None:
+    # Counted in statements, not timed: a per-address round trip shows on any machine.
+    statements: list[str] = []
+    event.listen(pg_sessions.kw["bind"], "before_cursor_execute",
+                 lambda _conn, _cursor, statement, *_: statements.append(statement))
     first = tmp_path / "big.txt"
     addresses = ["0x" + secrets.token_hex(20) for _ in range(10_000)]
     first.write_text("\n".join(to_checksum_address(a) for a in addresses) + "\n")
-    started = time.perf_counter()
     with transaction(pg_sessions) as session:
         result = import_list(session, first, "big")
-    elapsed = time.perf_counter() - started
     assert result.total == 10_000
+    assert len(statements) < 100, len(statements)
     # Replace half of it.
     second = tmp_path / "big2.txt"
     replacement = addresses[:5000] + ["0x" + secrets.token_hex(20) for _ in range(5000)]
     second.write_text("\n".join(replacement) + "\n")
-    started = time.perf_counter()
+    statements.clear()
     with transaction(pg_sessions) as session:
         again = import_list(session, second, "big")
-    elapsed_again = time.perf_counter() - started
     assert (len(again.added), len(again.removed), again.total) == (5000, 5000, 10_000)
-    print(f"10k import {elapsed:.2f}s, half-replacing re-import {elapsed_again:.2f}s")
-    assert elapsed < 30 and elapsed_again < 30
+    assert len(statements) < 100, len(statements)
 
 
 def test_ofac_csv_under_another_name_without_its_overflow(tmp_path: Path) -> None:
