@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,6 +11,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from support.anvil import free_port
+from support.wait import wait_for
 
 
 @contextmanager
@@ -23,11 +23,9 @@ def serve_app(app: FastAPI) -> Iterator[str]:
     thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the API server did not start")
-        time.sleep(0.02)
+    wait_for(lambda: server.started or not thread.is_alive(), what="the API server to start")
+    if not server.started:
+        raise RuntimeError("the API server did not start")
     try:
         yield base
     finally:
@@ -35,18 +33,16 @@ def serve_app(app: FastAPI) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def wait_until_healthy(base: str, timeout: float = 20) -> None:
+def wait_until_healthy(base: str) -> None:
     """Until `base`/healthz answers 200 (a server process still binding its port)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def healthy() -> bool:
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
+            return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{base}/healthz did not answer within {timeout} s")
-        time.sleep(0.05)
+            return False
+
+    wait_for(healthy, what=f"{base}/healthz to answer")
 
 
 def client(base: str, key: str | None = None) -> httpx.Client:
