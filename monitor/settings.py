@@ -19,9 +19,15 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from monitor.redact import redact_url
+
 ENV_PREFIX = "AMLMON_"
 DEFAULT_CONFIG_FILE = Path("config/monitor.yaml")
 SECRET_KEYS = frozenset({"webhook_secret"})
+# EIP-2294's bound, floor(MAX_UINT64 / 2) - 36, so that a signature's v (chain id * 2 + 35) fits
+# 64 bits; it also fits the BIGINT chain id columns. Token registration (CLI and API) and
+# `chain_id` here all use it.
+MAX_CHAIN_ID = 2**63 - 37
 
 
 class ConfigError(Exception):
@@ -31,7 +37,9 @@ class ConfigError(Exception):
 class Settings(BaseSettings):
     """Every setting of amlmon. Each one is documented in config/monitor.example.yaml."""
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+    # URLs carry passwords and API keys: a validation error must not echo the value.
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid",
+                                      hide_input_in_errors=True)
 
     database_url: str = Field(
         "sqlite:///amlmon.db",
@@ -49,7 +57,8 @@ class Settings(BaseSettings):
         description="JSON-RPC endpoints of one chain, tried in order with failover",
     )
     chain_id: int | None = Field(
-        None, ge=1, description="EIP-155 chain id; default: ask the node (eth_chainId)"
+        None, ge=1, le=MAX_CHAIN_ID,
+        description="EIP-155 chain id; default: ask the node (eth_chainId)"
     )
     confirmations: int = Field(
         12, ge=0, description="Blocks behind the head that count as final; 0 follows the head"
@@ -120,8 +129,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_urls(cls, value: list[str]) -> list[str]:
         for url in value:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) URL")
+            _check_http_url(url)
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_http_url(value)
         return value
 
     @field_validator("database_url", "read_database_url")
@@ -136,7 +151,7 @@ class Settings(BaseSettings):
         try:
             make_url(value)
         except ArgumentError:
-            raise ValueError(f"{value!r} is not a database URL (e.g. "
+            raise ValueError(f"{redact_url(value)!r} is not a database URL (e.g. "
                              "postgresql+psycopg://user@host/db or sqlite:///amlmon.db)") from None
         return value
 
@@ -156,6 +171,11 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The YAML file arrives as init arguments; the environment overrides it.
         return (env_settings, init_settings)
+
+
+def _check_http_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"{redact_url(url)!r} is not an http(s) URL")
 
 
 def config_path(explicit: Path | None, environ: dict[str, str] | None = None) -> Path | None:

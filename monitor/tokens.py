@@ -11,6 +11,13 @@ from models import Chain, Token
 from monitor.errors import Conflict, UserError
 from monitor.settings import Settings
 
+# What the tokens table stores (models/chain.py). The CLI's options and the API's body use
+# the same numbers; check_metadata covers what they cannot see: values read from a contract.
+NAME_MAX: int = Token.__table__.c.name.type.length
+SYMBOL_MAX: int = Token.__table__.c.symbol.type.length
+DECIMALS_MAX = 77  # the column's CHECK: 10**77 is the largest power of ten a uint256 holds
+MAX_BLOCK = 2**63 - 1  # start_block is a BIGINT
+
 
 def ensure_chain(session: Session, chain_id: int) -> Chain:
     chain = session.get(Chain, chain_id)
@@ -33,6 +40,7 @@ def add_token(
     start_block: int = 0,
 ) -> Token:
     """Register a token (address already validated, lower-case). Refuses duplicates."""
+    check_metadata(name, symbol, decimals)
     existing = session.scalar(
         select(Token).where(Token.chain_id == chain_id, Token.address == address)
     )
@@ -57,14 +65,35 @@ def resolve_metadata(
     if not settings.rpc_urls or None not in (name, symbol, decimals):
         return name, symbol, decimals
     # web3 costs a second of start-up: load it only when a token is registered.
-    from monitor.chain.metadata import connect, read_metadata
+    from monitor.chain.metadata import read_metadata
 
-    meta = read_metadata(connect(settings.rpc_urls[0], settings.rpc_timeout_seconds), address)
+    meta = read_metadata(settings.rpc_urls[0], settings.rpc_timeout_seconds, address)
     if meta.chain_id != chain_id:
         raise UserError(f"the configured node serves chain {meta.chain_id}, not {chain_id}")
+    read = (meta.name if name is None else None, meta.symbol if symbol is None else None,
+            meta.decimals if decimals is None else None)
+    check_metadata(*read, source="the contract's")
     return (name if name is not None else meta.name,
             symbol if symbol is not None else meta.symbol,
             decimals if decimals is not None else meta.decimals)
+
+
+def check_metadata(name: str | None, symbol: str | None, decimals: int | None,
+                   source: str = "") -> None:
+    """UserError naming the field when a value does not fit the tokens table; `source` says
+    where it came from ("the contract's"), so the user knows to give that field instead."""
+    whose = f"{source} " if source else ""
+    hint = " (give it explicitly instead)" if source else ""
+    for field, value, limit in (("name", name, NAME_MAX), ("symbol", symbol, SYMBOL_MAX)):
+        if value is None:
+            continue
+        if len(value) > limit:
+            raise UserError(f"{whose}{field} is {len(value)} characters long; the limit is "
+                            f"{limit}{hint}")
+        if "\x00" in value:  # Postgres text cannot hold NUL
+            raise UserError(f"{whose}{field} contains NUL characters{hint}")
+    if decimals is not None and not 0 <= decimals <= DECIMALS_MAX:
+        raise UserError(f"{whose}decimals is {decimals}; it must be 0 to {DECIMALS_MAX}{hint}")
 
 
 def list_tokens(session: Session, chain_id: int | None = None) -> Sequence[Token]:

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from monitor.settings import ConfigError, Settings, load_settings
+from support.cli import assert_one_line_error, run_cli
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "config" / "monitor.example.yaml"
 
@@ -60,9 +61,12 @@ def test_amlmon_config_variable_and_default_file(tmp_path: Path, monkeypatch) ->
          r"^invalid config: confirmations: .*AMLMON_CONFIRMATIONS"),
         ("rpc_urls: [ftp://x]\n", {}, r"^invalid config: rpc_urls: 'ftp://x' is not an http"),
         ("", {"AMLMON_DATABASE_URL": "localhost"},
-         r"^invalid config: database_url: 'localhost' is not a database URL"),
+         r"^invalid config: database_url: '…#[0-9a-f]{6}' is not a database URL"),
         ("read_database_url: 'replica:5432'\n", {},
-         r"^invalid config: read_database_url: 'replica:5432' is not a database URL"),
+         r"^invalid config: read_database_url: '…#[0-9a-f]{6}' is not a database URL"),
+        ("webhook_url: hooks.example/T0\n", {},
+         r"^invalid config: webhook_url: '…#[0-9a-f]{6}' is not an http\(s\) URL"),
+        ("", {"AMLMON_CHAIN_ID": str(2**63 - 36)}, r"^invalid config: chain_id: .*less than"),
         ("api_port: 70000\n", {}, r"^invalid config: api_port"),
         ("webhook_secret: s3cret\n", {}, r"^webhook_secret: secrets are read only from the env"),
         ("- a\n- b\n", {}, r"must hold a mapping"),
@@ -77,6 +81,41 @@ def test_bad_config_is_one_line_naming_the_key(tmp_path, monkeypatch, text, env,
     message = str(info.value)
     assert "\n" not in message
     assert re.search(expected, message), message
+
+
+# Credentials in every place a URL setting can hold them; none may appear in an error.
+SECRET = "S3cretPW"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("database_url", f"postgres//amlmon:{SECRET}@db/amlmon"),
+        ("database_url", f"postgresql://amlmon:{SECRET}@db:notaport/amlmon"),
+        ("read_database_url", f"replica:{SECRET}@db"),
+        ("rpc_urls", f"wss://mainnet.infura.io/v3/{SECRET}"),
+        ("rpc_urls", f"mainnet.example/rpc?apikey={SECRET}"),
+        ("rpc_urls", f"ftp://user:{SECRET}@node.example/"),
+        ("webhook_url", f"hooks.slack.com/services/{SECRET}"),
+    ],
+)
+def test_errors_never_echo_a_url(tmp_path: Path, monkeypatch, capsys, key: str,
+                                 value: str) -> None:
+    from_file = write(tmp_path, f"{key}: {value!r}\n" if key != "rpc_urls" else
+                      f"rpc_urls: [{value!r}]\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(from_file)
+    assert str(info.value).startswith(f"invalid config: {key}: ")
+    assert SECRET not in str(info.value)
+    # Built directly, pydantic's own error text must not hold the value either.
+    with pytest.raises(ValueError) as direct:
+        Settings(**{key: [value] if key == "rpc_urls" else value})
+    assert SECRET not in str(direct.value)
+    # The CLI's config error, from the environment.
+    monkeypatch.setenv(f"AMLMON_{key.upper()}", value)
+    result = run_cli(capsys, "token", "list")
+    assert_one_line_error(result, f"invalid config: {key}: ")
+    assert SECRET not in result.err + result.out
 
 
 def test_missing_config_file(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from monitor.addresses import parse_address
+from monitor.settings import MAX_CHAIN_ID
+from monitor.tokens import DECIMALS_MAX, NAME_MAX, SYMBOL_MAX
 
 BIGINT = 2**63 - 1
 
@@ -63,11 +65,11 @@ class AlertPatch(Strict):
 
 
 class TokenCreate(Strict):
-    chain_id: int = Field(ge=1, le=BIGINT)
+    chain_id: int = Field(ge=1, le=MAX_CHAIN_ID)
     address: Address
-    name: text(128) | None = None  # type: ignore[valid-type]
-    symbol: text(32) | None = None  # type: ignore[valid-type]
-    decimals: int | None = Field(None, ge=0, le=77)
+    name: text(NAME_MAX) | None = None  # type: ignore[valid-type]
+    symbol: text(SYMBOL_MAX) | None = None  # type: ignore[valid-type]
+    decimals: int | None = Field(None, ge=0, le=DECIMALS_MAX)
     standard: Literal["erc20", "erc1155", "erc3643"] = "erc20"
     start_block: int = Field(0, ge=0, le=BIGINT)
 

@@ -8,6 +8,7 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from monitor.errors import UserError
+from monitor.redact import redact_url, scrub, secrets_of
 
 # name()/symbol() return string on most tokens and bytes32 on some early ones (MKR, SAI).
 _STRING_ABI = [
@@ -34,19 +35,19 @@ class TokenMetadata:
     decimals: int | None
 
 
-def connect(rpc_url: str, timeout: float) -> Web3:
-    return Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-
-
-def read_metadata(w3: Web3, address: str) -> TokenMetadata:
-    """Chain id and whatever of decimals/symbol/name the contract answers."""
+def read_metadata(rpc_url: str, timeout: float, address: str) -> TokenMetadata:
+    """Chain id and whatever of decimals/symbol/name the contract at `address` answers."""
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
         chain_id = w3.eth.chain_id
         target = Web3.to_checksum_address(address)
         if not w3.eth.get_code(target):
             raise UserError(f"no contract deployed at {target} on chain {chain_id}")
     except (Web3Exception, OSError, ValueError) as exc:
-        raise UserError(f"cannot read token metadata from the node: {_one_line(exc)}") from None
+        # requests quotes the URL's path and query, where providers put API keys.
+        reason = _one_line(scrub(str(exc), secrets_of(rpc_url))) or type(exc).__name__
+        raise UserError(f"cannot read token metadata from the node {redact_url(rpc_url)}: "
+                        f"{reason}") from None
     return TokenMetadata(
         chain_id=chain_id,
         name=_text(w3, target, "name"),
@@ -71,6 +72,6 @@ def _call(w3: Web3, address: str, abi: list[dict[str, object]], fn: str) -> obje
         return None
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+def _one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0][:200] if lines else ""

@@ -12,7 +12,8 @@ from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
 from monitor.errors import UserError
-from monitor.tokens import add_token, list_tokens, resolve_metadata
+from monitor.settings import MAX_CHAIN_ID
+from monitor.tokens import DECIMALS_MAX, MAX_BLOCK, add_token, list_tokens, resolve_metadata
 
 app = typer.Typer(help="Registered token contracts.", no_args_is_help=True)
 
@@ -26,16 +27,16 @@ class Standard(StrEnum):
 @app.command("add")
 def add(
     ctx: typer.Context,
-    chain_id: Annotated[int, typer.Option("--chain-id", min=1, help="EIP-155 chain id")],
+    chain_id: Annotated[int, typer.Option("--chain-id", min=1, max=MAX_CHAIN_ID, help="EIP-155 chain id")],
     address: Annotated[str, typer.Option("--address", help="Token contract address (0x…)")],
     name: Annotated[str | None, typer.Option(help="Display name (default: read from the contract)")] = None,
     symbol: Annotated[str | None, typer.Option(help="Symbol (default: read from the contract)")] = None,
     decimals: Annotated[
-        int | None, typer.Option(min=0, max=77, help="Decimals (default: read from the contract)")
+        int | None, typer.Option(min=0, max=DECIMALS_MAX, help="Decimals (default: read from the contract)")
     ] = None,
     standard: Annotated[Standard, typer.Option(help="Token standard")] = Standard.erc20,
     start_block: Annotated[
-        int, typer.Option("--start-block", min=0, help="First block to ingest (deployment block)")
+        int, typer.Option("--start-block", min=0, max=MAX_BLOCK, help="First block to ingest (deployment block)")
     ] = 0,
 ) -> None:
     """Register a token contract to monitor."""
@@ -63,7 +64,7 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    chain_id: Annotated[int | None, typer.Option("--chain-id", min=1)] = None,
+    chain_id: Annotated[int | None, typer.Option("--chain-id", min=1, max=MAX_CHAIN_ID)] = None,
     fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
 ) -> None:
     """List registered tokens."""

@@ -1,9 +1,12 @@
 import json
+from collections.abc import Iterator
 
 import pytest
 
-from support.anvil import run_anvil
+from monitor.settings import MAX_CHAIN_ID
+from support.anvil import Anvil, free_port, run_anvil
 from support.cli import assert_one_line_error, run_cli, run_cli_process
+from support.stub_token import install_metadata_stub
 from support.token import deploy
 
 BUIDL = "0x7712c34205737192402172409a8F7ccef8aA2AEc"
@@ -67,6 +70,14 @@ def test_duplicate_is_refused(cli_db: str, capsys) -> None:
         (["--chain-id", "1", "--address", BUIDL, "--start-block", "-5"], "--start-block"),
         (["--chain-id", "1", "--address", BUIDL, "--standard", "erc721"], "--standard"),
         (["--chain-id", "1", "--address", BUIDL, "--bogus"], "No such option"),
+        # Chain ids fit the BIGINT column within EIP-2294's bound; SQLite overflowed before.
+        (["--chain-id", "99999999999999999999999", "--address", BUIDL], "--chain-id"),
+        (["--chain-id", str(MAX_CHAIN_ID + 1), "--address", BUIDL], "--chain-id"),
+        (["--chain-id", "1", "--address", BUIDL, "--start-block", str(2**63)], "--start-block"),
+        (["--chain-id", "1", "--address", BUIDL, "--decimals", "6", "--symbol", "S" * 33],
+         "symbol is 33 characters long; the limit is 32"),
+        (["--chain-id", "1", "--address", BUIDL, "--decimals", "6", "--name", "N" * 129],
+         "name is 129 characters long; the limit is 128"),
     ],
 )
 def test_bad_input_is_one_line(cli_db: str, capsys, args: list[str], fragment: str) -> None:
@@ -126,3 +137,61 @@ def test_metadata_is_read_from_the_contract(
     ]
     assert_one_line_error(wrong_chain, "serves chain 31337, not 1")
     assert_one_line_error(not_a_contract, "no contract deployed")
+
+
+def test_largest_chain_id_is_accepted(cli_db: str, capsys) -> None:
+    result = run_cli(capsys, "token", "add", "--chain-id", str(MAX_CHAIN_ID), "--address", BUIDL,
+                     "--decimals", "6", "--start-block", str(2**63 - 1))
+    assert result.code == 0, result.err
+    assert run_cli(capsys, "token", "list", "--chain-id", str(MAX_CHAIN_ID + 1)).code != 0
+    listed = run_cli(capsys, "token", "list", "--chain-id", str(MAX_CHAIN_ID), "--format", "json")
+    assert [row["chain_id"] for row in json.loads(listed.out)] == [MAX_CHAIN_ID]
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[Anvil]:
+    with run_anvil() as anvil:
+        yield anvil
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol", "decimals", "fragment"),
+    [
+        ("N" * 129, "OK", 6, "the contract's name is 129 characters long; the limit is 128"),
+        ("Fine", "S" * 33, 6, "the contract's symbol is 33 characters long; the limit is 32"),
+        ("Fine", "A\x00B", 6, "the contract's symbol contains NUL characters"),
+        ("Fine", "OK", 200, "the contract's decimals is 200; it must be 0 to 77"),
+    ],
+)
+def test_contract_metadata_beyond_the_schema_is_refused(
+    cli_db: str, node: Anvil, monkeypatch: pytest.MonkeyPatch, capsys,
+    name: str, symbol: str, decimals: int, fragment: str,
+) -> None:
+    address = install_metadata_stub(node, name, symbol, decimals)
+    monkeypatch.setenv("AMLMON_RPC_URLS", node.url)
+    result = run_cli(capsys, "token", "add", "--chain-id", "31337", "--address", address)
+    assert_one_line_error(result, fragment)
+    assert "give it explicitly" in result.err
+    assert json.loads(run_cli(capsys, "token", "list", "--format", "json").out) == []
+
+
+def test_given_metadata_overrides_what_the_contract_cannot_store(
+    cli_db: str, node: Anvil, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    address = install_metadata_stub(node, "Fine", "S" * 40, 200)
+    monkeypatch.setenv("AMLMON_RPC_URLS", node.url)
+    result = run_cli(capsys, "token", "add", "--chain-id", "31337", "--address", address,
+                     "--symbol", "SHORT", "--decimals", "6")
+    assert result.code == 0, result.err
+    rows = json.loads(run_cli(capsys, "token", "list", "--format", "json").out)
+    assert [(r["name"], r["symbol"], r["decimals"]) for r in rows] == [("Fine", "SHORT", 6)]
+
+
+def test_an_unreachable_node_is_named_without_its_key(
+    cli_db: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v3/K3yInPath0123456789?apikey=K3yInQuery"
+    monkeypatch.setenv("AMLMON_RPC_URLS", url)
+    result = run_cli(capsys, "token", "add", "--chain-id", "1", "--address", BUIDL)
+    assert_one_line_error(result, "cannot read token metadata from the node http://127.0.0.1:")
+    assert "K3yIn" not in result.err
