@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, Token
 from monitor.addresses import checksum
-from monitor.db import as_utc
 from monitor.scoring.service import current_score, current_scores
+from monitor.timefmt import iso, now_iso
 
 CSV_FIELDS = (
     "chain_id", "token", "address", "risk_score", "severity", "anomaly_score", "rules",
@@ -37,12 +36,6 @@ def scaled(value: int, decimals: int) -> str:
     return f"{sign}{whole}.{fraction:0{decimals}d}".rstrip("0")
 
 
-def _iso(when: datetime | None) -> str | None:
-    if when is None:
-        return None
-    return as_utc(when).astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def item(token: Token, score: AddressScore) -> dict[str, Any]:
     return {
         "chain_id": token.chain_id,
@@ -52,8 +45,8 @@ def item(token: Token, score: AddressScore) -> dict[str, Any]:
         "severity": score.severity,
         "anomaly_score": None if score.anomaly_score is None else round(score.anomaly_score, 4),
         "reasons": score.reasons,
-        "first_seen": _iso(score.first_seen),
-        "last_seen": _iso(score.last_seen),
+        "first_seen": iso(score.first_seen),
+        "last_seen": iso(score.last_seen),
         "in_count": score.in_count,
         "out_count": score.out_count,
         "in_value": scaled(int(score.in_value), token.decimals),
@@ -71,7 +64,7 @@ def flagged(session: Session, token_ids: list[int] | None, min_risk: int) -> dic
             if score.risk_score >= min_risk:
                 items.append(item(token, score))
     items.sort(key=lambda i: (-i["risk_score"], i["token"], i["address"]))
-    return {"generated_at": _iso(datetime.now(UTC)), "min_risk": min_risk, "items": items}
+    return {"generated_at": now_iso(), "min_risk": min_risk, "items": items}
 
 
 def address_report(session: Session, address: str) -> dict[str, Any]:
@@ -81,7 +74,7 @@ def address_report(session: Session, address: str) -> dict[str, Any]:
         score = current_score(session, token.id, address)
         if score is not None:
             entries.append(item(token, score))
-    return {"generated_at": _iso(datetime.now(UTC)), "address": checksum(address),
+    return {"generated_at": now_iso(), "address": checksum(address),
             "tokens": entries}
 
 

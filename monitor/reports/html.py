@@ -4,16 +4,15 @@ so an investigator can save, print or attach it to a case file as it was seen.""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
 from monitor.addresses import checksum
-from monitor.reports.flagged import _iso
 from monitor.reports.flowgraph import flow_graph
 from monitor.reports.profile import profile_entry, token_activity
+from monitor.timefmt import now_iso
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
@@ -49,4 +48,4 @@ def address_page(session: Session, address: str, transfers: int = 200) -> str:
         entry["graph"] = flow_graph(session, token, address, flows, entry["evidence"])
         entries.append(entry)
     return _env.get_template("address.html.j2").render(
-        address=checksum(address), tokens=entries, generated_at=_iso(datetime.now(UTC)))
+        address=checksum(address), tokens=entries, generated_at=now_iso())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Row, or_, select
@@ -16,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
-from monitor.reports.flagged import _iso, item, scaled
+from monitor.reports.flagged import item, scaled
 from monitor.scoring.service import current_score
+from monitor.timefmt import iso, now_iso
 
 Counterparties = dict[str, dict[str, int]]
 """counterparty -> exact totals and counts each way: in, out, in_count, out_count."""
@@ -47,7 +47,7 @@ def token_activity(session: Session, address: str) -> Iterator[tuple[Token, list
 
 def address_profile(session: Session, address: str, limit: int = 200,
                     counterparties: int = 25) -> dict[str, Any]:
-    return {"generated_at": _iso(datetime.now(UTC)), "address": checksum(address),
+    return {"generated_at": now_iso(), "address": checksum(address),
             "tokens": [profile_entry(session, token, address, rows, flows, limit, counterparties)
                        for token, rows, flows in token_activity(session, address)]}
 
@@ -70,7 +70,7 @@ def profile_entry(session: Session, token: Token, address: str, rows: list[Row[A
         ],
         "counterparty_count": len(flows),
         "transfers": [
-            {"tx_hash": tx, "block_number": block, "block_time": _iso(when),
+            {"tx_hash": tx, "block_number": block, "block_time": iso(when),
              "from": checksum(sender), "to": checksum(receiver),
              "direction": "out" if sender == address else "in",
              "amount": scaled(int(amount), token.decimals)}

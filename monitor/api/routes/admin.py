@@ -28,7 +28,7 @@ from monitor.api.schemas import (
 from monitor.apikeys import create_key, list_keys, revoke_key
 from monitor.db import transaction
 from monitor.errors import UserError
-from monitor.reports.flagged import _iso
+from monitor.timefmt import iso
 from monitor.tokens import add_token, list_tokens, resolve_metadata
 from monitor.watchlist.parsers import ListFormat
 from monitor.watchlist.service import import_list, summaries
@@ -44,7 +44,7 @@ def token_json(token: Token) -> dict[str, Any]:
         "id": token.id, "chain_id": token.chain_id, "address": checksum(token.address),
         "name": token.name, "symbol": token.symbol, "decimals": token.decimals,
         "standard": token.standard, "start_block": token.start_block,
-        "synced_block": token.synced_block, "created_at": _iso(token.created_at),
+        "synced_block": token.synced_block, "created_at": iso(token.created_at),
     }
 
 
@@ -72,8 +72,8 @@ def post_token(request: Request, body: TokenCreate,
 
 def key_json(key: ApiKey) -> dict[str, Any]:
     return {"name": key.name, "role": key.role, "prefix": key.prefix,
-            "created_at": _iso(key.created_at), "last_used_at": _iso(key.last_used_at),
-            "revoked_at": _iso(key.revoked_at)}
+            "created_at": iso(key.created_at), "last_used_at": iso(key.last_used_at),
+            "revoked_at": iso(key.revoked_at)}
 
 
 @router.get("/keys", tags=["keys"], response_model=KeyList)
@@ -104,7 +104,7 @@ def delete_key(request: Request, name: Name,
 def get_watchlists(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """Imported watchlists with their size and what the last import changed."""
     with request.app.state.read_sessions() as session:
-        return {"items": [{**row, "updated_at": _iso(row["updated_at"])}
+        return {"items": [{**row, "updated_at": iso(row["updated_at"])}
                           for row in summaries(session)]}
 
 

@@ -25,7 +25,7 @@ from monitor.api.schemas import (
     Timestamp,
 )
 from monitor.db import transaction
-from monitor.reports.flagged import _iso
+from monitor.timefmt import iso
 from monitor.tokens import find_token
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERRORS)
@@ -85,8 +85,8 @@ def alert_json(alert: Alert, token: Token) -> dict[str, Any]:
         "score": alert.score, "risk_score": alert.risk_score, "chain_id": token.chain_id,
         "token": checksum(token.address), "address": checksum(alert.address),
         "detail": alert.detail, "evidence": alert.evidence, "assignee": alert.assignee,
-        "first_seen_at": _iso(alert.first_seen_at), "last_seen_at": _iso(alert.last_seen_at),
-        "updated_at": _iso(alert.updated_at),
+        "first_seen_at": iso(alert.first_seen_at), "last_seen_at": iso(alert.last_seen_at),
+        "updated_at": iso(alert.updated_at),
     }
 
 
@@ -99,7 +99,7 @@ def _detail(session: Session, alert: Alert) -> dict[str, Any]:
         **alert_json(alert, token),
         "score_history": alert.score_history,
         "events": [
-            {"at": _iso(e.at), "actor": e.actor, "kind": e.kind, "from_status": e.from_status,
+            {"at": iso(e.at), "actor": e.actor, "kind": e.kind, "from_status": e.from_status,
              "to_status": e.to_status, "note": e.note, "data": e.data}
             for e in events
         ],
