@@ -89,6 +89,10 @@ def _error_handlers(app: FastAPI) -> None:
         return _error(500, "internal error")
 
 
+def _not_ready(reason: str) -> JSONResponse:
+    return JSONResponse({"status": "unavailable", "reason": reason}, 503)
+
+
 def _first_line(exc: DBAPIError) -> str:
     return str(exc.orig or exc).strip().splitlines()[0]
 
@@ -112,11 +116,12 @@ def _health_routes(app: FastAPI) -> None:
              responses={503: {"model": ReadyOut, "description": "Not ready, and why"}})
     def readyz(request: Request) -> JSONResponse:
         """Ready to serve: the database (and the read replica, if one is configured) answers
-        and its schema is at the migrations' head."""
+        and its schema is at the migrations' head. Anyone may ask, so a failure is answered
+        with a short category; the details (which can name hosts) go to the log."""
         state = request.app.state
         databases = [("database", state.sessions)]
         if state.read_sessions is not state.sessions:
-            databases.append(("read replica", state.read_sessions))
+            databases.append(("replica", state.read_sessions))
         current = None
         for label, sessions in databases:
             try:
@@ -125,14 +130,13 @@ def _health_routes(app: FastAPI) -> None:
                     engine = session.get_bind()
                 current = db.current_revision(engine)
             except DBAPIError as exc:
-                return JSONResponse({"status": "unavailable",
-                                     "error": f"{label}: {_first_line(exc)}"}, 503)
+                log.error("not ready: %s unreachable: %s", label, _first_line(exc))
+                return _not_ready(f"{label} unreachable")
             if current != state.schema_head:
-                return JSONResponse({"status": "unavailable",
-                                     "error": f"{label} schema is at {current}, not "
-                                              f"{state.schema_head}: run `amlmon db upgrade`"
-                                              + (" on the primary" if label != "database"
-                                                 else "")}, 503)
+                log.error("not ready: %s schema is at %s, not %s: run `amlmon db upgrade`%s",
+                          label, current, state.schema_head,
+                          " on the primary" if label != "database" else "")
+                return _not_ready(f"{label} schema not at head")
         return JSONResponse({"status": "ready", "schema": current})
 
     @app.get("/metrics", tags=["health"], response_class=Response)

@@ -103,7 +103,9 @@ ERRORS: dict[int | str, dict[str, object]] = {
 class ReadyOut(Out):
     status: Literal["ready", "unavailable"]
     schema_: str | None = Field(None, alias="schema", description="Migration revision")
-    error: str | None = None
+    reason: Literal["database unreachable", "database schema not at head",
+                    "replica unreachable", "replica schema not at head"] | None = Field(
+        None, description="Why not ready (the details are in the server's log)")
 
 
 class TokenOut(Out):
