@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import getpass
-import json
 from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from models import Token
 from monitor.addresses import checksum
 from monitor.cli.context import AppContext
-from monitor.cli.output import ListFormat
+from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
 
 app = typer.Typer(help="Alerts: list and triage.", no_args_is_help=True)
@@ -70,16 +67,8 @@ def list_(
             "detail": a.detail, "evidence": a.evidence, "assignee": a.assignee,
             "first_seen_at": a.first_seen_at.isoformat(), "last_seen_at": a.last_seen_at.isoformat(),
         } for a in alerts]
-    if fmt is ListFormat.json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    table = Table()
-    for column in ("id", "status", "severity", "rule", "risk", "address", "detail"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        table.add_row(str(r["id"]), r["status"], r["severity"], r["rule"], str(r["risk_score"]),
-                      r["address"], r["detail"])
-    Console(width=160).print(table)
+    print_rows(rows, ("id", "status", "severity", "rule", "risk_score", "address", "detail"),
+               fmt, width=160)
 
 
 @app.command("update")

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from monitor import db
 from monitor.cli.context import AppContext
+from monitor.cli.output import ListFormat, print_rows
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
@@ -69,17 +69,16 @@ def demo(
 
 def _summary(report: dict[str, object], alerts: int, transfers: int) -> None:
     items = report["items"]  # type: ignore[index]
-    table = Table(title=f"Top flagged address per typology ({len(items)} flagged in a "
-                        f"{transfers:,}-transfer history; {alerts} alerts raised)")
-    for column in ("risk", "severity", "address", "reasons"):
-        table.add_column(column, overflow="fold")
     shown: dict[str, dict[str, object]] = {}
     for entry in items:  # highest risk first: keep the first address of each leading rule
         shown.setdefault(entry["reasons"][0]["rule"], entry)
-    for entry in list(shown.values())[:15]:
-        reasons = "; ".join(f"{r['rule']}: {r['detail']}" for r in entry["reasons"][:2])
-        table.add_row(str(entry["risk_score"]), entry["severity"], entry["address"], reasons)
-    Console(width=160).print(table)
+    rows = [{"risk": entry["risk_score"], "severity": entry["severity"],
+             "address": entry["address"],
+             "reasons": "; ".join(f"{r['rule']}: {r['detail']}" for r in entry["reasons"][:2])}
+            for entry in list(shown.values())[:15]]
+    print_rows(rows, ("risk", "severity", "address", "reasons"), ListFormat.table,
+               f"Top flagged address per typology ({len(items)} flagged in a "
+               f"{transfers:,}-transfer history; {alerts} alerts raised)", width=160)
 
 
 def _serve(settings: Settings, engine: object, sessions: sessionmaker[Session],
