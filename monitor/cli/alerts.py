@@ -1,4 +1,5 @@
-"""`amlmon alerts list|update`: triage from the command line (actor: $USER or --actor)."""
+"""`amlmon alerts list|update`: triage from the command line (actor: --actor, else $USER,
+else "cli")."""
 
 from __future__ import annotations
 
@@ -78,16 +79,26 @@ def update(
     status: Annotated[Target | None, typer.Option(help="New status")] = None,
     note: Annotated[str | None, typer.Option(help="Note for the audit trail")] = None,
     assignee: Annotated[str | None, typer.Option(help="Who works on it")] = None,
-    actor: Annotated[str | None, typer.Option(help="Who you are (default: $USER)")] = None,
+    actor: Annotated[str | None, typer.Option(help='Who you are (default: $USER, else "cli")')] = None,
 ) -> None:
     """Change an alert's status (forward only), add a note, or assign it. Audited."""
     from monitor.alerts import service
 
     context: AppContext = ctx.obj
-    who = actor or getpass.getuser()
+    who = actor or _default_actor()
     with transaction(context.sessions) as session:
         alert = service.update_alert(session, alert_id, actor=who,
                                      status=status.value if status else None, note=note,
                                      assignee=assignee)
         typer.echo(f"alert {alert.id}: {alert.status}"
                    + (f", assigned to {alert.assignee}" if alert.assignee else ""))
+
+
+def _default_actor() -> str:
+    """The login name ($USER, $LOGNAME, the uid's passwd entry), else "cli": a container
+    running as an arbitrary uid has neither the variables nor an entry, and getpass raises
+    (KeyError before Python 3.13, OSError since)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import pwd
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -217,3 +218,26 @@ def test_cli_lists_and_triages(pg_url: str, sessions: sessionmaker[Session], cap
                           "--status")
     table = run_cli(capsys, "alerts", "list")
     assert table.code == 0 and "dismissed" in table.out
+
+
+def test_cli_actor_without_a_login_name_is_cli(pg_url: str, sessions: sessionmaker[Session],
+                                               capsys: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A container running as an arbitrary uid: no USER or LOGNAME, and no passwd entry (a
+    real unknown uid cannot be made in-process, so the lookup is made to fail as it does)."""
+    write_history(sessions)
+    jobs.score_and_alert(sessions, settings(pg_url))
+    with sessions() as session:
+        alert_id = service.list_alerts(session, status="open", limit=1)[0].id
+    monkeypatch.setenv("AMLMON_DATABASE_URL", pg_url)
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_entry(uid: int) -> Any:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    done = run_cli(capsys, "alerts", "update", str(alert_id), "--status", "acknowledged")
+    assert done.code == 0, done.err
+    with sessions() as session:
+        assert service.alert_events(session, alert_id)[-1].actor == "cli"
