@@ -1,7 +1,8 @@
 """Webhook notifications through an outbox: queued in the alert's transaction, delivered
 later, retried with backoff until they succeed — never dropped silently.
 
-Payloads: generic JSON (`json`) or Slack-compatible (`slack`: a `text` plus blocks).
+Payloads: generic JSON (`json`) or Slack-compatible (`slack`: a `text` plus blocks, with
+`& < >` escaped in every piece of data, as Slack's mrkdwn requires).
 Every POST carries `X-Amlmon-Timestamp` and `X-Amlmon-Signature: sha256=<hex>`, an
 HMAC-SHA256 over `"<timestamp>.<body>"` with the secret from `AMLMON_WEBHOOK_SECRET`, so
 the receiver can verify origin and reject replays.
@@ -43,13 +44,21 @@ def payload(alert: Alert, token: Token, sink: str, event: str) -> dict[str, Any]
     }
     if sink != "slack":
         return body
-    title = (f"[{alert.severity.upper()}] {alert.rule} on {body['address']} "
-             f"(risk {alert.risk_score})")
+    title = _slack_escape(f"[{alert.severity.upper()}] {alert.rule} on {body['address']} "
+                          f"(risk {alert.risk_score})")
+    detail = _slack_escape(alert.detail)
+    context = _slack_escape(f"token {body['token']} · alert #{alert.id} · {event}")
     return {"text": title, "blocks": [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{alert.detail}"}},
-        {"type": "context", "elements": [
-            {"type": "mrkdwn", "text": f"token {body['token']} · alert #{alert.id} · {event}"}]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{detail}"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
     ]}
+
+
+def _slack_escape(text: str) -> str:
+    """Slack's escaping of text it parses as mrkdwn: details quote list labels from imported
+    files, and an unescaped `<!channel>` would page everyone, `<http://…|click>` disguise
+    a link (https://api.slack.com/reference/surfaces/formatting#escaping)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def enqueue(session: Session, alerts: list[Alert], url: str | None, sink: str,

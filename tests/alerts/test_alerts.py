@@ -10,6 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from monitor.alerts import service
 from monitor.errors import Conflict
 from monitor.ingest import store
 from monitor.settings import Settings
+from monitor.watchlist.service import import_list
 from support.anvil import free_port
 from support.cli import assert_one_line_error, run_cli
 from support.history import write_history
@@ -241,3 +243,30 @@ def test_cli_actor_without_a_login_name_is_cli(pg_url: str, sessions: sessionmak
     assert done.code == 0, done.err
     with sessions() as session:
         assert service.alert_events(session, alert_id)[-1].actor == "cli"
+
+
+def test_slack_messages_escape_data(pg_url: str, sessions: sessionmaker[Session],
+                                    receiver: Receiver, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list label reaches alert details: in Slack's mrkdwn it must not mention everyone
+    or disguise a link."""
+    monkeypatch.setenv("AMLMON_WEBHOOK_SECRET", SECRET)
+    receiver.down = False
+    write_history(sessions)
+    with sessions() as session:
+        holder = session.scalars(select(store.Transfer.to_address).where(
+            store.Transfer.to_address != "0x" + "00" * 20).limit(1)).one()
+    hostile = "<!channel> <http://evil|click> & co"
+    listed = tmp_path / "hostile.csv"
+    listed.write_text(f"address,label\n{holder},{hostile}\n")
+    with db.transaction(sessions) as session:
+        import_list(session, listed, "hostile")
+    config = settings(pg_url, webhook_url=receiver.url, webhook_format="slack")
+    jobs.score_and_alert(sessions, config)
+    assert jobs.deliver_notifications(sessions, config)["sent"] == len(receiver.received)
+    texts = [text for message in receiver.received for text in (
+        message["body"]["text"], message["body"]["blocks"][0]["text"]["text"],
+        message["body"]["blocks"][1]["elements"][0]["text"])]
+    assert any("&lt;!channel&gt; &lt;http://evil|click&gt; &amp; co" in t for t in texts)
+    # No data can open a Slack tag: the messages' own text has no < or > either.
+    assert not [t for t in texts if "<" in t or ">" in t]
