@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import monitor
 from monitor import db
 from monitor.api.auth import Unauthorized
+from monitor.api.headers import SecurityHeaders, add_docs_page
 from monitor.api.routes import admin, alerts, reports
 from monitor.api.schemas import ReadyOut
 from monitor.errors import Conflict, NotFound, UserError
@@ -42,7 +43,9 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
                     "investigator reports, tokens, watchlists. Send an API key as "
                     "`Authorization: Bearer <key>` or `X-API-Key: <key>`; a browser sends it "
                     "as the password of HTTP Basic auth (any user name).",
+        docs_url=None, redoc_url=None,  # /docs is ours: it needs a policy of its own
     )
+    app.add_middleware(SecurityHeaders)
     app.state.settings = settings
     app.state.sessions = sessions
     # Reports, profiles and lists: the read-heavy part. API keys are always checked on the
@@ -51,6 +54,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
     app.state.schema_head = db.head_revision()  # fixed for the life of the process
     _error_handlers(app)
     _health_routes(app)
+    add_docs_page(app)
     for router in (alerts.router, reports.router, admin.router):
         app.include_router(router)
     return app

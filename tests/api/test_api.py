@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import csv
+import hashlib
 import io
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -287,6 +289,37 @@ def test_reports_in_every_format(api: Any) -> None:
         assert "No transfer of a registered token" in http.get(
             f"/api/v1/reports/address/{unknown}", params={"format": "html"}).text
         _json_error(http.get("/api/v1/reports/flagged", params={"format": "pdf"}), 422, "format")
+
+
+def test_every_response_is_nosniff_and_html_runs_only_its_own_script(api: Any) -> None:
+    """Reports carry watchlist labels and contract metadata from outside: their policy lets
+    nothing load and no script run but the sort script, by its hash."""
+    address = _flagged_address(api)
+    with client(api.base, api.keys["viewer"]) as http:
+        answers = {path: http.get(path) for path in (
+            "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/api/v1/alerts",
+            "/api/v1/nothing-here", "/api/v1/reports/flagged?format=csv",
+            "/api/v1/reports/flagged?format=html",
+            f"/api/v1/reports/address/{address}?format=html")}
+        answers["unauthenticated"] = httpx.get(api.base + "/api/v1/alerts")
+    for path, answer in answers.items():
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        is_html = answer.headers["content-type"].startswith("text/html")
+        assert ("content-security-policy" in answer.headers) is is_html, path
+    for path in ("/api/v1/reports/flagged?format=html",
+                 f"/api/v1/reports/address/{address}?format=html"):
+        policy = answers[path].headers["content-security-policy"]
+        assert policy.startswith("default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+        assert "frame-ancestors 'none'" in policy and "unsafe-inline'" not in policy.split(
+            "script-src")[1]
+    page = answers["/api/v1/reports/flagged?format=html"]
+    [script] = re.findall(r"<script>(.*?)</script>", page.text, re.DOTALL)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in page.headers["content-security-policy"]
+    docs = answers["/docs"]
+    for inline in re.findall(r"<script>(.*?)</script>", docs.text, re.DOTALL):
+        digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in docs.headers["content-security-policy"]
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status", "fragment"), [
