@@ -37,7 +37,7 @@ def run_migrations_offline() -> None:
 
 def run_migrations_online() -> None:
     url = _url()
-    engine = make_engine(url, poolclass=pool.NullPool)
+    engine = make_engine(url, create=True, poolclass=pool.NullPool)  # a new SQLite file
     with engine.connect() as connection:
         context.configure(
             connection=connection,

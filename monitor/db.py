@@ -17,6 +17,8 @@ from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from monitor.errors import UserError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -40,13 +42,30 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine with the settings every backend needs (FKs on SQLite, liveness checks)."""
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL; None for other backends, in-memory and URI filenames."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query.get("uri"):
+        return None
+    database = parsed.database
+    return Path(database) if database and database != ":memory:" else None
+
+
+def make_engine(url: str, *, create: bool = False, **kwargs: Any) -> Engine:
+    """An engine with the settings every backend needs (FKs on SQLite, liveness checks).
+
+    A SQLite file that does not exist is an error unless `create` (migrations): SQLite would
+    create an empty file on connect, so a mistyped path left folders and a database behind
+    before the command failed for want of tables.
+    """
     url = normalize_url(url)
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(url)
+        if path is not None and not path.exists():
+            if not create:
+                raise UserError(f"database {path} does not exist "
+                                "(run `amlmon db upgrade` to create it)")
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
