@@ -23,10 +23,15 @@ warning): the list's publisher is the authority on which 20 bytes are listed, a 
 slip on their side does not make it another account, and refusing it would block the
 whole import and leave the previous, staler list in force. Anything that is not
 ``0x`` + 40 hex digits is an error naming the file and line (or entry).
+
+Hostile files: XML goes through defusedxml, which refuses entity declarations (billion
+laughs, external entities that would read local files or URLs) before anything expands;
+text that is not UTF-8 is an error naming the file and the offset of the first bad byte.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -38,16 +43,13 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
+from defusedxml.ElementTree import iterparse  # type: ignore[import-untyped]
 from eth_utils import is_checksum_address
 
 from models.watchlist import WATCHLIST_CATEGORIES
 from monitor.addresses import parse_address
 from monitor.errors import UserError
-
-try:  # Harden XML parsing when defusedxml happens to be installed; not a dependency.
-    from defusedxml.ElementTree import iterparse as _iterparse  # type: ignore[import-untyped]
-except ImportError:  # pragma: no cover - depends on the environment
-    _iterparse = ET.iterparse
 
 DIGITAL_CURRENCY_PREFIX = "Digital Currency Address - "
 SNIFF_BYTES = 64 * 1024
@@ -96,6 +98,9 @@ class _Collector:
 
     def address(self, raw: str, where: str) -> str:
         value = raw.strip()
+        if len(value) > 100:  # a binary file's "line": name it, do not print it
+            raise ListFormatError(f"{where}: expected an address, got {len(value)} characters "
+                                  f"starting {value[:20]!r}")
         try:
             address = parse_address(value.lower())
         except ValueError as exc:
@@ -195,18 +200,30 @@ def _finished(path: Path) -> Iterator[tuple[ET.Element, ET.Element | None]]:
     """Each element as its end tag is read, with its parent (None for the root)."""
     stack: list[ET.Element] = []
     try:
-        for event, element in _iterparse(str(path), events=("start", "end")):
+        for event, element in iterparse(str(path), events=("start", "end")):
             if event == "start":
                 stack.append(element)
                 continue
             stack.pop()
             yield element, (stack[-1] if stack else None)
+    except DefusedXmlException as exc:
+        name = getattr(exc, "name", None)
+        raise ListFormatError(
+            f"{path}: refused XML: declares {f'entity {name!r}' if name else 'an entity'} "
+            "(entity declarations are not allowed in a list file)"
+        ) from None
     except ET.ParseError as exc:
         line, column = exc.position
+        bad_byte = _not_utf8(path) if exc.code == _XML_INVALID_TOKEN else None
+        if bad_byte is not None and bad_byte.line == line:
+            raise bad_byte from None
         reason = str(exc).rsplit(": line", 1)[0]
         raise ListFormatError(
             f"{path}: malformed XML at line {line}, column {column + 1}: {reason}"
         ) from None
+
+
+_XML_INVALID_TOKEN = 4  # expat's code for bytes that are not text in the file's encoding
 
 
 # --------------------------------------------------------------------------- OFAC SDN.XML
@@ -610,6 +627,42 @@ def _open_text(path: Path, newline: str | None = None) -> IO[str]:
         raise ListFormatError(f"{path}: {exc.strerror or exc}") from None
 
 
+class NotUtf8Error(ListFormatError):
+    """A list file with bytes that are not UTF-8; `line` is where the first one is."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def _not_utf8(path: Path) -> NotUtf8Error | None:
+    """The error naming the first byte of the file that is not UTF-8, or None.
+
+    Read again on its own: the UnicodeDecodeError of a text stream only knows its offset
+    in the chunk being decoded, not in the file.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0  # bytes and line breaks before the chunk
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 16)
+            pending = decoder.getstate()[0]  # an unfinished sequence from the last chunk
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                line = lines + data[: exc.start].count(b"\n") + 1
+                return NotUtf8Error(
+                    f"{path}: not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset "
+                    f"{offset - len(pending) + exc.start} (line {line}); save the list as UTF-8",
+                    line,
+                )
+            if not chunk:
+                return None
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
+
+
 # --------------------------------------------------------------------------- detection
 
 _PARSERS = {
@@ -691,7 +744,10 @@ def parse_list(path: Path | str, fmt: ListFormat | str | None = None) -> ParsedL
         chosen = detect_format(path)
     if path.is_dir() and chosen is not ListFormat.ofac_csv:
         raise ListFormatError(f"{path}: is a directory (only the ofac-csv format reads one)")
-    return _PARSERS[chosen](path)
+    try:
+        return _PARSERS[chosen](path)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) or ListFormatError(f"{path}: not UTF-8 text") from None
 
 
 def addresses(entries: Iterable[ListEntry]) -> set[str]:
