@@ -28,6 +28,12 @@ class Case:
     rule: str
     actors: frozenset[str]
     description: str
+    # address -> its part: source, feeder, mule, intermediary, collector, recipient, hop,
+    # cycle_member or hub (empty where a generator does not say).
+    roles: dict[str, str] = field(default_factory=dict, hash=False)  # a dict: not hashable
+    # Drawn from the small, slow or weak end of the typology's real-world range: still
+    # laundering, and what a detector tuned on typical cases misses first.
+    near_miss: bool = False
 
 
 @dataclass
@@ -41,6 +47,9 @@ class History:
     cases: list[Case] = field(default_factory=list)
     benign_hubs: frozenset[str] = frozenset()
     investors: frozenset[str] = frozenset()
+    # Benign addresses shaped like a typology (an exchange sweep, a distribution run, a
+    # market maker, ...): address -> kind. None is laundering.
+    lookalikes: dict[str, str] = field(default_factory=dict)
 
     def labels(self) -> dict[str, set[str]]:
         """address -> the rule ids it is an actor of."""
