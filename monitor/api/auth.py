@@ -10,7 +10,7 @@ know them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, NamedTuple
 
 from fastapi import HTTPException, Request, Security
@@ -21,6 +21,8 @@ from fastapi.security import (
     HTTPBasicCredentials,
     HTTPBearer,
 )
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from monitor.apikeys import RANK, authenticate
 from monitor.db import transaction
@@ -56,32 +58,63 @@ class Caller(NamedTuple):
     role: str
 
 
-def require(role: str) -> Callable[..., Caller]:
-    """A dependency admitting keys of `role` or a higher one (viewer < investigator < admin)."""
+def require(role: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting keys of `role` or a higher one (viewer < investigator < admin).
 
-    def caller(
+    Routes of /api/v1 are GuardedRoutes (monitor.api.guard), which read `role` off this
+    dependency and check the key before the body is read; the dependency then finds the
+    caller already looked up."""
+
+    async def caller(
         request: Request,
+        # Declared so that the OpenAPI document lists the three schemes; authorize() reads
+        # the same headers through the same objects.
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
         header: Annotated[str | None, Security(_header)],
         basic: Annotated[HTTPBasicCredentials | None, Security(_basic)],
     ) -> Caller:
-        presented = (bearer.credentials if bearer is not None
-                     else header or (basic.password if basic is not None else None))
+        return await authorize(request, role)
+
+    caller.role = role  # type: ignore[attr-defined]
+    return caller
+
+
+async def authorize(request: Request, role: str) -> Caller:
+    """The caller behind the request's key if its role is `role` or higher; else 401 (no,
+    wrong or revoked key) or 403. The key is looked up once per request."""
+    found: Caller | None = getattr(request.state, "caller", None)
+    if found is None:
+        presented = await _presented(request)
         if not presented:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' or "
                                "'X-API-Key: <key>' (browsers: Basic auth with the key as the "
                                "password)")
-        with transaction(request.app.state.sessions) as session:
-            key = authenticate(session, presented)
-            found = None if key is None else Caller(key.name, key.role)
+        found = await run_in_threadpool(_lookup, request.app.state.sessions, presented)
         if found is None:
             raise Unauthorized("invalid or revoked API key")
-        if RANK[found.role] < RANK[role]:
-            raise HTTPException(403, f"this needs the {role} role; key {found.name!r} has "
-                                f"the {found.role} role")
-        return found
+        request.state.caller = found
+    if RANK[found.role] < RANK[role]:
+        raise HTTPException(403, f"this needs the {role} role; key {found.name!r} has "
+                            f"the {found.role} role")
+    return found
 
-    return caller
+
+async def _presented(request: Request) -> str | None:
+    """The key as sent: Bearer, else X-API-Key, else the Basic password."""
+    bearer = await _bearer(request)
+    if bearer is not None:
+        return bearer.credentials
+    header = await _header(request)
+    if header:
+        return header
+    basic = await _basic(request)  # malformed Basic credentials raise Unauthorized
+    return basic.password if basic is not None else None
+
+
+def _lookup(sessions: sessionmaker[Session], presented: str) -> Caller | None:
+    with transaction(sessions) as session:
+        key = authenticate(session, presented)
+        return None if key is None else Caller(key.name, key.role)
 
 
 viewer = require("viewer")

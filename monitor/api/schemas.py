@@ -94,7 +94,9 @@ ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorOut, "description": why} for status, why in (
         (400, "Bad input the schema cannot express"), (401, "No, a wrong or a revoked key"),
         (403, "The key's role is too low"), (404, "Not found"),
-        (409, "Conflicts with the current state"), (422, "Invalid parameters or body"),
+        (409, "Conflicts with the current state"),
+        (413, "The request body is larger than the endpoint's limit"),
+        (422, "Invalid parameters or body"),
         (503, "Database unavailable; retry"),
     )
 }

@@ -12,6 +12,7 @@ from models import ApiKey, Token
 from monitor import jobs
 from monitor.addresses import checksum
 from monitor.api.auth import Caller, admin, viewer
+from monitor.api.guard import GuardedRoute, body_limit
 from monitor.api.schemas import (
     ERRORS,
     KeyCreate,
@@ -33,7 +34,7 @@ from monitor.tokens import add_token, list_tokens, resolve_metadata
 from monitor.watchlist.parsers import ListFormat
 from monitor.watchlist.service import import_list, summaries
 
-router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=GuardedRoute)
 Name = Annotated[text(128, 1), Path(description="Name")]  # type: ignore[valid-type]
 MAX_LIST_BYTES = 64 * 1024 * 1024  # the full OFAC SDN_ADVANCED.XML is about 100 MB unzipped; lists
 # bigger than this belong on the command line, not in one HTTP request.
@@ -108,12 +109,13 @@ def get_watchlists(request: Request, _: Annotated[Caller, Depends(viewer)]) -> d
                           for row in summaries(session)]}
 
 
-@router.put("/watchlists/{name}", tags=["watchlists"], response_model=WatchlistImported)
+@router.put("/watchlists/{name}", tags=["watchlists"], response_model=WatchlistImported,
+            openapi_extra=body_limit(MAX_LIST_BYTES))
 def put_watchlist(
     request: Request,
     name: Name,
     _: Annotated[Caller, Depends(admin)],
-    content: Annotated[str, Body(media_type="text/plain", max_length=MAX_LIST_BYTES,
+    content: Annotated[str, Body(media_type="text/plain",
                                  description="The list file: OFAC SDN XML, CSV, text or JSON")],
     category: Annotated[str, Query(max_length=32)] = "sanctioned",
     format: ListFormat = ListFormat.auto,

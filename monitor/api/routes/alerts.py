@@ -12,6 +12,7 @@ from models import Alert, AlertEvent, Token
 from monitor.addresses import checksum
 from monitor.alerts import service
 from monitor.api.auth import Caller, investigator, viewer
+from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import (
     BIGINT,
     ERRORS,
@@ -28,7 +29,8 @@ from monitor.db import transaction
 from monitor.timefmt import iso
 from monitor.tokens import find_token
 
-router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=ERRORS,
+                   route_class=GuardedRoute)
 AlertId = Annotated[int, Path(ge=1, le=BIGINT, description="Alert id")]
 
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from monitor.api.auth import Caller, viewer
+from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import ERRORS, Address, AddressProfile, AddressReport, FlaggedReport
 from monitor.reports import flagged as reports
 from monitor.reports import html
@@ -15,7 +16,7 @@ from monitor.reports.profile import address_profile
 from monitor.scoring.config import load_rules_config
 from monitor.tokens import find_token
 
-router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS)
+router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS, route_class=GuardedRoute)
 PathAddress = Annotated[Address, Path(description="0x… address (EIP-55 checked when mixed case)")]
 
 
@@ -32,7 +33,7 @@ def flagged_report(
 ) -> Response:
     """Flagged addresses, highest risk first (DESIGN.md "Flagged-address report")."""
     threshold = min_risk if min_risk is not None else int(
-        load_rules_config(request.app.state.settings.rules_file)["flag_min_risk"])
+        load_rules_config(request.app.state.settings.rules_file).flag_min_risk)
     with request.app.state.read_sessions() as session:
         token_ids = [find_token(session, token).id] if token is not None else None
         report = reports.flagged(session, token_ids, threshold)
