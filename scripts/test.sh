@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Install everything, then run the whole test suite against real Postgres and anvil.
+# Install everything (scripts/setup.sh all), then run the whole test suite against real
+# Postgres and anvil.
 # Extra arguments go to pytest (e.g. scripts/test.sh tests/db -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh all
 status=0
 .venv/bin/python -m pytest "$@" || status=$?
 if [ "$status" -eq 5 ]; then
