@@ -96,10 +96,13 @@ def test_each_fault_is_retried_and_counted(node: Anvil, fault: str) -> None:
         "invalid_json": "invalid_response", "rpc_error": "rpc_error",
         "drop": "connection_error", "timeout": "timeout",
     }[fault]
+    # Only the timeout fault needs a client timeout below the proxy's delay; the others get
+    # a generous one, so that a slow machine's late reply is not a timeout the proxy did not
+    # inject (which the count below would catch).
     with (
         fault_proxy(node.url, faults=[fault], rate=0.5, seed=7, delay=1.0) as proxy,
-        RpcClient([proxy.url], chain=label, timeout=0.5, max_retries=20,
-                  backoff_initial=0.01, backoff_max=0.05) as client,
+        RpcClient([proxy.url], chain=label, timeout=0.5 if fault == "timeout" else 10,
+                  max_retries=20, backoff_initial=0.01, backoff_max=0.05) as client,
     ):
         for _ in range(12):
             assert client.block_number() == node.block_number()
@@ -109,7 +112,10 @@ def test_each_fault_is_retried_and_counted(node: Anvil, fault: str) -> None:
     counted = _count(label, "eth_blockNumber", outcome) + _count(
         label, "eth_getBlockByNumber", outcome
     )
-    assert counted == proxy.counts[fault]
+    if fault == "timeout":  # a slow machine may also time out a reply that was not delayed
+        assert counted >= proxy.counts[fault]
+    else:
+        assert counted == proxy.counts[fault]
 
 
 def test_getlogs_refusal_is_not_retried_but_raised(node: Anvil) -> None:
