@@ -37,6 +37,7 @@ from tenacity import (
 )
 
 from monitor import metrics
+from monitor.redact import redact_url, scrub, secrets_of
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,9 @@ class RpcClient:
         if not urls:
             raise ValueError("at least one RPC URL is required")
         self.urls = list(urls)
+        # URLs carry API keys: messages and logs name an endpoint only by its redaction.
+        self._shown = {url: redact_url(url) for url in self.urls}
+        self._secrets = [secret for url in self.urls for secret in secrets_of(url)]
         self.chain = chain
         self.max_retries = max_retries
         self._timeout = timeout
@@ -248,7 +252,7 @@ class RpcClient:
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
                 "rpc %s attempt %s failed (%s); retrying on %s in %.2fs",
-                method, state.attempt_number, exc, self.url,
+                method, state.attempt_number, exc, self._shown[self.url],
                 state.next_action.sleep if state.next_action else 0.0,
             )
         return before_sleep
@@ -283,22 +287,23 @@ class RpcClient:
             except httpx.TimeoutException as exc:
                 outcome = "timeout"
                 if range_query:
-                    raise RangeTooLarge(f"{method} timed out on {url}") from exc
-                raise _Retryable(outcome, f"timeout on {url}") from exc
+                    raise RangeTooLarge(f"{method} timed out on {self._shown[url]}") from exc
+                raise _Retryable(outcome, f"timeout on {self._shown[url]}") from exc
             except httpx.TransportError as exc:
                 outcome = "connection_error"
-                raise _Retryable(outcome, f"{type(exc).__name__} on {url}: {exc}") from exc
+                raise _Retryable(outcome, f"{type(exc).__name__} on {self._shown[url]}: "
+                                          f"{scrub(str(exc), self._secrets)}") from exc
             if reply.status_code == 429:
                 outcome = "rate_limited"
-                raise _Retryable(outcome, f"HTTP 429 from {url}")
+                raise _Retryable(outcome, f"HTTP 429 from {self._shown[url]}")
             if reply.status_code >= 500 or reply.status_code >= 400 and not content:
                 outcome = "http_error"
-                raise _Retryable(outcome, f"HTTP {reply.status_code} from {url}")
+                raise _Retryable(outcome, f"HTTP {reply.status_code} from {self._shown[url]}")
             try:
                 return orjson.loads(content)
             except orjson.JSONDecodeError as exc:
                 outcome = "invalid_response"
-                raise _Retryable(outcome, f"invalid JSON from {url}: {exc}") from exc
+                raise _Retryable(outcome, f"invalid JSON from {self._shown[url]}: {exc}") from exc
         except RangeTooLarge:
             outcome = "refused"
             raise
@@ -317,19 +322,21 @@ class RpcClient:
         reply = self._post(url, label, body, False)
         if not isinstance(reply, list) or len(reply) != len(body):
             self._count(label, "invalid_response")
-            raise _Retryable("invalid_response", f"malformed batch reply from {url}")
+            raise _Retryable("invalid_response", f"malformed batch reply from {self._shown[url]}")
         by_id: dict[Any, Any] = {}
         for item in reply:
             if not isinstance(item, dict) or "id" not in item:
                 self._count(label, "invalid_response")
-                raise _Retryable("invalid_response", f"malformed batch item from {url}")
+                raise _Retryable("invalid_response",
+                                 f"malformed batch item from {self._shown[url]}")
             by_id[item["id"]] = item
         results = []
         for i, request in enumerate(body):
             item = by_id.get(first + i)
             if item is None:
                 self._count(label, "invalid_response")
-                raise _Retryable("invalid_response", f"batch reply from {url} misses an id")
+                raise _Retryable("invalid_response",
+                                 f"batch reply from {self._shown[url]} misses an id")
             results.append(self._unwrap(url, request["method"], item, False))
         metrics.rpc_requests_total.labels(self.chain, label, "ok").inc(len(body))
         return results
@@ -337,7 +344,8 @@ class RpcClient:
     def _unwrap(self, url: str, method: str, reply: Any, range_query: bool) -> Any:
         if not isinstance(reply, dict):
             self._count(method, "invalid_response")
-            raise _Retryable("invalid_response", f"reply from {url} is not a JSON-RPC object")
+            raise _Retryable("invalid_response",
+                             f"reply from {self._shown[url]} is not a JSON-RPC object")
         if "error" in reply:
             error = reply["error"]
             message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
@@ -347,10 +355,11 @@ class RpcClient:
                     self._count(method, "refused")
                     raise refusal
             self._count(method, "rpc_error")
-            raise _Retryable("rpc_error", f"{method} error from {url}: {message}")
+            raise _Retryable("rpc_error", f"{method} error from {self._shown[url]}: "
+                                          f"{scrub(str(message), self._secrets)}")
         if "result" not in reply:
             self._count(method, "invalid_response")
-            raise _Retryable("invalid_response", f"reply from {url} has no result")
+            raise _Retryable("invalid_response", f"reply from {self._shown[url]} has no result")
         return reply["result"]
 
     def _count(self, method: str, outcome: str) -> None:

@@ -15,7 +15,7 @@ from monitor.apikeys import create_key
 from monitor.settings import MAX_CHAIN_ID, Settings
 from support.anvil import Anvil, run_anvil
 from support.api import client, serve_app
-from support.stub_token import install_metadata_stub
+from support.stub_token import BEYOND_THE_SCHEMA, install_metadata_stub
 
 BUIDL = "0x7712c34205737192402172409a8F7ccef8aA2AEc"
 
@@ -83,15 +83,7 @@ def test_the_largest_chain_id_is_accepted(served: Served) -> None:
     assert [t["chain_id"] for t in tokens(served)] == [MAX_CHAIN_ID]
 
 
-@pytest.mark.parametrize(
-    ("name", "symbol", "decimals", "message"),
-    [
-        ("N" * 129, "OK", 6, "the contract's name is 129 characters long; the limit is 128"),
-        ("Fine", "S" * 33, 6, "the contract's symbol is 33 characters long; the limit is 32"),
-        ("Fine", "A\x00B", 6, "the contract's symbol contains NUL characters"),
-        ("Fine", "OK", 200, "the contract's decimals is 200; it must be 0 to 77"),
-    ],
-)
+@pytest.mark.parametrize(("name", "symbol", "decimals", "message"), BEYOND_THE_SCHEMA)
 def test_contract_metadata_beyond_the_schema_is_400_naming_the_field(
     served: Served, name: str, symbol: str, decimals: int, message: str
 ) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
+import traceback
 from collections.abc import Iterator
 
 import pytest
+from prometheus_client import generate_latest
 
 from monitor import metrics
 from monitor.chain.logs import LogFetcher
@@ -161,3 +164,52 @@ def test_rate_limit_spaces_requests(node: Anvil) -> None:
             client.block_number()
         # Ten intervals of 50 ms at least; a lower bound, so a slow machine cannot fail it.
         assert time.monotonic() - started >= 0.5
+
+
+# Provider URLs carry keys in userinfo, path and query; none may leave the client.
+KEY = "K3y0123456789abcdef"
+
+
+def keyed(url: str) -> str:
+    return url.replace("http://", f"http://amlmon:Pw{KEY}@") + f"/v3/{KEY}?apikey=Q{KEY}"
+
+
+@pytest.mark.parametrize(
+    "faults", [["drop"], ["http_500", "http_429", "truncated", "invalid_json", "rpc_error"]]
+)
+def test_endpoint_keys_never_reach_logs_errors_or_metrics(
+    node: Anvil, caplog: pytest.LogCaptureFixture, faults: list[str]
+) -> None:
+    dead = keyed(f"http://127.0.0.1:{free_port()}")
+    with (
+        fault_proxy(node.url, faults=faults, rate=1.0, seed=1) as proxy,
+        RpcClient([dead, keyed(proxy.url)], chain="t-keys", max_retries=6,
+                  backoff_initial=0.01, backoff_max=0.02) as client,
+        caplog.at_level(logging.DEBUG, logger="monitor"),
+    ):
+        with pytest.raises(RpcUnavailable) as single:
+            client.block_number()
+        with pytest.raises(RpcUnavailable) as batch:
+            client.get_blocks(range(3))
+    assert sum(proxy.counts.values()) > 0
+    retries = [r.getMessage() for r in caplog.records if "retrying on" in r.getMessage()]
+    assert len(retries) >= 8, caplog.text
+    # The endpoints are still told apart: host, port and a hash of the rest.
+    assert any(f"{proxy.url}/…#" in line for line in retries), retries
+    everything = "\n".join([
+        caplog.text, *retries,
+        *("".join(traceback.format_exception(e.value)) for e in (single, batch)),
+        generate_latest(metrics.REGISTRY).decode(),
+    ])
+    assert KEY not in everything
+
+
+def test_a_timed_out_range_names_the_endpoint_without_its_key(node: Anvil) -> None:
+    with (
+        fault_proxy(node.url, faults=["timeout"], rate=1.0, delay=1.0) as proxy,
+        RpcClient([keyed(proxy.url)], timeout=0.2) as client,
+        pytest.raises(RangeTooLarge) as refused,
+    ):
+        client.get_logs(["0x" + "11" * 20], ["0x" + "22" * 32], 0, 99)
+    assert f"timed out on {proxy.url}/…#" in str(refused.value)
+    assert KEY not in str(refused.value)

@@ -6,7 +6,7 @@ import pytest
 from monitor.settings import MAX_CHAIN_ID
 from support.anvil import Anvil, free_port, run_anvil
 from support.cli import assert_one_line_error, run_cli, run_cli_process
-from support.stub_token import install_metadata_stub
+from support.stub_token import BEYOND_THE_SCHEMA, install_metadata_stub
 from support.token import deploy
 
 BUIDL = "0x7712c34205737192402172409a8F7ccef8aA2AEc"
@@ -154,15 +154,7 @@ def node() -> Iterator[Anvil]:
         yield anvil
 
 
-@pytest.mark.parametrize(
-    ("name", "symbol", "decimals", "fragment"),
-    [
-        ("N" * 129, "OK", 6, "the contract's name is 129 characters long; the limit is 128"),
-        ("Fine", "S" * 33, 6, "the contract's symbol is 33 characters long; the limit is 32"),
-        ("Fine", "A\x00B", 6, "the contract's symbol contains NUL characters"),
-        ("Fine", "OK", 200, "the contract's decimals is 200; it must be 0 to 77"),
-    ],
-)
+@pytest.mark.parametrize(("name", "symbol", "decimals", "fragment"), BEYOND_THE_SCHEMA)
 def test_contract_metadata_beyond_the_schema_is_refused(
     cli_db: str, node: Anvil, monkeypatch: pytest.MonkeyPatch, capsys,
     name: str, symbol: str, decimals: int, fragment: str,

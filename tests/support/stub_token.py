@@ -11,6 +11,15 @@ import vyper
 
 from support.anvil import Anvil
 
+# (name, symbol, decimals) a contract answers that the tokens table cannot store, and the
+# error registering it gives.
+BEYOND_THE_SCHEMA = [
+    ("N" * 129, "OK", 6, "the contract's name is 129 characters long; the limit is 128"),
+    ("Fine", "S" * 33, 6, "the contract's symbol is 33 characters long; the limit is 32"),
+    ("Fine", "A\x00B", 6, "the contract's symbol contains NUL characters"),
+    ("Fine", "OK", 200, "the contract's decimals is 200; it must be 0 to 77"),
+]
+
 
 def _literal(text: str) -> str:
     # Vyper string literals take Python-style escapes; json.dumps writes NUL as \u0000,
