@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detection import flows_from_history  # noqa: E402
 
 from monitor.scoring.config import DEFAULTS  # noqa: E402
-from monitor.scoring.service import evaluate  # noqa: E402
+from monitor.scoring.evaluate import evaluate  # noqa: E402
 from monitor.sim import generate  # noqa: E402
 from monitor.watchlist.service import Listing  # noqa: E402
 

@@ -30,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import db, jobs, metrics
 from monitor.chain.rpc import RpcClient
 from monitor.ingest.poller import IngestOptions, Poller
-from monitor.scoring.service import RULES, ScoringCache
+from monitor.scoring.evaluate import RULE_IDS
+from monitor.scoring.service import ScoringCache
 from monitor.settings import Settings
 from monitor.tokens import list_tokens
 
@@ -160,7 +161,7 @@ class Daemon:
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
-        metrics.initialise(str(self.chain_id), [*RULES, "anomaly"])
+        metrics.initialise(str(self.chain_id), list(RULE_IDS))
         self.scheduler.start()
 
     def shutdown(self) -> None:

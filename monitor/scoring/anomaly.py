@@ -71,16 +71,16 @@ class Fitted:
 
 
 def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
-              params: dict[str, Any]) -> AnomalyResult:
+              params: Any) -> AnomalyResult:
     """Fit on `rows` of the matrix (real addresses) and score them."""
     scores = np.full(matrix.shape[0], np.nan)
     model: dict[str, Any] = {"kind": "IsolationForest", "features": names,
                              "training_size": int(rows.size),
-                             "params": {k: params[k] for k in
+                             "params": {k: getattr(params, k) for k in
                                         ("n_estimators", "max_samples", "contamination",
                                          "random_state")}}
-    if rows.size < params["min_addresses"]:
-        model["skipped"] = f"fewer than {params['min_addresses']} addresses"
+    if rows.size < params.min_addresses:
+        model["skipped"] = f"fewer than {params.min_addresses} addresses"
         return AnomalyResult(scores, {}, model)
     started = time.perf_counter()
     x = matrix[rows]
@@ -91,13 +91,13 @@ def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
     scaler = RobustScaler(quantile_range=(10.0, 90.0)).fit(x)
     scaled = np.clip(np.nan_to_num(scaler.transform(x)), -50, 50)
     forest = IsolationForest(
-        n_estimators=int(params["n_estimators"]), max_samples=params["max_samples"],
-        contamination=params["contamination"], random_state=int(params["random_state"]),
+        n_estimators=int(params.n_estimators), max_samples=params.max_samples,
+        contamination=params.contamination, random_state=int(params.random_state),
         n_jobs=1,
     ).fit(scaled)
     raw = -forest.score_samples(scaled)
     fitted = Fitted(names, scaler, forest, float(np.quantile(raw, 0.5)), float(raw.max()),
-                    float(params["explain_above"]))
+                    float(params.explain_above))
     norm, explanations = fitted.rate(scaled, raw, rows)
     scores[rows] = norm
     model["fit_seconds"] = round(time.perf_counter() - started, 3)

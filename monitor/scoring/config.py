@@ -1,92 +1,288 @@
-"""Rule thresholds and scoring parameters: defaults here, overrides in config/rules.yaml.
+"""Rule thresholds and scoring parameters: typed models with defaults, overridden by
+config/rules.yaml.
 
-Every default is documented, with its meaning, in config/rules.yaml; a test keeps the two
-in sync. Amounts are in token units (scaled by the token's decimals), times in seconds.
+Every parameter is documented, with its meaning, in config/rules.yaml; a test keeps the
+file equal to these defaults. A rules file with an unknown key, a value of the wrong type
+or out of range, or a path that does not exist is refused with one line that names the
+key. Amounts are in token units (scaled by the token's decimals), times in seconds.
+Structure bounds (cycle lengths, fan sizes, hop shapes, windows) are configuration with
+defaults that cover real-world ranges; what counts as "large", "busy", "long" or "rare"
+is measured on each token's own population (monitor.scoring.population).
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from monitor.settings import ConfigError
 
 HOUR, DAY = 3600, 86400
 
-DEFAULTS: dict[str, Any] = {
-    "flag_min_risk": 50,
-    "min_score_change": 5,
-    "alerts": {"min_risk": 50, "min_reason_score": 60},
-    "feature_windows": {"1h": HOUR, "24h": DAY, "7d": 7 * DAY},
-    "large_quantile": 0.95,
-    "weights": {"anomaly": 0.45},
-    "rules": {
-        "structuring": {"reporting_threshold": 10000, "band": 0.9, "window_seconds": 14 * DAY,
-                        "min_transfers": 4, "min_share": 0.5},
-        "fan_out": {"window_seconds": DAY, "min_recipients": 6, "min_new_share": 0.6},
-        "fan_in": {"window_seconds": DAY, "min_senders": 6, "fresh_seconds": 7 * DAY,
-                   "max_sender_transfers": 3},
-        "scatter_gather": {"max_mule_counterparties": 2, "window_seconds": 3 * DAY,
-                           "min_intermediaries": 4, "min_source_share": 0.5},
-        "gather_scatter": {"min_counterparties": 5, "max_lifetime_seconds": 7 * DAY,
-                           "min_forwarded": 0.8},
-        "peel_chain": {"min_carry": 0.6, "max_hold_seconds": 3 * DAY, "min_hops": 3},
-        "cycle": {"max_counterparties": 6, "min_length": 3, "max_length": 6,
-                  "window_seconds": 14 * DAY, "amount_tolerance": 0.3},
-        "rapid_pass_through": {"max_hold_seconds": 2 * HOUR, "min_cycles": 2,
-                               "min_forwarded": 0.8, "min_quick_share": 0.6,
-                               "match_low": 0.8},
-        "velocity_burst": {"window_seconds": HOUR, "min_transfers": 12, "min_factor": 8,
-                           "baseline_floor": 0.5, "mint_lookback_seconds": 2 * DAY,
-                           "active_hours_per_day": 10},
-        "dormant_reactivation": {"min_dormant_seconds": 30 * DAY, "burst_seconds": 7 * DAY},
-        "new_address_large_value": {"quantile": 0.99},
-        "mint_then_dispersal": {"window_seconds": 2 * DAY, "min_recipients": 5,
-                                "min_share": 0.6, "min_new_share": 0.6},
-        "frozen_address_activity": {"score": 90},
-        "watchlist_exposure": {
-            "category_weights": {"sanctioned": 1.0, "mixer": 0.9, "scam": 0.8, "bridge": 0.3,
-                                 "exchange": 0.1, "other": 0.5, "kyc_investor": 0.0},
-            "max_hops": 3, "hop_decay": 0.7, "min_exposure": 0.05,
-        },
-        "non_kyc_recipient": {"score": 60},
-        "anomaly": {"n_estimators": 200, "max_samples": "auto", "contamination": "auto",
-                    "random_state": 7, "min_addresses": 50, "explain_above": 0.8},
-    },
-}
+Share = Annotated[float, Field(ge=0, le=1)]
+Positive = Annotated[float, Field(gt=0)]
+Seconds = Annotated[int, Field(gt=0)]
+Count = Annotated[int, Field(ge=1)]
+Score = Annotated[float, Field(ge=0, le=100)]
 
 
-def load_rules_config(path: Path | None) -> dict[str, Any]:
-    """Defaults overlaid by the YAML file (if any); unknown keys are an error."""
-    config = copy.deepcopy(DEFAULTS)
-    if path is None or not path.exists():
-        return config
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class Alerts(Strict):
+    min_risk: Score = 50
+    min_reason_score: Score = 50
+
+
+class Population(Strict):
+    large_quantile: Share = 0.95
+    service_quantile: Share = 0.99
+    service_min_factor: Positive = 10
+    service_min_lifetime_seconds: Seconds = 30 * DAY
+    silence_quantile: Share = 0.9
+    fast_quantile: Share = 0.1
+
+
+class Patterns(Strict):
+    role_weights: dict[Literal["source", "feeder", "mule", "intermediary", "collector",
+                               "recipient", "hop", "cycle_member", "hub"], Share] = Field(
+        default_factory=lambda: {
+            "source": 1.0, "collector": 1.0, "hub": 1.0, "cycle_member": 1.0, "hop": 0.95,
+            "mule": 0.95, "intermediary": 0.95, "feeder": 0.9, "recipient": 0.85})
+
+
+class Structuring(Strict):
+    reporting_threshold: Annotated[float, Field(ge=0)] = 10000
+    band: Annotated[float, Field(gt=0, lt=1)] = 0.75
+    window_seconds: Seconds = 30 * DAY
+    min_transfers: Count = 3
+    min_share: Share = 0.5
+    min_lift: Positive = 3
+
+
+class SplitTransfers(Strict):
+    window_seconds: Seconds = DAY
+    min_transfers: Annotated[int, Field(ge=2)] = 2
+    max_sender_share: Share = 0.05
+    habit_days: Annotated[int, Field(ge=2)] = 3
+
+
+class FanOut(Strict):
+    window_seconds: Seconds = 30 * DAY
+    min_recipients: Annotated[int, Field(ge=2)] = 3
+    min_new_share: Share = 0.6
+
+
+class FanIn(Strict):
+    window_seconds: Seconds = 7 * DAY
+    min_feeders: Annotated[int, Field(ge=2)] = 3
+    fresh_seconds: Seconds = 14 * DAY
+    max_feeder_transfers: Count = 4
+    min_dedication: Share = 0.8
+
+
+class ScatterGather(Strict):
+    max_mule_counterparties: Count = 3
+    window_seconds: Seconds = 7 * DAY
+    min_intermediaries: Annotated[int, Field(ge=2)] = 3
+    min_source_share: Share = 0.5
+
+
+class GatherScatter(Strict):
+    min_counterparties: Annotated[int, Field(ge=2)] = 4
+    max_lifetime_seconds: Seconds = 30 * DAY
+    min_forwarded: Share = 0.7
+    phase_share: Annotated[float, Field(gt=0.5, le=1)] = 0.8
+
+
+class PeelChain(Strict):
+    min_carry: Share = 0.5
+    max_hold_seconds: Seconds = 7 * DAY
+    min_hops: Annotated[int, Field(ge=2)] = 3
+    max_hop_receipts: Count = 4
+    max_hop_sends: Annotated[int, Field(ge=2)] = 4
+
+
+class Cycle(Strict):
+    max_counterparties: Annotated[int, Field(ge=2)] = 6
+    min_length: Annotated[int, Field(ge=2)] = 3
+    max_length: Annotated[int, Field(ge=2)] = 12
+    window_seconds: Seconds = 30 * DAY
+    amount_tolerance: Share = 0.5
+
+    @model_validator(mode="after")
+    def _lengths(self) -> Cycle:
+        if self.max_length < self.min_length:
+            raise ValueError("max_length must be at least min_length")
+        return self
+
+
+class RapidPassThrough(Strict):
+    max_hold_seconds: Seconds = 3 * DAY
+    min_chain: Annotated[int, Field(ge=2)] = 2
+    min_cycles: Count = 2
+    min_forwarded: Share = 0.5
+    min_quick_share: Share = 0.6
+    match_low: Share = 0.5
+    max_counterparties: Annotated[int, Field(ge=2)] = 6
+
+
+class VelocityBurst(Strict):
+    window_seconds: Seconds = HOUR
+    min_transfers: Count = 12
+    min_factor: Positive = 8
+    baseline_floor: Positive = 0.5
+    mint_lookback_seconds: Seconds = 2 * DAY
+    active_hours_per_day: Annotated[float, Field(gt=0, le=24)] = 10
+
+
+class DormantReactivation(Strict):
+    min_dormant_seconds: Seconds = 30 * DAY
+    burst_seconds: Seconds = 7 * DAY
+    min_new_recipients: Annotated[int, Field(ge=2)] = 2
+    forward_hold_seconds: Seconds = 3 * DAY
+    min_forwarded: Share = 0.8
+
+
+class NewAddressLargeValue(Strict):
+    quantile: Share = 0.99
+
+
+class MintThenDispersal(Strict):
+    window_seconds: Seconds = 30 * DAY
+    min_recipients: Annotated[int, Field(ge=2)] = 3
+    min_share: Share = 0.6
+    min_new_share: Share = 0.6
+
+
+class FixedScore(Strict):
+    score: Score
+
+
+class WatchlistExposure(Strict):
+    category_weights: dict[str, Share] = Field(default_factory=lambda: {
+        "sanctioned": 1.0, "mixer": 0.9, "scam": 0.8, "bridge": 0.3, "exchange": 0.1,
+        "other": 0.5, "kyc_investor": 0.0})
+    max_hops: Count = 3
+    hop_decay: Share = 0.7
+    min_exposure: Share = 0.05
+
+
+class Anomaly(Strict):
+    n_estimators: Count = 200
+    max_samples: Literal["auto"] | Annotated[int, Field(ge=2)] = "auto"
+    contamination: Literal["auto"] | Annotated[float, Field(gt=0, le=0.5)] = "auto"
+    random_state: int = 7
+    min_addresses: Count = 50
+    explain_above: Share = 0.8
+
+
+class Rules(Strict):
+    structuring: Structuring = Structuring()
+    split_transfers: SplitTransfers = SplitTransfers()
+    fan_out: FanOut = FanOut()
+    fan_in: FanIn = FanIn()
+    scatter_gather: ScatterGather = ScatterGather()
+    gather_scatter: GatherScatter = GatherScatter()
+    peel_chain: PeelChain = PeelChain()
+    cycle: Cycle = Cycle()
+    rapid_pass_through: RapidPassThrough = RapidPassThrough()
+    velocity_burst: VelocityBurst = VelocityBurst()
+    dormant_reactivation: DormantReactivation = DormantReactivation()
+    new_address_large_value: NewAddressLargeValue = NewAddressLargeValue()
+    mint_then_dispersal: MintThenDispersal = MintThenDispersal()
+    frozen_address_activity: FixedScore = FixedScore(score=90)
+    watchlist_exposure: WatchlistExposure = WatchlistExposure()
+    non_kyc_recipient: FixedScore = FixedScore(score=60)
+    anomaly: Anomaly = Anomaly()
+
+
+RULE_IDS = tuple(Rules.model_fields)
+
+
+class RulesConfig(Strict):
+    flag_min_risk: Score = 50
+    min_score_change: Annotated[float, Field(ge=0, le=100)] = 5
+    alerts: Alerts = Alerts()
+    feature_windows: dict[str, Seconds] = Field(
+        default_factory=lambda: {"1h": HOUR, "24h": DAY, "7d": 7 * DAY})
+    round_unit: Positive = 1000
+    weights: dict[str, Share] = Field(default_factory=lambda: {"anomaly": 0.45})
+    population: Population = Population()
+    patterns: Patterns = Patterns()
+    rules: Rules = Rules()
+
+    @model_validator(mode="after")
+    def _weights_name_rules(self) -> RulesConfig:
+        unknown = sorted(set(self.weights) - set(RULE_IDS))
+        if unknown:
+            raise ValueError(f"weights: unknown rule id {unknown[0]!r}")
+        return self
+
+    def weight(self, rule: str) -> float:
+        return self.weights.get(rule, 1.0)
+
+
+DEFAULTS = RulesConfig()
+
+
+# The `rules_file` setting's default: used when present, the built-in defaults otherwise
+# (an image or a working directory without the repository's config/). Any other path
+# must exist.
+DEFAULT_FILE = Path("config/rules.yaml")
+
+
+def load_rules_config(path: Path | None) -> RulesConfig:
+    """The defaults overlaid by the YAML file at `path` (None: the defaults alone)."""
+    if path is None or (path == DEFAULT_FILE and not path.exists()):
+        return DEFAULTS
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"rules file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"rules file {path} cannot be read: {exc}") from None
+    import yaml  # only when a file is read: every command's start-up pays for the import
+
+    try:
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"rules file {path} is not valid YAML: {exc}") from None
-    _merge(config, data, str(path), "")
-    return config
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise ConfigError(f"rules file {path} is not valid YAML{where}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"rules file {path}: the top level must be a mapping")
+    return parse(data, str(path))
 
 
-def _merge(base: dict[str, Any], update: Any, path: str, prefix: str) -> None:
-    if not isinstance(update, dict):
-        raise ConfigError(f"rules file {path}: {prefix or 'top level'} must be a mapping")
+def parse(data: dict[str, Any], source: str = "rules") -> RulesConfig:
+    """The defaults with `data` laid over them: mappings merge key by key (a file that sets
+    one weight keeps the others), except feature_windows, which a file gives whole."""
+    merged = _overlay(DEFAULTS.model_dump(mode="json"), data)
+    try:
+        return RulesConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(f"rules file {source}: {_first_error(exc)}") from None
+
+
+def _overlay(base: Any, update: Any) -> Any:
+    if not isinstance(base, dict) or not isinstance(update, dict):
+        return update
+    out = dict(base)
     for key, value in update.items():
-        name = f"{prefix}{key}"
-        if key not in base:
-            raise ConfigError(f"rules file {path}: unknown setting {name}")
-        if key in ("feature_windows", "weights"):
-            # Free-form mappings: window labels, and weights of any rule id.
-            if not isinstance(value, dict):
-                raise ConfigError(f"rules file {path}: {name} must be a mapping")
-            base[key] = value if key == "feature_windows" else {**base[key], **value}
-        elif isinstance(base[key], dict):
-            _merge(base[key], value, path, f"{name}.")
-        else:
-            if isinstance(base[key], int | float) and not isinstance(value, int | float):
-                raise ConfigError(f"rules file {path}: {name} must be a number, got {value!r}")
-            base[key] = value
+        out[key] = value if key == "feature_windows" else _overlay(base.get(key), value)
+    return out
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {where}"
+    value = error.get("input")
+    shown = f" (got {value!r})" if not isinstance(value, dict | list) else ""
+    return f"{where}: {message.lower() if message[:1].isupper() else message}{shown}"

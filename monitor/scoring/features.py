@@ -29,6 +29,11 @@ class Features:
     send_first: np.ndarray  # bool per transfer: the sender's first outgoing transfer
     hold_seconds: np.ndarray  # float per transfer: time since the sender last received (nan)
     last_receipt: np.ndarray  # int per transfer: index of that receipt (-1 if none)
+    # Token units per address over its whole history: rules running on a neighbourhood's
+    # transfers (an incremental run) must not judge an address by the part they see.
+    in_value: np.ndarray
+    out_value: np.ndarray
+    bought_value: np.ndarray  # received from other holders (mints excluded)
 
     def column(self, name: str) -> np.ndarray:
         return self.matrix[:, self.names.index(name)]
@@ -43,7 +48,7 @@ class Features:
         receipt = np.where(receipt >= 0, local[np.maximum(receipt, 0)], -1)
         return Features(self.names, self.matrix, self.first_seen, self.last_seen,
                         self.recv_new[rows], self.send_first[rows], self.hold_seconds[rows],
-                        receipt)
+                        receipt, self.in_value, self.out_value, self.bought_value)
 
     def update(self, flows: Flows, old_n: int, touched: np.ndarray,
                thresholds: dict[str, float], windows: dict[str, int]) -> None:
@@ -60,12 +65,17 @@ class Features:
             self.matrix = np.vstack((self.matrix, np.zeros((grown, self.matrix.shape[1]))))
             self.first_seen = np.r_[self.first_seen, np.full(grown, _NEVER_FIRST)]
             self.last_seen = np.r_[self.last_seen, np.full(grown, _NEVER_LAST)]
+            self.in_value, self.out_value, self.bought_value = (
+                np.r_[v, np.zeros(grown)] for v in (self.in_value, self.out_value,
+                                                    self.bought_value))
         rows = flows.rows_touching(touched)
         now = int(flows.t.max()) if flows.n else 0
         part = compute(flows.subset(rows), thresholds, windows, now=now)
         self.matrix[touched] = part.matrix[touched]
         self.first_seen[touched] = part.first_seen[touched]
         self.last_seen[touched] = part.last_seen[touched]
+        for name in ("in_value", "out_value", "bought_value"):
+            getattr(self, name)[touched] = getattr(part, name)[touched]
         age = self.names.index("age_days")
         real = self.first_seen != _NEVER_FIRST
         self.matrix[real, age] = np.maximum(now - self.first_seen[real], 0) / DAY
@@ -135,11 +145,11 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     cols["log_median_hold_hours"] = np.log1p(np.nan_to_num(median_hold / HOUR, nan=1e4))
     threshold = thresholds.get("reporting_threshold", 0.0)
     if threshold > 0:
-        near = (amount >= 0.9 * threshold) & (amount < threshold)
+        near = (amount >= thresholds["band"] * threshold) & (amount < threshold)
         cols["share_just_below_threshold"] = _share(src, near, n_a)
     else:
         cols["share_just_below_threshold"] = np.zeros(n_a)
-    round_unit = thresholds.get("round_unit", 1000.0)
+    round_unit = thresholds["round_unit"]
     is_round = (amount >= round_unit) & (np.mod(amount, round_unit) == 0)
     cols["round_amount_share"] = _share(src, is_round, n_a)
     total = cols["in_count"] + cols["out_count"]
@@ -161,8 +171,9 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
         cols["share_to_burns"] = np.where(out_value > 0, burn_out / out_value, 0.0)
     names = list(cols)
     matrix = np.column_stack([cols[name] for name in names]) if names else np.zeros((n_a, 0))
+    bought_value = np.bincount(dst[real_src], weights=amount[real_src], minlength=n_a)
     return Features(names, matrix, first_seen, last_seen, recv_new, send_first, hold,
-                    last_receipt)
+                    last_receipt, in_value, out_value, bought_value)
 
 
 def _first_occurrence(who: np.ndarray) -> np.ndarray:

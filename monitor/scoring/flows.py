@@ -33,9 +33,16 @@ class Flows:
     dst: np.ndarray  # int64 address index
     amount: np.ndarray  # float64 token units
     tx: np.ndarray  # tx hashes (fixed-width bytes from the database, or str)
+    # Position within the block: log_index << 16 | sub_index (patterns name their transfers
+    # by (block, log)); zeros when built without it (then blocks are unique per transfer).
+    log: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     frozen: dict[int, list[tuple[int, int | None]]] = field(default_factory=dict)
     """address index -> [(frozen at, unfrozen at or None)] from AddressFrozen events."""
     _index: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.log.size != self.t.size:
+            self.log = np.zeros(self.t.size, dtype=np.int64)
 
     @property
     def n(self) -> int:
@@ -77,7 +84,7 @@ class Flows:
         return Flows(
             token_id=self.token_id, decimals=self.decimals, addresses=self.addresses,
             t=self.t[rows], block=self.block[rows], src=self.src[rows], dst=self.dst[rows],
-            amount=self.amount[rows], tx=self.tx[rows], frozen=self.frozen,
+            amount=self.amount[rows], tx=self.tx[rows], log=self.log[rows], frozen=self.frozen,
         )
 
     def last_block(self) -> int | None:
@@ -86,7 +93,7 @@ class Flows:
 
 def load_flows(session: Session, token: Token) -> Flows:
     """Every stored transfer of `token`, plus its freeze history."""
-    t, block, senders, receivers, amount, tx = _columns(session, token.id)
+    t, block, senders, receivers, amount, tx, log = _columns(session, token.id)
     n = t.size
     # Index 0 is the zero address (mint/burn); the others follow in sorted order.
     seen: dict[bytes, int] = {ZERO.encode(): 0}
@@ -103,7 +110,7 @@ def load_flows(session: Session, token: Token) -> Flows:
     flows = Flows(
         token_id=token.id, decimals=token.decimals, addresses=addresses, t=t, block=block,
         src=inverse[:n].astype(np.int64), dst=inverse[n:2 * n].astype(np.int64),
-        amount=amount / 10.0 ** token.decimals, tx=tx,
+        amount=amount / 10.0 ** token.decimals, tx=tx, log=log,
     )
     flows.frozen = _freezes(session, token.id, flows)
     return flows
@@ -112,7 +119,7 @@ def load_flows(session: Session, token: Token) -> Flows:
 def extend_flows(session: Session, token: Token, flows: Flows, after_block: int) -> Flows:
     """`flows` plus the token's transfers in blocks after `after_block`: what ingest added
     since `flows` was loaded. New addresses get the next indices; existing ones keep theirs."""
-    t, block, senders, receivers, amount, tx = _columns(session, token.id, after_block)
+    t, block, senders, receivers, amount, tx, log = _columns(session, token.id, after_block)
     n, known = t.size, flows.n_addresses
     seen = {a.encode(): i for i, a in enumerate(flows.addresses)}
     ids = np.fromiter((seen.setdefault(a, len(seen)) for a in senders.tolist()
@@ -124,7 +131,7 @@ def extend_flows(session: Session, token: Token, flows: Flows, after_block: int)
         t=_append(flows.t, t), block=_append(flows.block, block),
         src=_append(flows.src, ids[:n]), dst=_append(flows.dst, ids[n:]),
         amount=_append(flows.amount, amount / 10.0 ** token.decimals),
-        tx=_append(flows.tx, tx),
+        tx=_append(flows.tx, tx), log=_append(flows.log, log),
     )
     extended.frozen = _freezes(session, token.id, extended)
     return extended
@@ -150,12 +157,13 @@ def _append(old: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 
 def _columns(session: Session, token_id: int, after_block: int = -1) -> tuple[np.ndarray, ...]:
-    """(time, block, sender, receiver, amount, tx hash) arrays in chain order."""
+    """(time, block, sender, receiver, amount, tx hash, log position) arrays in chain order."""
     if session.get_bind().dialect.name == "postgresql":
         return _copy_columns(session, token_id, after_block)
     rows = session.execute(
         select(Transfer.block_time, Transfer.block_number, Transfer.from_address,
-               Transfer.to_address, Transfer.amount, Transfer.tx_hash)
+               Transfer.to_address, Transfer.amount, Transfer.tx_hash, Transfer.log_index,
+               Transfer.sub_index)
         .where(Transfer.token_id == token_id, Transfer.block_number > after_block)
         .order_by(Transfer.block_number, Transfer.log_index, Transfer.sub_index)
     ).all()
@@ -166,15 +174,16 @@ def _columns(session: Session, token_id: int, after_block: int = -1) -> tuple[np
         np.array([r[3] for r in rows], dtype="S42"),
         np.array([float(r[4]) for r in rows], dtype=np.float64),
         np.array([r[5] for r in rows], dtype="S66"),
+        np.array([(r[6] << 16) | r[7] for r in rows], dtype=np.int64),
     )
 
 
-# Binary COPY rows of (int8, int8, text(42), text(42), float8, text(66)) are fixed-width:
+# Binary COPY rows of (int8, int8, text(42), text(42), float8, text(66), int8) are fixed-width:
 # each field is a 4-byte length and its bytes, after a 2-byte field count.
 _ROW = np.dtype([
     ("nfields", ">i2"), ("l0", ">i4"), ("t", ">i8"), ("l1", ">i4"), ("block", ">i8"),
     ("l2", ">i4"), ("src", "S42"), ("l3", ">i4"), ("dst", "S42"), ("l4", ">i4"),
-    ("amount", ">f8"), ("l5", ">i4"), ("tx", "S66"),
+    ("amount", ">f8"), ("l5", ">i4"), ("tx", "S66"), ("l6", ">i4"), ("log", ">i8"),
 ])
 _HEADER = 19  # PGCOPY signature, flags, header-extension length
 
@@ -185,7 +194,8 @@ def _copy_columns(session: Session, token_id: int, after_block: int) -> tuple[np
     assert isinstance(raw, psycopg.Connection)
     query = (
         "COPY (SELECT extract(epoch FROM block_time)::int8, block_number, from_address, "
-        f"to_address, amount::float8, tx_hash FROM transfers WHERE token_id = {int(token_id)} "
+        "to_address, amount::float8, tx_hash, (log_index::int8 << 16) | sub_index "
+        f"FROM transfers WHERE token_id = {int(token_id)} "
         f"AND block_number > {int(after_block)} "
         "ORDER BY block_number, log_index, sub_index) TO STDOUT (FORMAT binary)"
     )
@@ -198,7 +208,8 @@ def _copy_columns(session: Session, token_id: int, after_block: int) -> tuple[np
     if rows.size and not ((rows["l2"] == 42).all() and (rows["l5"] == 66).all()):
         raise ValueError("unexpected transfer row layout in binary COPY")
     return (rows["t"].astype(np.int64), rows["block"].astype(np.int64), rows["src"].copy(),
-            rows["dst"].copy(), rows["amount"].astype(np.float64), rows["tx"].copy())
+            rows["dst"].copy(), rows["amount"].astype(np.float64), rows["tx"].copy(),
+            rows["log"].astype(np.int64))
 
 
 def unique_ints(values: np.ndarray) -> np.ndarray:

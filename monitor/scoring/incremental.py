@@ -7,13 +7,17 @@ forest, each address's rule reasons). When new blocks arrive:
    *touched*; their features are recomputed over their own transfers — every
    per-address feature depends only on the address's own transfers;
 2. the *neighbourhood* to re-score is the touched addresses plus what a walk from them
-   reaches (`neighbourhood`): the patterns that span several addresses (peel chains,
-   cycles, scatter-gather mules, fresh fan-in senders) run through addresses with at
-   most `degree_limit` counterparties, and busy addresses join them as sources and
-   collectors;
-3. the typology rules run on the transfers of that neighbourhood only, with the
-   token-wide features; the watchlist rules, whose taint crosses hubs, run on the whole
-   token and re-score whoever's exposure changed;
+   reaches (`neighbourhood`): every counterparty of a touched address that is not a
+   service wallet (a pattern anchored there may count it as a feeder or a member), and
+   on from there through addresses with at most `degree_limit` counterparties (peel
+   chains, cycles, mules and pass-through chains are made of such addresses), with busy
+   addresses joining them as sources and collectors;
+3. the rules run on the transfers of that neighbourhood and of its low-degree
+   counterparties (a scatter-gather's mules, a chain's hops), with the token-wide
+   features. Patterns anchored in the neighbourhood are found again and replace the
+   ones held; the others stand, and every member of a pattern that changed gets its
+   reasons again. The watchlist rules, whose taint crosses hubs, run on the whole token
+   and re-score whoever's exposure changed;
 4. the neighbourhood is scored by the forest fitted in the last full run, against that
    run's token-wide statistics (the "large transfer" quantile).
 
@@ -24,22 +28,25 @@ token-wide statistics for everyone; the daemon's periodic full run does that.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from monitor.scoring import evaluate, population
+from monitor.scoring.config import RulesConfig
+from monitor.scoring.evaluate import Scored
 from monitor.scoring.flows import Flows
 
-if TYPE_CHECKING:
-    from monitor.scoring.service import Scored
 
-
-def degree_limit(rules: dict[str, Any]) -> int:
+def degree_limit(config: RulesConfig) -> int:
     """Counterparties above which an address ends the neighbourhood walk: the largest
-    degree a multi-address pattern allows its members (cycle members, mules with their
-    senders and receivers, peel-chain hops with up to 2 receipts and 3 sends)."""
-    return int(max(rules["cycle"]["max_counterparties"],
-                   2 * rules["scatter_gather"]["max_mule_counterparties"], 5))
+    degree a multi-address pattern allows its low-degree members (cycle members, mules
+    with their senders and receivers, peel-chain hops, pass-through intermediaries)."""
+    rules = config.rules
+    return int(max(rules.cycle.max_counterparties,
+                   2 * rules.scatter_gather.max_mule_counterparties,
+                   rules.peel_chain.max_hop_receipts + rules.peel_chain.max_hop_sends,
+                   rules.rapid_pass_through.max_counterparties))
 
 
 def touched(old: Flows, new: Flows) -> np.ndarray:
@@ -51,14 +58,16 @@ def touched(old: Flows, new: Flows) -> np.ndarray:
     return found[found != 0]
 
 
-def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: int) -> np.ndarray:
+def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: int,
+                  open_seeds: np.ndarray | None = None) -> np.ndarray:
     """`seeds` and the addresses whose findings they can change, ascending.
 
-    The walk crosses every edge of an address with at most `limit` counterparties (chains,
-    loops and mules are made of such addresses), and from a busy address only to its
-    low-degree counterparties, and only within one step of a seed: a busy source or
-    collector's other mules are in its pattern, but walking on from every busy wallet
-    would reach the whole token. The zero address is never part of it.
+    The walk crosses every edge of the seeds marked in `open_seeds` (bool per address)
+    and of every address with at most `limit` counterparties (chains, loops and mules are
+    made of such addresses); from a busy address it goes only to its low-degree
+    counterparties, and only within one step of a seed: a busy source or collector's
+    other mules are in its pattern, but walking on from every busy wallet would reach the
+    whole token. The zero address is never part of it.
     """
     low = degree <= limit
     low[0] = False
@@ -66,10 +75,12 @@ def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: in
     level[seeds] = 0
     frontier, step = seeds, 0
     while frontier.size:
-        walk = frontier[low[frontier]]
+        crosses = low[frontier] if step or open_seeds is None else (
+            low[frontier] | open_seeds[frontier])
+        walk = frontier[crosses]
         rows = flows.rows_touching(walk)
         near = [flows.src[rows], flows.dst[rows]]
-        busy = frontier[~low[frontier]] if step <= 1 else frontier[:0]
+        busy = frontier[~crosses] if step <= 1 else frontier[:0]
         rows = flows.rows_touching(busy)
         near += [flows.src[rows][low[flows.src[rows]]], flows.dst[rows][low[flows.dst[rows]]]]
         found = np.unique(np.concatenate(near))
@@ -80,49 +91,83 @@ def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: in
     return np.flatnonzero(level >= 0)
 
 
-def rescore(state: Scored, flows: Flows, config: dict[str, Any],
+def _grown(mask: np.ndarray, size: int) -> np.ndarray:
+    """`mask` (per address of the flows before) padded with False for new addresses."""
+    return np.r_[mask, np.zeros(size - mask.size, dtype=bool)]
+
+
+def rescore(state: Scored, flows: Flows, config: RulesConfig,
             listings: dict[int, list[Any]]) -> np.ndarray:
     """Update `state` (from a full run or an earlier rescore) for the grown `flows`; returns
     the addresses whose reasons were recomputed."""
-    from monitor.scoring import service  # the rule registry; service imports this module
-
     old, feats = state.flows, state.features
     seeds = touched(old, flows)
-    rules = config["rules"]
-    feats.update(flows, old.n, seeds,
-                 {"reporting_threshold": float(rules["structuring"]["reporting_threshold"])},
-                 dict(config["feature_windows"]))
-    degree = feats.column("in_counterparties") + feats.column("out_counterparties")
-    region = neighbourhood(flows, degree, seeds, degree_limit(rules))
+    # A seed that was and still is a service wallet is nobody's feeder or member: its walk
+    # stays narrow. Any other seed's changed features can change a pattern anchored at
+    # any of its counterparties; so can any address whose side (service wallet, deposit
+    # address) changed, new transfers or not (its wallet grew busy).
+    before = [_grown(side, flows.n_addresses) for side in population.sides(state.stats, old,
+                                                                            feats)]
+    feats.update(flows, old.n, seeds, evaluate.feature_thresholds(config),
+                 dict(config.feature_windows))
+    sides = population.sides(state.stats, flows, feats)
+    flipped = np.flatnonzero((before[0] != sides[0]) | (before[1] != sides[1]))
+    seeds = np.union1d(seeds, flipped[flipped != 0])
+    degree = population.degree(feats)
+    open_seeds = ~(before[0] & sides[0])
+    limit = degree_limit(config)
+    region = neighbourhood(flows, degree, seeds, limit, open_seeds)
     rows = flows.rows_touching(region)
+    ends = np.union1d(flows.src[rows], flows.dst[rows])
+    rows = flows.rows_touching(np.union1d(region, ends[(degree[ends] <= limit) & (ends != 0)]))
     focus = np.zeros(flows.n_addresses, dtype=bool)
     focus[region] = True
-    local = service.rule_reasons(flows.subset(rows), feats.restricted(rows, flows.n), config,
-                                 state.stats, listings, service.LOCAL_RULES, focus)
-    exposure = (service.rule_reasons(flows, feats, config, state.stats, listings,
-                                     service.GLOBAL_RULES) if listings else {})
+    local = evaluate.contexts(flows.subset(rows), feats.restricted(rows, flows.n), config,
+                              state.stats, listings, focus, sides)
+    found = evaluate.find_patterns(local)
+    # Patterns anchored in the region are found again; the others stand.
+    dropped = [key for key, p in state.patterns.items() if focus[p.anchor]]
+    affected = set(region.tolist())
+    for key in dropped:
+        affected.update(state.patterns.pop(key).members)
+    for key, pattern in found.items():
+        state.patterns[key] = pattern
+        affected.update(pattern.members)
+    address_found = evaluate.address_reasons(local, evaluate.LOCAL_RULES)
+    exposure = (evaluate.address_reasons(evaluate.contexts(flows, feats, config, state.stats,
+                                                           listings),
+                                         evaluate.GLOBAL_RULES) if listings else {})
+    members = evaluate.pattern_reasons(
+        (p for p in state.patterns.values() if affected.intersection(p.members)), config,
+        affected)
     grown = flows.n_addresses - state.anomaly_scores.size
     scores = np.r_[state.anomaly_scores, np.full(grown, np.nan)]
     explanations: dict[int, str] = {}
     if state.fitted is not None:
         scores[region], explanations = state.fitted.score(feats.matrix, region)
     in_region = set(region.tolist())
-    changed = set(in_region)
+    changed = set(affected)
     for address in set(exposure) | {a for a, r in state.raw.items()
-                                    if any(rule in r for rule in service.GLOBAL_RULES)}:
+                                    if any(rule in r for rule in evaluate.GLOBAL_RULES)}:
         before = {k: v for k, v in state.raw.get(address, {}).items()
-                  if k in service.GLOBAL_RULES}
+                  if k in evaluate.GLOBAL_RULES}
         if exposure.get(address, {}) != before:
             changed.add(address)
     for address in changed:
-        reasons = {} if address in in_region else {
-            k: v for k, v in state.raw.get(address, {}).items() if k not in service.GLOBAL_RULES}
+        held = state.raw.get(address, {})
         if address in in_region:
-            reasons.update(local.get(address, {}))
+            reasons = dict(address_found.get(address, {}))
             if address in explanations:
-                reasons["anomaly"] = service.anomaly_reason(scores[address],
-                                                            explanations[address])
+                reasons["anomaly"] = evaluate.anomaly_reason(scores[address],
+                                                             explanations[address])
+        else:  # keeps its own findings; its pattern and exposure findings are redone
+            reasons = {k: v for k, v in held.items() if k in evaluate.LOCAL_RULES
+                       or k == "anomaly"}
+        if address in affected:
+            reasons.update(members.get(address, {}))
+        else:
+            reasons.update({k: v for k, v in held.items() if k in evaluate.PATTERN_RULES})
         reasons.update(exposure.get(address, {}))
-        state.set_reasons(address, reasons, config["weights"])
+        state.set_reasons(address, reasons, config)
     state.flows, state.anomaly_scores = flows, scores
     return np.array(sorted(changed), dtype=np.int64)

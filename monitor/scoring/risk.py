@@ -20,10 +20,17 @@ class Reason:
     score: int
     detail: str
     evidence: list[str]
+    pattern: str | None = None  # key of the pattern (monitor.scoring.patterns) it comes from
+    role: str | None = None  # the address's role in that pattern
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "score": self.score, "detail": self.detail,
-                "evidence": self.evidence}
+    def as_dict(self, pattern_ids: dict[str, int] | None = None) -> dict[str, Any]:
+        """As stored and reported; a pattern finding names its pattern's id and the role."""
+        out: dict[str, Any] = {"rule": self.rule, "score": self.score, "detail": self.detail,
+                               "evidence": self.evidence}
+        if self.pattern is not None:
+            out["pattern_id"] = (pattern_ids or {}).get(self.pattern)
+            out["role"] = self.role
+        return out
 
 
 def severity(risk: float) -> str:

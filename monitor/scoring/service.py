@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,160 +22,14 @@ from sqlalchemy.orm import Session
 from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
 from monitor import metrics
 from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
-from monitor.scoring import anomaly, features, incremental
-from monitor.scoring.flows import Flows, extend_flows, load_flows
-from monitor.scoring.risk import Reason, fuse, severity
-from monitor.scoring.rules import (
-    Context,
-    Hit,
-    Rule,
-    cycle,
-    dormant_reactivation,
-    fan_in,
-    fan_out,
-    frozen_address_activity,
-    gather_scatter,
-    mint_then_dispersal,
-    new_address_large_value,
-    peel_chain,
-    rapid_pass_through,
-    scatter_gather,
-    structuring,
-    velocity_burst,
-    watchlist_exposure,
-)
+from monitor.scoring import incremental, pattern_store
+from monitor.scoring.config import RulesConfig
+from monitor.scoring.evaluate import RULE_IDS, Scored, evaluate, listing_index
+from monitor.scoring.flows import extend_flows, load_flows
+from monitor.scoring.risk import Reason, severity
 from monitor.watchlist.service import listed_addresses
 
 log = logging.getLogger(__name__)
-
-# Rule ids are a contract (DESIGN.md); non_kyc_recipient extends the list (README).
-RULES: dict[str, Rule] = {
-    "structuring": structuring.detect,
-    "fan_out": fan_out.detect,
-    "fan_in": fan_in.detect,
-    "scatter_gather": scatter_gather.detect,
-    "gather_scatter": gather_scatter.detect,
-    "peel_chain": peel_chain.detect,
-    "cycle": cycle.detect,
-    "rapid_pass_through": rapid_pass_through.detect,
-    "velocity_burst": velocity_burst.detect,
-    "dormant_reactivation": dormant_reactivation.detect,
-    "new_address_large_value": new_address_large_value.detect,
-    "mint_then_dispersal": mint_then_dispersal.detect,
-    "frozen_address_activity": frozen_address_activity.detect,
-    "watchlist_exposure": watchlist_exposure.detect,
-    "non_kyc_recipient": watchlist_exposure.detect_non_kyc,
-}
-
-
-# Rules whose findings cross hubs (taint propagated over the whole graph): an incremental
-# run evaluates them on the whole token; the others on the touched neighbourhood.
-GLOBAL_RULES = ("watchlist_exposure", "non_kyc_recipient")
-LOCAL_RULES = tuple(rule for rule in RULES if rule not in GLOBAL_RULES)
-
-Reasons = dict[int, dict[str, Reason]]  # address -> rule -> its strongest finding
-
-
-@dataclass
-class Scored:
-    """The in-memory result of scoring one token (before persistence), which a long-lived
-    process keeps to re-score incrementally (monitor.scoring.incremental)."""
-
-    flows: Flows
-    risk: dict[int, int]
-    reasons: dict[int, list[Reason]]  # fused: ordered by weighted score
-    anomaly_scores: np.ndarray
-    features: features.Features
-    model: dict[str, Any]
-    raw: Reasons  # per rule, before fusion
-    stats: dict[str, Any]  # token-wide statistics the rules measured against
-    fitted: anomaly.Fitted | None
-
-    def set_reasons(self, address: int, reasons: dict[str, Reason],
-                    weights: dict[str, float]) -> None:
-        if reasons:
-            self.raw[address] = reasons
-            self.risk[address], self.reasons[address] = fuse(list(reasons.values()), weights)
-        else:
-            for held in (self.raw, self.risk, self.reasons):
-                held.pop(address, None)
-
-
-def token_stats(flows: Flows, feats: features.Features, config: dict[str, Any],
-                permissioned: bool) -> dict[str, Any]:
-    """What "large" and "busy" mean for this token now; see Context.stats."""
-    secondary = np.sort(flows.amount[(flows.src != 0) & (flows.dst != 0)])
-    out_cp = feats.column("out_counterparties")[1:]
-    return {
-        "secondary_amounts": secondary,
-        "large_amount": (float(np.quantile(secondary, config["large_quantile"]))
-                         if secondary.size else float("inf")),
-        # Service wallets: the busiest 1% by receivers (exchanges, custodians, the issuer).
-        "busy_out_counterparties": float(np.quantile(out_cp, 0.99)) if out_cp.size else np.inf,
-        "permissioned": float(permissioned),
-    }
-
-
-def listing_index(flows: Flows, listings: dict[str, list[Any]] | None) -> dict[int, list[Any]]:
-    """Listed addresses (lower-case) -> entries, keyed by the flows' address index."""
-    if not listings:
-        return {}
-    index = {str(a): i for i, a in enumerate(flows.addresses)}
-    return {index[a]: entries for a, entries in listings.items() if a in index}
-
-
-def rule_reasons(flows: Flows, feats: features.Features, config: dict[str, Any],
-                 stats: dict[str, Any], listings: dict[int, list[Any]],
-                 rules: tuple[str, ...], focus: np.ndarray | None = None) -> Reasons:
-    found: Reasons = {}
-    for rule_id in rules:
-        context = Context(flows, feats, config["rules"][rule_id], stats, listings, focus)
-        for hit in RULES[rule_id](context):
-            _add(found, rule_id, hit)
-    return found
-
-
-def anomaly_reason(score: float, text: str) -> Reason:
-    return Reason("anomaly", round(100 * float(score)), text, [])
-
-
-def evaluate(
-    flows: Flows, config: dict[str, Any], listings: dict[str, list[Any]] | None = None,
-    permissioned: bool = False,
-) -> Scored:
-    """Run every rule and the anomaly model on a token's flows (pure computation).
-
-    `listings` maps listed addresses (lower-case) to their watchlist entries.
-    """
-    rules = config["rules"]
-    feats = features.compute(
-        flows, {"reporting_threshold": float(rules["structuring"]["reporting_threshold"])},
-        dict(config["feature_windows"]),
-    )
-    stats = token_stats(flows, feats, config, permissioned)
-    raw = rule_reasons(flows, feats, config, stats, listing_index(flows, listings), tuple(RULES))
-    # Rows in address order, not index order: an appended-to cache numbers new addresses
-    # last, and the forest's subsampling must not depend on that.
-    rows = 1 + np.argsort(flows.addresses[1:].astype(str), kind="stable")
-    result = anomaly.fit_score(feats.names, feats.matrix, rows, rules["anomaly"])
-    for address, text in result.explanations.items():
-        raw.setdefault(address, {})["anomaly"] = anomaly_reason(result.scores[address], text)
-    scored = Scored(flows, {}, {}, result.scores, feats, result.model, {}, stats,
-                    result.fitted)
-    for address, reasons in raw.items():
-        scored.set_reasons(address, reasons, config["weights"])
-    return scored
-
-
-def _add(found: Reasons, rule_id: str, hit: Hit) -> None:
-    if hit.address == 0:
-        return
-    reasons = found.setdefault(hit.address, {})
-    existing = reasons.get(rule_id)
-    if existing is not None and existing.score >= hit.score:
-        return
-    reasons[rule_id] = Reason(rule_id, int(round(min(max(hit.score, 0), 100))), hit.detail,
-                              list(hit.evidence))
 
 
 class ScoringCache:
@@ -194,7 +47,7 @@ class ScoringCache:
         held = self._state.get(token_id)
         return held[1] if held else None
 
-    def score(self, session: Session, token: Token, newest: int | None, config: dict[str, Any],
+    def score(self, session: Session, token: Token, newest: int | None, config: RulesConfig,
               full: bool, run_id: int) -> tuple[Scored, np.ndarray | None, int]:
         """The token's scored state; the addresses re-scored (None: all of them); the id of
         the run that built the state from the database (`run_id` when this one did)."""
@@ -229,7 +82,7 @@ class ScoringCache:
 
 
 def run(
-    session: Session, token: Token, config: dict[str, Any], kind: str = "full",
+    session: Session, token: Token, config: RulesConfig, kind: str = "full",
     cache: ScoringCache | None = None,
 ) -> ScoreRun | None:
     """Score one token and persist what changed; None when an incremental run has nothing to do.
@@ -263,15 +116,22 @@ def run(
         scored, region, built_by = cache.score(session, token, newest, config,
                                                full=kind == "full" or bool(dirty),
                                                run_id=score_run.id)
-    written = _persist(session, token, score_run, scored, int(config["min_score_change"]),
-                       region, built_by)
+    pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
+                                     config.patterns.role_weights)
+    written = _persist(session, token, score_run, scored, config.min_score_change,
+                       pattern_ids, region, built_by)
     session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
                                                DirtyAddress.address.in_(dirty)))
     score_run.status = "done"
     score_run.finished_at = datetime.now(UTC)
     score_run.addresses_scored = (max(scored.flows.n_addresses - 1, 0) if region is None
                                   else int(region.size))
-    score_run.model = {**scored.model, "rules": sorted(RULES), "changed_rows": written}
+    active = max(scored.flows.n_addresses - 1, 0)
+    flagged = sum(1 for risk in scored.risk.values() if risk >= config.flag_min_risk)
+    score_run.model = {**scored.model, "rules": sorted(RULE_IDS), "changed_rows": written,
+                       "active_addresses": active, "flagged_addresses": flagged,
+                       "patterns": len(scored.patterns)}
+    metrics.flagged_share.labels(token.address).set(flagged / active if active else 0.0)
     seconds = time.perf_counter() - started
     metrics.score_run_seconds.observe(seconds)
     metrics.addresses_scored_total.inc(score_run.addresses_scored)
@@ -319,7 +179,7 @@ def current_score(session: Session, token_id: int, address: str) -> AddressScore
 
 
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
-             min_change: int, region: np.ndarray | None = None,
+             min_change: float, pattern_ids: dict[str, int], region: np.ndarray | None = None,
              built_by: int | None = None) -> int:
     """Write a score row for each address (of `region`, when given) whose finding changed.
 
@@ -334,7 +194,7 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
     changed: dict[str, tuple[int, list[Reason], int]] = {}
     for address, risk in candidates:
         name = str(flows.addresses[address])
-        reasons = [r.as_dict() for r in scored.reasons[address]]
+        reasons = [r.as_dict(pattern_ids) for r in scored.reasons[address]]
         before = current.get(name)
         if before is None or _material(before, risk, reasons, min_change):
             changed[name] = (risk, scored.reasons[address], address)
@@ -358,7 +218,7 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         session.add(AddressScore(
             score_run_id=score_run.id, token_id=token.id, address=name, risk_score=risk,
             severity=severity(risk), anomaly_score=anomaly_score,
-            reasons=[r.as_dict() for r in reasons],
+            reasons=[r.as_dict(pattern_ids) for r in reasons],
             features=_feature_row(scored, index),
             first_seen=stats.get("first_seen"), last_seen=stats.get("last_seen"),
             in_count=stats.get("in_count", 0), out_count=stats.get("out_count", 0),
@@ -369,7 +229,7 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
 
 
 def _material(before: AddressScore, risk: int, reasons: list[dict[str, Any]],
-              min_change: int) -> bool:
+              min_change: float) -> bool:
     """Whether a new score differs from the stored one enough to be a new finding."""
     if before.reasons == reasons and before.risk_score == risk:
         return False

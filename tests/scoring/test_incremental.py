@@ -12,13 +12,10 @@ import numpy as np
 import pytest
 
 from monitor.addresses import ZERO
-from monitor.scoring import features, incremental, service
+from monitor.scoring import evaluate, incremental
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import Flows
 from monitor.sim import History, generate
-
-THRESHOLDS = {"reporting_threshold": float(
-    DEFAULTS["rules"]["structuring"]["reporting_threshold"])}
 
 
 def _flows(history: History, count: int, numbering: list[str]) -> Flows:
@@ -53,7 +50,7 @@ def test_incremental_state_equals_a_full_evaluation_after_every_step(seed: int) 
     total = len(history.transfers)
     numbering = [ZERO]
     start = int(total * 0.6)
-    state = service.evaluate(_flows(history, start, numbering), DEFAULTS)
+    state = evaluate.evaluate(_flows(history, start, numbering), DEFAULTS)
     fitted, stats = state.fitted, state.stats
     assert fitted is not None
     steps = np.linspace(start, total, 40).astype(int)[1:]  # ~15 transfers a step
@@ -62,10 +59,11 @@ def test_incremental_state_equals_a_full_evaluation_after_every_step(seed: int) 
         flows = _flows(history, int(count), numbering)
         region = incremental.rescore(state, flows, DEFAULTS, {})
         rescored.append(region.size)
-        reference = features.compute(flows, THRESHOLDS, dict(DEFAULTS["feature_windows"]))
+        reference = evaluate.compute_features(flows, DEFAULTS)
         np.testing.assert_allclose(state.features.matrix[1:], reference.matrix[1:])
-        full = service.rule_reasons(flows, reference, DEFAULTS, stats, {},
-                                    service.LOCAL_RULES)
+        full, patterns = evaluate.findings(flows, reference, DEFAULTS, stats, {},
+                                           evaluate.LOCAL_RULES)
+        assert state.patterns == patterns, sorted(set(state.patterns) ^ set(patterns))
         mine = {a: {k: v for k, v in r.items() if k != "anomaly"} for a, r in state.raw.items()}
         mine = {a: r for a, r in mine.items() if r}
         assert mine == full, [flows.addresses[a] for a in set(mine) ^ set(full)
@@ -73,7 +71,7 @@ def test_incremental_state_equals_a_full_evaluation_after_every_step(seed: int) 
         scores, explanations = fitted.score(reference.matrix, region)
         for k, address in enumerate(region.tolist()):
             if address in explanations:
-                assert state.raw[address]["anomaly"] == service.anomaly_reason(
+                assert state.raw[address]["anomaly"] == evaluate.anomaly_reason(
                     scores[k], explanations[address])
             else:
                 assert "anomaly" not in state.raw.get(address, {})

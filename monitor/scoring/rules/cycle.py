@@ -4,7 +4,8 @@ Round-tripping creates the appearance of turnover or launders the origin. The se
 runs on the graph of transfers between low-degree addresses (at most
 `max_counterparties` each; hubs create countless trivial loops) and looks for simple
 cycles of `min_length`..`max_length` addresses whose transfers happen in order within
-`window_seconds` with amounts within `amount_tolerance` of each other.
+`window_seconds` with amounts within `amount_tolerance` of each other. The loop is a
+pattern: every member, with the transfers of the round.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit, duration, scale
+from monitor.scoring.patterns import Pattern, anchored, build
+from monitor.scoring.rules import Context, duration, scale
 
 
-def detect(ctx: Context) -> list[Hit]:
-    p, f, feats = ctx.params, ctx.flows, ctx.features
-    degree = feats.column("in_counterparties") + feats.column("out_counterparties")
-    small = degree <= p["max_counterparties"]
+def detect(ctx: Context) -> list[Pattern]:
+    p, f = ctx.params, ctx.flows
+    small = ctx.degree() <= p.max_counterparties
     small[0] = False
     rows = np.flatnonzero(small[f.src] & small[f.dst] & (f.src != f.dst))
     graph = nx.DiGraph()
@@ -28,26 +29,28 @@ def detect(ctx: Context) -> list[Hit]:
             graph[a][b]["rows"].append(int(i))
         else:
             graph.add_edge(a, b, rows=[int(i)])
-    hits: dict[int, Hit] = {}
-    for loop in nx.simple_cycles(graph, length_bound=int(p["max_length"])):
-        if len(loop) < p["min_length"]:
+    found: dict[str, Pattern] = {}
+    for loop in nx.simple_cycles(graph, length_bound=int(p.max_length)):
+        if len(loop) < p.min_length:
             continue
-        found = _timed_round(ctx, graph, loop)
-        if found is None:
+        timed = _timed_round(ctx, graph, loop)
+        if timed is None:
             continue
-        used, span = found
+        used, span = timed
+        start = loop.index(int(f.src[used[0]]))
+        loop = loop[start:] + loop[:start]
         amounts = f.amount[used]
-        detail = (
-            f"member of a {len(loop)}-address cycle: {ctx.amount(amounts[0])} left "
+        title = (
+            f"a {len(loop)}-address cycle: {ctx.amount(amounts[0])} left "
             f"{ctx.who(loop[0])} and {ctx.amount(amounts[-1])} came back within "
             f"{duration(span)}"
         )
-        score = scale(len(loop), p["min_length"], p["max_length"], floor=65, cap=90)
-        evidence = ctx.evidence(used)
-        for address in loop:
-            if address not in hits or hits[address].score < score:
-                hits[address] = Hit(int(address), score, detail, evidence)
-    return list(hits.values())
+        score = scale(len(loop), p.min_length, p.min_length + 4, floor=65, cap=90)
+        pattern = build(ctx, "cycle", min(loop), dict.fromkeys(loop, "cycle_member"), used,
+                        score, title)
+        if anchored(pattern, ctx.focus):
+            found.setdefault(pattern.key, pattern)
+    return list(found.values())
 
 
 def _timed_round(
@@ -72,7 +75,7 @@ def _round_from(
         ok = True
         for k in range(1, len(loop)):
             a, b = loop[k], loop[(k + 1) % len(loop)]
-            tolerance = p["amount_tolerance"] * amount
+            tolerance = p.amount_tolerance * amount
             later = [r for r in graph[a][b]["rows"]
                      if f.t[r] >= now and abs(f.amount[r] - amount) <= tolerance]
             if not later:
@@ -82,6 +85,6 @@ def _round_from(
             used.append(nxt)
             now = f.t[nxt]
         span = float(now - f.t[start])
-        if ok and span <= p["window_seconds"]:
+        if ok and span <= p.window_seconds:
             return used, span
     return None

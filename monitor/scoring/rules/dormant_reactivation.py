@@ -1,20 +1,29 @@
-"""dormant_reactivation: an address silent for a long time suddenly moves a large value.
+"""dormant_reactivation: a long-dormant holder wakes up and moves its value on in an
+unusual way.
 
-Dormancy is at least `min_dormant_seconds` without any transfer; "large" is at least the
-token's `large_quantile` transfer amount, or most of what the address held.
+Holding for months and then redeeming or selling is what RWA investors do, so silence
+followed by a transfer is not enough. The silence must be long for this token: at least
+`min_dormant_seconds` and longer than the token's holders' usual longest silence (the
+`population.silence_quantile` of their longest silences). And what follows within
+`burst_seconds` of waking must be unusual too: a dispersal to at least
+`min_new_recipients` addresses never seen before, or a pass-through: at least
+`min_forwards` transfers, each within `forward_hold_seconds` of a receipt after waking,
+that carry at least `min_forwarded` of what it received.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit, duration, scale
+from monitor.scoring.patterns import Pattern, anchored, build
+from monitor.scoring.rules import Context, duration, scale, share
 
 
-def detect(ctx: Context) -> list[Hit]:
-    p, f = ctx.params, ctx.flows
+def detect(ctx: Context) -> list[Pattern]:
+    p, f, feats = ctx.params, ctx.flows, ctx.features
     if f.n == 0:
         return []
+    long = max(float(p.min_dormant_seconds), ctx.stats.long_silence)
     who = np.concatenate((f.src, f.dst))
     rows = np.concatenate((np.arange(f.n), np.arange(f.n)))
     real = (who != 0) & ctx.wanted(who)
@@ -23,26 +32,46 @@ def detect(ctx: Context) -> list[Hit]:
     who, rows = who[order], rows[order]
     gaps = np.diff(f.t[rows]).astype(float)
     same = who[1:] == who[:-1]
-    resume = np.flatnonzero(same & (gaps >= p["min_dormant_seconds"])) + 1
-    large = ctx.stats["large_amount"]
-    hits: dict[int, Hit] = {}
-    for k in resume:
-        address = int(who[k])
-        # What it sends in the week after waking up.
-        woke = f.t[rows[k]]
+    resume = np.flatnonzero(same & (gaps >= long)) + 1
+    side = ctx.service() | ctx.deposit()
+    found: dict[int, Pattern] = {}
+    for k in resume.tolist():
+        address, woke = int(who[k]), int(f.t[rows[k]])
         sent, got = f.sent(address), f.received(address)
-        after = sent[(f.t[sent] >= woke) & (f.t[sent] <= woke + p["burst_seconds"])]
-        moved = f.amount[after].sum()
-        held = (f.amount[got[f.t[got] < woke]].sum()
-                - f.amount[sent[f.t[sent] < woke]].sum())
-        if after.size == 0 or (moved < large and moved < 0.5 * max(held, 0)):
+        # Only payments to holders count: a redemption, an exchange deposit or a sale to
+        # the pool is how a dormant investor ordinarily leaves.
+        after = sent[(f.t[sent] >= woke) & (f.t[sent] <= woke + p.burst_seconds)
+                     & ~side[f.dst[sent]]]
+        if after.size == 0:
             continue
-        detail = (
-            f"silent for {duration(gaps[k - 1])}, then sent {ctx.amount(moved)} in "
-            f"{after.size} transfer(s) within {duration(float(p['burst_seconds']))}"
+        new = after[feats.recv_new[after]]
+        fresh = np.unique(f.dst[new])
+        came = got[(f.t[got] >= woke) & (f.t[got] <= woke + p.burst_seconds)]
+        quick = new[(feats.hold_seconds[new] <= p.forward_hold_seconds)
+                    & np.isin(feats.last_receipt[new], came)]
+        received = float(f.amount[came].sum())
+        forwarded = float(f.amount[quick].sum()) / received if received > 0 else 0.0
+        if fresh.size >= p.min_new_recipients:
+            what = (f"sent {ctx.amount(f.amount[new].sum())} to {fresh.size} addresses never "
+                    f"seen before")
+            role, used = "source", new
+        elif forwarded >= p.min_forwarded:
+            what = (f"passed on {share(min(forwarded, 1.0))} of the {ctx.amount(received)} it "
+                    f"received to addresses never seen before, each transfer within "
+                    f"{duration(float(p.forward_hold_seconds))} of a receipt")
+            role, used = "intermediary", np.r_[came, quick]
+        else:
+            continue
+        title = (
+            f"a dormant reactivation of {ctx.who(address)}: silent for {duration(gaps[k - 1])} "
+            f"(longer than {share(ctx.stats.silence_rank)} of this token's holders' longest "
+            f"silences), then within {duration(float(p.burst_seconds))} it {what}"
         )
-        score = scale(gaps[k - 1], p["min_dormant_seconds"], 4 * p["min_dormant_seconds"],
-                      floor=55)
-        if address not in hits or hits[address].score < score:
-            hits[address] = Hit(address, score, detail, ctx.evidence(after))
-    return list(hits.values())
+        score = scale(gaps[k - 1], long, 4 * long, floor=60)
+        members = {address: role, **{int(a): "recipient" for a in f.dst[used]
+                                     if int(a) != address and not side[a]}}
+        pattern = build(ctx, "dormant_reactivation", address, members, used, score, title)
+        if anchored(pattern, ctx.focus) and (address not in found
+                                             or found[address].score < pattern.score):
+            found[address] = pattern
+    return list(found.values())

@@ -1,42 +1,63 @@
-"""fan_in: many short-lived, freshly created addresses pay one address in a burst.
+"""fan_in: several mule-like feeders pay one collector within a window.
 
-Collection from mule accounts. Deposits to an exchange also come from many senders, but
-those senders are established holders; here a sender counts only if it first appeared
-shortly before (config `fresh_seconds`) and has made few transfers in all.
+Collection from mule accounts. An exchange also receives from many senders, but those
+are its customers: service wallets (by the token's own yardstick) are never collectors.
+A feeder counts when it looks like a mule towards this collector: it first appeared at
+most `fresh_seconds` before and made at most `max_feeder_transfers` transfers in all,
+or it sent the collector at least `min_dedication` of everything it ever sent, or it
+paid the collector in split transfers that are rare on this token (split_transfers).
+At least `min_feeders` such feeders within `window_seconds` make a pattern: the
+collector and every feeder.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit, best_windows, duration, scale
+from monitor.scoring.patterns import Pattern, anchored, build
+from monitor.scoring.rules import Context, best_windows, duration, scale
+from monitor.scoring.rules.split_transfers import rare_pairs
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    sender_age = f.t - feats.first_seen[f.src]
-    few = feats.column("out_count")[f.src] <= p["max_sender_transfers"]
-    candidates = np.flatnonzero(
-        (f.src != 0) & (f.dst != 0) & (sender_age <= p["fresh_seconds"]) & few
-        & ctx.wanted(f.dst)
-    )
-    # One event per (receiver, sender): distinct senders are what matters.
-    pair = f.dst[candidates].astype(np.int64) * (1 << 32) + f.src[candidates]
-    _, first = np.unique(pair, return_index=True)
-    candidates = candidates[np.sort(first)]
-    groups, counts, slices = best_windows(f.dst[candidates], f.t[candidates],
-                                          int(p["window_seconds"]))
-    hits = []
-    for address, count, rows in zip(groups, counts, slices, strict=True):
-        if count < p["min_senders"]:
+    service = ctx.service()
+    rows = np.flatnonzero(~service[f.dst] & (f.src != 0) & (f.src != f.dst))
+    if rows.size == 0:
+        return []
+    src, dst = f.src[rows], f.dst[rows]
+    fresh = ((f.t[rows] - feats.first_seen[src] <= p.fresh_seconds)
+             & (feats.column("out_count")[src] + feats.column("in_count")[src]
+                <= p.max_feeder_transfers))
+    # Dedicated: the pair carries most of what the feeder ever sent.
+    pair = src.astype(np.int64) * (1 << 32) + dst
+    pairs, group = np.unique(pair, return_inverse=True)
+    pair_value = np.bincount(group, weights=f.amount[rows])
+    dedicated = pair_value[group] >= p.min_dedication * feats.out_value[src]
+    senders, receivers, _ = rare_pairs(ctx)
+    split = np.isin(pair, senders * (1 << 32) + receivers)
+    mule = rows[fresh | dedicated | split]
+    # One event per (collector, feeder): distinct feeders are what matters.
+    key = f.dst[mule].astype(np.int64) * (1 << 32) + f.src[mule]
+    _, first = np.unique(key, return_index=True)
+    mule = mule[np.sort(first)]
+    groups, counts, slices = best_windows(f.dst[mule], f.t[mule], int(p.window_seconds))
+    found = []
+    for collector, count, picked in zip(groups, counts, slices, strict=True):
+        if count < p.min_feeders:
             continue
-        idx = candidates[rows]
-        span = float(f.t[idx].max() - f.t[idx].min())
-        detail = (
-            f"received {ctx.amount(f.amount[idx].sum())} from {count} addresses that were at "
-            f"most {duration(float(p['fresh_seconds']))} old and made at most "
-            f"{p['max_sender_transfers']} transfers each, within {duration(span)}"
+        feeders = f.src[mule[picked]]
+        start, end = int(f.t[mule[picked]].min()), int(f.t[mule[picked]].max())
+        got = f.received(int(collector))
+        used = got[np.isin(f.src[got], feeders) & (f.t[got] >= start)
+                   & (f.t[got] <= end + p.window_seconds)]
+        title = (
+            f"a fan-in of {count} feeders into {ctx.who(int(collector))} "
+            f"({ctx.amount(f.amount[used].sum())} within {duration(end - start)})"
         )
-        score = scale(count, p["min_senders"], 4 * p["min_senders"], floor=55)
-        hits.append(Hit(int(address), score, detail, ctx.evidence(idx)))
-    return hits
+        score = scale(float(count), p.min_feeders, 4 * p.min_feeders, floor=60, cap=90)
+        members = {int(collector): "collector", **{int(a): "feeder" for a in feeders}}
+        pattern = build(ctx, "fan_in", int(collector), members, used, score, title)
+        if anchored(pattern, ctx.focus):
+            found.append(pattern)
+    return found

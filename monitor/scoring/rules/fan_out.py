@@ -1,42 +1,57 @@
 """fan_out: one address pays many addresses that appear for the first time, in a burst.
 
 Layering by dispersal: funds are split across fresh accounts. Legitimate fan-out (an
-issuer's coupon run, an exchange's withdrawals) pays established holders, so only
-recipients whose first-ever activity is this transfer count.
+issuer's coupon run, an exchange's withdrawals) pays established holders, or comes from
+a service wallet (by the token's own yardstick) whose payouts are its customers'
+business; so only recipients whose first-ever activity is this transfer count, service
+wallets are never the source, and a payer that pays most of the same recipients again
+on other days (payroll) is not dispersing. At least `min_recipients` new recipients within
+`window_seconds`, and at least `min_new_share` of its recipients in that span new, make
+a pattern: the source and every recipient.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit, best_windows, duration, scale
+from monitor.scoring.patterns import Pattern, anchored, build
+from monitor.scoring.rules import (
+    Context,
+    best_windows,
+    duration,
+    recurring_share,
+    scale,
+    share,
+)
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    # Service wallets (the busiest 1% by receivers: exchanges, custodians, the issuer) pay
-    # new customers every day; their payouts are the customers' business, not theirs.
-    out_cp = feats.column("out_counterparties")
-    busy = ctx.stats["busy_out_counterparties"]
-    fresh = np.flatnonzero(feats.recv_new & (f.src != 0) & (f.dst != 0) & ctx.wanted(f.src)
-                           & (out_cp[f.src] <= busy))
-    groups, counts, slices = best_windows(f.src[fresh], f.t[fresh], int(p["window_seconds"]))
-    hits = []
-    for address, count, rows in zip(groups, counts, slices, strict=True):
-        if count < p["min_recipients"]:
+    service = ctx.service()
+    fresh = np.flatnonzero(feats.recv_new & (f.src != 0) & (f.dst != 0) & ~service[f.src])
+    groups, counts, slices = best_windows(f.src[fresh], f.t[fresh], int(p.window_seconds))
+    found = []
+    for source, count, picked in zip(groups, counts, slices, strict=True):
+        if count < p.min_recipients:
             continue
-        idx = fresh[rows]
+        idx = fresh[picked]
         start, end = int(f.t[idx].min()), int(f.t[idx].max())
-        sent = f.sent(int(address))
+        sent = f.sent(int(source))
         sent = sent[(f.t[sent] >= start) & (f.t[sent] <= end) & (f.dst[sent] != 0)]
-        share = count / max(np.unique(f.dst[sent]).size, 1)
-        if share < p["min_new_share"]:
+        recipients = np.unique(f.dst[sent])
+        new_share = count / max(recipients.size, 1)
+        if new_share < p.min_new_share or recurring_share(ctx, int(source), recipients,
+                                                          start, end) >= 0.5:
             continue
-        detail = (
-            f"sent {ctx.amount(f.amount[idx].sum())} to {count} addresses never seen before "
-            f"within {duration(end - start)} ({share:.0%} of its recipients in that window "
-            f"were new)"
+        title = (
+            f"a fan-out of {ctx.amount(f.amount[idx].sum())} from {ctx.who(int(source))} to "
+            f"{count} addresses never seen before, within {duration(end - start)} "
+            f"({share(new_share)} of its recipients in that span were new)"
         )
-        score = scale(count, p["min_recipients"], 4 * p["min_recipients"], floor=55)
-        hits.append(Hit(int(address), score, detail, ctx.evidence(idx)))
-    return hits
+        score = scale(float(count), p.min_recipients, 4 * p.min_recipients, floor=60,
+                      cap=90)
+        members = {int(source): "source", **{int(a): "recipient" for a in f.dst[idx]}}
+        pattern = build(ctx, "fan_out", int(source), members, idx, score, title)
+        if anchored(pattern, ctx.focus):
+            found.append(pattern)
+    return found

@@ -29,5 +29,5 @@ def detect(ctx: Context) -> list[Hit]:
             f"{idx.size} transfer(s) while the issuer had the address frozen: sent "
             f"{ctx.amount(sent)}, received {ctx.amount(received)}"
         )
-        hits.append(Hit(int(address), float(ctx.params["score"]), detail, ctx.evidence(idx)))
+        hits.append(Hit(int(address), float(ctx.params.score), detail, ctx.evidence(idx)))
     return hits

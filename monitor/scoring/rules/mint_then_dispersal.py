@@ -1,43 +1,61 @@
 """mint_then_dispersal: freshly minted tokens are quickly spread over many new addresses.
 
 Issuance normally lands with a KYC'd holder who keeps it; an issuer's own distribution
-pays established holders. Here the minted-to address sends at least `min_share` of the
-mint to at least `min_recipients` addresses, most of them new, within `window_seconds`.
+pays established holders, or the same staff every period (payroll). Here the minted-to
+address, not a service wallet, sends at least `min_share` of the mint to at least
+`min_recipients` addresses, most of them new and not paid again on other days, within
+`window_seconds`, and no more than the mint and what it held before: it is the mint
+that is dispersed.
+The pattern holds the minted-to address (source) and its recipients.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit, duration, scale
+from monitor.scoring.flows import Flows
+from monitor.scoring.patterns import Pattern, anchored, build
+from monitor.scoring.rules import Context, duration, recurring_share, scale, share
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    window = p["window_seconds"]
-    hits: dict[int, Hit] = {}
-    for m in np.flatnonzero(f.src == 0):
-        address, minted, at = int(f.dst[m]), f.amount[m], f.t[m]
-        if address == 0 or minted <= 0:
+    service = ctx.service()
+    found: dict[int, Pattern] = {}
+    for m in np.flatnonzero(f.src == 0).tolist():
+        address, minted, at = int(f.dst[m]), float(f.amount[m]), int(f.t[m])
+        if address == 0 or minted <= 0 or service[address]:
             continue
         out = f.sent(address)
-        out = out[(f.t[out] >= at) & (f.t[out] <= at + window) & (f.dst[out] != 0)]
-        if out.size < p["min_recipients"]:
+        out = out[(f.t[out] >= at) & (f.t[out] <= at + p.window_seconds) & (f.dst[out] != 0)]
+        if out.size < p.min_recipients:
             continue
         recipients = np.unique(f.dst[out])
         new_share = feats.recv_new[out].sum() / max(recipients.size, 1)
-        sent = f.amount[out].sum()
-        if (recipients.size < p["min_recipients"] or sent < p["min_share"] * minted
-                or new_share < p["min_new_share"]):
+        sent = float(f.amount[out].sum())
+        if (recipients.size < p.min_recipients or sent < p.min_share * minted
+                or new_share < p.min_new_share or sent > minted + _held(f, address, at)
+                or recurring_share(ctx, address, recipients, at, int(f.t[out].max())) >= 0.5):
             continue
         span = float(f.t[out].max() - at)
-        detail = (
-            f"received a mint of {ctx.amount(minted)} and within {duration(span)} sent "
-            f"{ctx.amount(sent)} ({sent / minted:.0%}) to {recipients.size} addresses, "
-            f"{new_share:.0%} of them new"
+        title = (
+            f"a mint-then-dispersal: {ctx.who(address)} received a mint of "
+            f"{ctx.amount(minted)} and within {duration(span)} sent {ctx.amount(sent)} "
+            f"({share(sent / minted)}) to {recipients.size} addresses, {share(new_share)} "
+            f"of them new"
         )
-        score = scale(recipients.size, p["min_recipients"], 4 * p["min_recipients"], floor=60)
-        if address not in hits or hits[address].score < score:
-            hits[address] = Hit(address, score, detail,
-                                ctx.evidence(np.concatenate(([m], out))))
-    return list(hits.values())
+        score = scale(recipients.size, p.min_recipients, 4 * p.min_recipients, floor=60,
+                      cap=90)
+        members = {address: "source", **{int(a): "recipient" for a in recipients}}
+        pattern = build(ctx, "mint_then_dispersal", address, members, np.r_[m, out], score,
+                        title)
+        if anchored(pattern, ctx.focus) and (
+                address not in found or found[address].score < pattern.score):
+            found[address] = pattern
+    return list(found.values())
+
+
+def _held(f: Flows, address: int, before: int) -> float:
+    """What the address held just before `before` (token units)."""
+    got, sent = f.received(address), f.sent(address)
+    return float(f.amount[got[f.t[got] < before]].sum() - f.amount[sent[f.t[sent] < before]].sum())

@@ -14,10 +14,10 @@ from monitor.scoring.rules import Context, Hit, scale
 
 def detect(ctx: Context) -> list[Hit]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    ranked = ctx.stats["secondary_amounts"]  # the token's, sorted
+    ranked = ctx.stats.secondary_amounts  # the token's, sorted
     if ranked.size == 0:
         return []
-    cut = float(np.quantile(ranked, p["quantile"]))
+    cut = float(np.quantile(ranked, p.quantile))
     secondary = (f.src != 0) & (f.dst != 0)
     idx = np.flatnonzero(feats.recv_new & secondary & (f.amount >= cut))
     top = float(ranked[-1])

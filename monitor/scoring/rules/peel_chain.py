@@ -1,9 +1,12 @@
 """peel_chain: a chain of hops, each forwarding most of what it got and peeling off a little.
 
-A hop receives once or twice and sends two or three transfers: one carrying at least
-`min_carry` of what it received onward, the rest (the "peel") elsewhere, within
-`max_hold_seconds`. Hops linked by their carrying transfers form chains; a chain of at
-least `min_hops` hops is a hit for every hop.
+A hop receives at most `max_hop_receipts` times (the chain's transfer, perhaps small
+top-ups) and sends at least two and at most `max_hop_sends` transfers: the largest
+carries at least `min_carry` of what it received onward within `max_hold_seconds`, the
+rest (the "peels") go elsewhere. A hop links to the next when its carry goes to another hop
+that carries on afterwards; a chain of at least `min_hops` linked hops is a pattern:
+the hops, and the addresses its peels and its end paid (recipients). Service wallets
+and deposit addresses are never hops: sweeping deposits is not peeling.
 """
 
 from __future__ import annotations
@@ -11,22 +14,17 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit, duration, scale
+from monitor.scoring.patterns import Pattern, anchored, build
+from monitor.scoring.rules import Context, duration, scale
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    n_a = f.n_addresses
     in_count, out_count = feats.column("in_count"), feats.column("out_count")
-    candidates = np.flatnonzero(
-        (in_count >= 1) & (in_count <= 2) & (out_count >= 2) & (out_count <= 3)
-    )
-    candidates = candidates[candidates != 0]
-    if candidates.size == 0:
-        return []
-    is_candidate = np.zeros(n_a, dtype=bool)
-    is_candidate[candidates] = True
-    received = np.bincount(f.dst, weights=f.amount, minlength=n_a)
+    is_candidate = ((in_count >= 1) & (in_count <= p.max_hop_receipts) & (out_count >= 2)
+                    & (out_count <= p.max_hop_sends) & ~ctx.service() & ~ctx.deposit())
+    is_candidate[0] = False
+    received = feats.in_value
     sent_rows = np.flatnonzero(is_candidate[f.src] & (f.dst != 0))
     if sent_rows.size == 0:
         return []
@@ -34,37 +32,47 @@ def detect(ctx: Context) -> list[Hit]:
     order = np.lexsort((-f.amount[sent_rows], f.src[sent_rows]))
     rows = sent_rows[order]
     first = np.r_[True, f.src[rows][1:] != f.src[rows][:-1]]
-    carry = rows[first]
+    carry: dict[int, int] = {}  # hop -> its carrying transfer
+    for i in rows[first].tolist():
+        hop = int(f.src[i])
+        got, hold = received[hop], feats.hold_seconds[i]
+        if got <= 0 or f.amount[i] < p.min_carry * got or f.amount[i] > got * 1.0001:
+            continue
+        if np.isnan(hold) or hold > p.max_hold_seconds:
+            continue
+        carry[hop] = i
+    # A chain links a hop to the next when its carry goes to another hop, which carries
+    # on afterwards; hops that merely pay the same address are not a chain.
     graph = nx.DiGraph()
-    for i in carry:
-        hop, nxt = int(f.src[i]), int(f.dst[i])
-        got = received[hop]
-        hold = feats.hold_seconds[i]
-        if got <= 0 or f.amount[i] < p["min_carry"] * got or f.amount[i] > got * 1.0001:
-            continue
-        if np.isnan(hold) or hold > p["max_hold_seconds"]:
-            continue
-        graph.add_edge(hop, nxt, row=int(i))
-    hits = []
+    for hop, i in carry.items():
+        nxt = int(f.dst[i])
+        graph.add_node(hop)
+        if nxt in carry and f.t[carry[nxt]] >= f.t[i]:
+            graph.add_edge(hop, nxt)
+    found = []
     for component in nx.weakly_connected_components(graph):
-        hops = [a for a in component if graph.out_degree(a) > 0]
-        if len(hops) < p["min_hops"]:
+        hops = list(component)
+        if len(hops) < p.min_hops:
             continue
-        sub = graph.subgraph(component)
-        rows_used = [d["row"] for _, _, d in sub.edges(data=True)]
+        carried = [carry[a] for a in hops]
         sent = np.concatenate([f.sent(a) for a in hops])
-        peels = sent[~np.isin(sent, rows_used) & (f.dst[sent] != 0)]
-        idx = np.concatenate((np.array(rows_used), peels))
-        start = float(f.t[rows_used].min())
-        span = float(f.t[idx].max()) - start
-        entry = float(f.amount[rows_used].max())
-        detail = (
-            f"one of {len(hops)} hops of a peel chain: starting from {ctx.amount(entry)}, "
-            f"each hop forwarded most of its balance and peeled off "
+        peels = sent[~np.isin(sent, carried) & (f.dst[sent] != 0)]
+        idx = np.concatenate((np.array(carried), peels))
+        ordered = sorted(hops, key=lambda a: f.t[f.sent(a)].min())
+        span = float(f.t[idx].max() - f.t[idx].min())
+        entry = float(f.amount[carried].max())
+        title = (
+            f"a peel chain of {len(hops)} hops from {ctx.who(ordered[0])}: starting from "
+            f"{ctx.amount(entry)}, each hop forwarded most of its balance and peeled off "
             f"{ctx.amount(f.amount[peels].sum())} in total to side addresses, within "
             f"{duration(span)}"
         )
-        score = scale(len(hops), p["min_hops"], 3 * p["min_hops"], floor=60)
-        evidence = ctx.evidence(idx)
-        hits.extend(Hit(int(a), score, detail, evidence) for a in hops)
-    return hits
+        score = scale(len(hops), p.min_hops, 3 * p.min_hops, floor=60, cap=90)
+        ends = [int(f.dst[carry[a]]) for a in hops if graph.out_degree(a) == 0]
+        members = {**dict.fromkeys(ordered, "hop"),
+                   **{int(a): "recipient" for a in np.r_[f.dst[peels], ends]
+                      if int(a) not in component}}
+        pattern = build(ctx, "peel_chain", ordered[0], members, idx, score, title)
+        if anchored(pattern, ctx.focus):
+            found.append(pattern)
+    return found

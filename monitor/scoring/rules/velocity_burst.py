@@ -18,7 +18,7 @@ from monitor.scoring.rules import Context, Hit, best_windows, duration, scale
 
 def detect(ctx: Context) -> list[Hit]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    window = int(p["window_seconds"])
+    window = int(p.window_seconds)
     # Events per address: each transfer counts for its sender and its receiver.
     who = np.concatenate((f.src, f.dst))
     when = np.concatenate((f.t, f.t))
@@ -32,13 +32,13 @@ def detect(ctx: Context) -> list[Hit]:
     active_days = np.bincount(day_pairs >> 32, minlength=f.n_addresses)
     hits = []
     for address, count, sl in zip(groups, counts, slices, strict=True):
-        if count < p["min_transfers"]:
+        if count < p.min_transfers:
             continue
         rest = total[address] - count
-        active_hours = max(active_days[address] * p["active_hours_per_day"] * 3600 / window, 1)
-        expected = max(rest / active_hours, p["baseline_floor"])
+        active_hours = max(active_days[address] * p.active_hours_per_day * 3600 / window, 1)
+        expected = max(rest / active_hours, p.baseline_floor)
         factor = count / expected
-        if factor < p["min_factor"]:
+        if factor < p.min_factor:
             continue
         idx = rows[real][sl]
         if _distributes_fresh_mint(ctx, int(address), idx):
@@ -47,7 +47,7 @@ def detect(ctx: Context) -> list[Hit]:
             f"made {count} transfers within {duration(window)} against a baseline of "
             f"{rest:.0f} transfers in the rest of the history ({factor:.0f}x its usual rate)"
         )
-        score = scale(factor, p["min_factor"], 10 * p["min_factor"], floor=55)
+        score = scale(factor, p.min_factor, 10 * p.min_factor, floor=55)
         hits.append(Hit(int(address), score, detail, ctx.evidence(idx)))
     return hits
 
@@ -60,6 +60,6 @@ def _distributes_fresh_mint(ctx: Context, address: int, idx: np.ndarray) -> bool
     start = f.t[idx].min()
     got = f.received(address)
     got = got[(f.src[got] == 0) & (f.t[got] <= start)
-              & (f.t[got] >= start - ctx.params["mint_lookback_seconds"])]
+              & (f.t[got] >= start - ctx.params.mint_lookback_seconds)]
     minted = f.amount[got].sum()
     return bool(minted >= 0.5 * f.amount[sent].sum())

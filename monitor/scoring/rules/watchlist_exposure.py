@@ -23,7 +23,7 @@ from monitor.scoring.rules import Context, Hit, scale
 
 def detect(ctx: Context) -> list[Hit]:
     p, f = ctx.params, ctx.flows
-    weights = p["category_weights"]
+    weights = p.category_weights
     listed = {
         a: max((weights.get(listing.category, 0.0), listing) for listing in entries)
         for a, entries in ctx.listings.items()
@@ -43,8 +43,8 @@ def detect(ctx: Context) -> list[Hit]:
     # Downstream taint: share of each address's inflow coming from tainted senders.
     share_in = sparse.diags(1.0 / np.maximum(inflow, 1e-12)) @ flow.T  # row a: from whom
     share_out = sparse.diags(1.0 / np.maximum(outflow, 1e-12)) @ flow  # row a: to whom
-    down = _propagate(share_in, seed, p["max_hops"], p["hop_decay"])
-    up = _propagate(share_out, seed, p["max_hops"], p["hop_decay"])
+    down = _propagate(share_in, seed, p.max_hops, p.hop_decay)
+    up = _propagate(share_out, seed, p.max_hops, p.hop_decay)
     forward = flow.tocsr()
     backward = flow.T.tocsr()
     hits = []
@@ -55,13 +55,13 @@ def detect(ctx: Context) -> list[Hit]:
                       f"{': ' + listing.label if listing.label else ''}) and made "
                       f"{idx.size} transfer(s)")
             hits.append(Hit(address, 100 * weight, detail, ctx.evidence(idx)))
-    for address in np.flatnonzero(np.maximum(down, up) >= p["min_exposure"]):
+    for address in np.flatnonzero(np.maximum(down, up) >= p.min_exposure):
         if address == 0 or address in listed:
             continue
         direction = "received from" if down[address] >= up[address] else "sent to"
         exposure = max(down[address], up[address])
         path = _path(backward if direction == "received from" else forward, int(address),
-                     listed, int(p["max_hops"]))
+                     listed, int(p.max_hops))
         if path is None:
             continue
         target_weight, target = listed[path[-1]]
@@ -76,8 +76,8 @@ def detect(ctx: Context) -> list[Hit]:
             f"{': ' + target.label if target.label else ''}); path {route}; "
             f"{ctx.amount(value)} on the first leg"
         )
-        score = (scale(exposure, p["min_exposure"], 0.5, floor=55, cap=98) * target_weight
-                 * p["hop_decay"] ** (hops - 1))
+        score = (scale(exposure, p.min_exposure, 0.5, floor=55, cap=98) * target_weight
+                 * p.hop_decay ** (hops - 1))
         if hops == 1:
             score = max(score, 80 * target_weight)  # any direct contact with a listed address
         hits.append(Hit(int(address), score, detail, ctx.evidence(rows)))
@@ -89,7 +89,7 @@ def detect_non_kyc(ctx: Context) -> list[Hit]:
     f = ctx.flows
     allowed = {a for a, entries in ctx.listings.items()
                if any(e.category == "kyc_investor" for e in entries)}
-    if not allowed or not ctx.stats.get("permissioned"):
+    if not allowed or not ctx.stats.permissioned:
         return []
     ok = np.zeros(f.n_addresses, dtype=bool)
     ok[list(allowed)] = True
@@ -103,7 +103,7 @@ def detect_non_kyc(ctx: Context) -> list[Hit]:
         idx = rows[f.dst[rows] == address]
         detail = (f"received {ctx.amount(f.amount[idx].sum())} in {idx.size} transfer(s) but is "
                   f"not on the token's KYC investor allowlist")
-        hits.append(Hit(int(address), float(ctx.params["score"]), detail, ctx.evidence(idx)))
+        hits.append(Hit(int(address), float(ctx.params.score), detail, ctx.evidence(idx)))
     return hits
 
 

@@ -1,0 +1,231 @@
+"""Evaluating a token's flows: every rule, the patterns, the IsolationForest, fused risk.
+
+Pure computation shared by full runs (monitor.scoring.service) and incremental ones
+(monitor.scoring.incremental): the rule tables, the scored state a long-lived process
+keeps, and how findings become reasons. Patterns (monitor.scoring.patterns) give each
+member a reason of the pattern's rule id; the strongest finding per rule is the
+address's reason for that rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from monitor.scoring import anomaly, features, population
+from monitor.scoring.config import RulesConfig
+from monitor.scoring.flows import Flows
+from monitor.scoring.patterns import Pattern, member_hits
+from monitor.scoring.risk import Reason, fuse
+from monitor.scoring.rules import (
+    Context,
+    Hit,
+    PatternRule,
+    Rule,
+    cycle,
+    dormant_reactivation,
+    fan_in,
+    fan_out,
+    frozen_address_activity,
+    gather_scatter,
+    mint_then_dispersal,
+    new_address_large_value,
+    peel_chain,
+    rapid_pass_through,
+    scatter_gather,
+    split_transfers,
+    structuring,
+    velocity_burst,
+    watchlist_exposure,
+)
+
+# Rules that judge addresses one by one.
+ADDRESS_RULES: dict[str, Rule] = {
+    "velocity_burst": velocity_burst.detect,
+    "new_address_large_value": new_address_large_value.detect,
+    "frozen_address_activity": frozen_address_activity.detect,
+    "watchlist_exposure": watchlist_exposure.detect,
+    "non_kyc_recipient": watchlist_exposure.detect_non_kyc,
+}
+# Graph typologies: each finding is a pattern with members and roles.
+PATTERN_RULES: dict[str, PatternRule] = {
+    "structuring": structuring.detect,
+    "split_transfers": split_transfers.detect,
+    "fan_out": fan_out.detect,
+    "fan_in": fan_in.detect,
+    "scatter_gather": scatter_gather.detect,
+    "gather_scatter": gather_scatter.detect,
+    "peel_chain": peel_chain.detect,
+    "cycle": cycle.detect,
+    "rapid_pass_through": rapid_pass_through.detect,
+    "mint_then_dispersal": mint_then_dispersal.detect,
+    "dormant_reactivation": dormant_reactivation.detect,
+}
+# Every rule id a reason can carry (README "Rules"); `anomaly` is the IsolationForest.
+RULE_IDS = (*PATTERN_RULES, *ADDRESS_RULES, "anomaly")
+
+# Rules whose findings cross hubs (taint propagated over the whole graph): an incremental
+# run evaluates them on the whole token; the others on the touched neighbourhood.
+GLOBAL_RULES = ("watchlist_exposure", "non_kyc_recipient")
+LOCAL_RULES = tuple(rule for rule in ADDRESS_RULES if rule not in GLOBAL_RULES)
+
+Reasons = dict[int, dict[str, Reason]]  # address -> rule -> its strongest finding
+Patterns = dict[str, Pattern]  # key -> pattern
+
+
+@dataclass
+class Scored:
+    """The in-memory result of scoring one token (before persistence), which a long-lived
+    process keeps to re-score incrementally (monitor.scoring.incremental)."""
+
+    flows: Flows
+    risk: dict[int, int]
+    reasons: dict[int, list[Reason]]  # fused: ordered by weighted score
+    anomaly_scores: np.ndarray
+    features: features.Features
+    model: dict[str, Any]
+    raw: Reasons  # per rule, before fusion
+    stats: population.Yardsticks  # what the rules measured against
+    fitted: anomaly.Fitted | None
+    patterns: Patterns = field(default_factory=dict)
+
+    def set_reasons(self, address: int, reasons: dict[str, Reason],
+                    config: RulesConfig) -> None:
+        if reasons:
+            self.raw[address] = reasons
+            self.risk[address], self.reasons[address] = fuse(list(reasons.values()),
+                                                             config.weights)
+        else:
+            for held in (self.raw, self.risk, self.reasons):
+                held.pop(address, None)
+
+
+def listing_index(flows: Flows, listings: dict[str, list[Any]] | None) -> dict[int, list[Any]]:
+    """Listed addresses (lower-case) -> entries, keyed by the flows' address index."""
+    if not listings:
+        return {}
+    index = {str(a): i for i, a in enumerate(flows.addresses)}
+    return {index[a]: entries for a, entries in listings.items() if a in index}
+
+
+def contexts(flows: Flows, feats: features.Features, config: RulesConfig,
+             stats: population.Yardsticks, listings: dict[int, list[Any]],
+             focus: np.ndarray | None = None,
+             sides: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Context]:
+    """One context per rule, sharing what one rule computes for another. `sides` are the
+    service wallets and deposit addresses of the whole token (population.sides), for
+    rules running on a neighbourhood's transfers."""
+    shared: dict[str, Any] = {} if sides is None else {"sides": sides}
+    return {rule: Context(flows, feats, getattr(config.rules, rule), stats, listings, focus,
+                          config, shared)
+            for rule in (*PATTERN_RULES, *ADDRESS_RULES)}
+
+
+def address_reasons(ctxs: dict[str, Context], rules: Iterable[str]) -> Reasons:
+    found: Reasons = {}
+    for rule_id in rules:
+        for hit in ADDRESS_RULES[rule_id](ctxs[rule_id]):
+            add(found, rule_id, hit)
+    return found
+
+
+def find_patterns(ctxs: dict[str, Context]) -> Patterns:
+    found: Patterns = {}
+    for rule_id, rule in PATTERN_RULES.items():
+        for pattern in rule(ctxs[rule_id]):
+            held = found.get(pattern.key)
+            if held is None or held.score < pattern.score:
+                found[pattern.key] = pattern
+    return found
+
+
+def pattern_reasons(patterns: Iterable[Pattern], config: RulesConfig,
+                    only: set[int] | None = None) -> Reasons:
+    """Each member's reason per rule: its strongest pattern of that typology."""
+    found: Reasons = {}
+    weights = config.patterns.role_weights
+    for pattern in patterns:
+        for hit in member_hits(pattern, weights):
+            if only is None or hit.address in only:
+                add(found, pattern.typology, hit)
+    return found
+
+
+def findings(flows: Flows, feats: features.Features, config: RulesConfig,
+             stats: population.Yardsticks, listings: dict[int, list[Any]],
+             rules: Iterable[str] = tuple(ADDRESS_RULES)) -> tuple[Reasons, Patterns]:
+    """Every rule's reasons (the anomaly model's aside) and the patterns, judged by the
+    given yardsticks: what a full evaluation finds, and what an incremental run must
+    equal."""
+    ctxs = contexts(flows, feats, config, stats, listings)
+    patterns = find_patterns(ctxs)
+    raw = address_reasons(ctxs, rules)
+    merge(raw, pattern_reasons(patterns.values(), config))
+    return raw, patterns
+
+
+def anomaly_reason(score: float, text: str) -> Reason:
+    return Reason("anomaly", round(100 * float(score)), text, [])
+
+
+def evaluate(
+    flows: Flows, config: RulesConfig, listings: dict[str, list[Any]] | None = None,
+    permissioned: bool = False,
+) -> Scored:
+    """Run every rule and the anomaly model on a token's flows (pure computation).
+
+    `listings` maps listed addresses (lower-case) to their watchlist entries.
+    """
+    feats = compute_features(flows, config)
+    stats = population.measure(flows, feats, config, permissioned)
+    raw, patterns = findings(flows, feats, config, stats, listing_index(flows, listings))
+    # Rows in address order, not index order: an appended-to cache numbers new addresses
+    # last, and the forest's subsampling must not depend on that.
+    rows = 1 + np.argsort(flows.addresses[1:].astype(str), kind="stable")
+    result = anomaly.fit_score(feats.names, feats.matrix, rows, config.rules.anomaly)
+    for address, text in result.explanations.items():
+        raw.setdefault(address, {})["anomaly"] = anomaly_reason(result.scores[address], text)
+    scored = Scored(flows, {}, {}, result.scores, feats, result.model, {}, stats,
+                    result.fitted, patterns)
+    for address, reasons in raw.items():
+        scored.set_reasons(address, reasons, config)
+    return scored
+
+
+def compute_features(flows: Flows, config: RulesConfig) -> features.Features:
+    return features.compute(flows, feature_thresholds(config), dict(config.feature_windows))
+
+
+def feature_thresholds(config: RulesConfig) -> dict[str, float]:
+    structuring = config.rules.structuring
+    return {"reporting_threshold": float(structuring.reporting_threshold),
+            "band": float(structuring.band), "round_unit": float(config.round_unit)}
+
+
+def merge(into: Reasons, more: Reasons) -> None:
+    """Add `more`'s findings, keeping the strongest per (address, rule)."""
+    for address, reasons in more.items():
+        held = into.setdefault(address, {})
+        for rule, reason in reasons.items():
+            if rule not in held or _stronger(reason, held[rule]):
+                held[rule] = reason
+
+
+def add(found: Reasons, rule_id: str, hit: Hit) -> None:
+    if hit.address == 0:
+        return
+    reasons = found.setdefault(hit.address, {})
+    reason = Reason(rule_id, int(round(min(max(hit.score, 0), 100))), hit.detail,
+                    list(hit.evidence), hit.pattern, hit.role)
+    if rule_id not in reasons or _stronger(reason, reasons[rule_id]):
+        reasons[rule_id] = reason
+
+
+def _stronger(new: Reason, old: Reason) -> bool:
+    """Higher score wins; ties go to the earliest pattern key, then sentence, so the
+    choice does not depend on the order findings arrive in (full or incremental)."""
+    return (new.score, old.pattern or "", old.detail) > (old.score, new.pattern or "",
+                                                         new.detail)

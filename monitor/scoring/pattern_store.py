@@ -1,0 +1,117 @@
+"""Persisting a token's patterns: one row per network, its members and its transfers.
+
+A run writes only what changed: a pattern whose key is new is inserted, one whose
+members, transfers, score or sentence changed is rewritten in place (it keeps its id,
+so reasons, alerts and links that name it stay valid), one the run no longer finds is
+retired. The total value is summed exactly from the stored transfers, never from the
+floats scoring computes with.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from models import Pattern as PatternRow
+from models import PatternMember, PatternTransfer, Token, Transfer
+from monitor.scoring.evaluate import Scored
+from monitor.scoring.patterns import Pattern
+
+
+def sync(session: Session, token: Token, run_id: int, scored: Scored,
+         role_weights: dict[str, float]) -> dict[str, int]:
+    """Write the state's patterns for `token`; returns key -> id of every active one."""
+    held = {row.key: row for row in session.scalars(
+        select(PatternRow).where(PatternRow.token_id == token.id))}
+    addresses = scored.flows.addresses
+    now = datetime.now(UTC)
+    ids: dict[str, int] = {}
+    rewritten: list[tuple[int, Pattern]] = []
+    for key, pattern in scored.patterns.items():
+        signature = _signature(pattern, addresses)
+        row = held.get(key)
+        if row is not None and row.status == "active" and row.signature == signature:
+            ids[key] = row.id
+            continue
+        fields = _fields(pattern, addresses, signature, run_id, now)
+        if row is None:
+            row = PatternRow(token_id=token.id, key=key, first_run_id=run_id, created_at=now,
+                             total_value=0, **fields)
+            session.add(row)
+            session.flush()
+        else:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            session.execute(delete(PatternMember).where(PatternMember.pattern_id == row.id))
+            session.execute(delete(PatternTransfer).where(PatternTransfer.pattern_id == row.id))
+        ids[key] = row.id
+        rewritten.append((row.id, pattern))
+    gone = [row.id for key, row in held.items()
+            if row.status == "active" and key not in scored.patterns]
+    if gone:
+        session.execute(update(PatternRow).where(PatternRow.id.in_(gone)).values(
+            status="retired", last_run_id=run_id, updated_at=now))
+    if rewritten:
+        _write_parts(session, rewritten, addresses, role_weights)
+        _exact_totals(session, token.id, [pattern_id for pattern_id, _ in rewritten])
+    session.flush()
+    return ids
+
+
+def _signature(pattern: Pattern, addresses: Any) -> str:
+    members = tuple((str(addresses[a]), role) for a, role in pattern.members.items())
+    text = repr((round(pattern.score), pattern.title, members, pattern.positions))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _fields(pattern: Pattern, addresses: Any, signature: str, run_id: int,
+            now: datetime) -> dict[str, Any]:
+    return {
+        "typology": pattern.typology, "status": "active",
+        "anchor": str(addresses[pattern.anchor]), "score": round(pattern.score),
+        "title": pattern.title, "member_count": len(pattern.members),
+        "transfer_count": len(pattern.positions),
+        "first_time": datetime.fromtimestamp(pattern.start, UTC),
+        "last_time": datetime.fromtimestamp(pattern.end, UTC),
+        "first_block": pattern.positions[0][0], "last_block": pattern.positions[-1][0],
+        "signature": signature, "last_run_id": run_id, "updated_at": now,
+    }
+
+
+def _write_parts(session: Session, rewritten: list[tuple[int, Pattern]], addresses: Any,
+                 role_weights: dict[str, float]) -> None:
+    members, transfers = [], []
+    for pattern_id, pattern in rewritten:
+        for position, (address, role) in enumerate(pattern.members.items()):
+            members.append({"pattern_id": pattern_id, "address": str(addresses[address]),
+                            "role": role, "position": position,
+                            "score": round(pattern.score * role_weights.get(role, 1.0))})
+        transfers.extend({"pattern_id": pattern_id, "block_number": block,
+                          "log_index": log >> 16, "sub_index": log & 0xFFFF}
+                         for block, log in pattern.positions)
+    session.execute(insert(PatternMember), members)
+    session.execute(insert(PatternTransfer), transfers)
+
+
+def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> None:
+    """total_value = the exact sum of each pattern's transfers (NUMERIC in Postgres;
+    SQLite stores amounts as text, so there Python adds the integers)."""
+    on = ((Transfer.token_id == token_id)
+          & (Transfer.block_number == PatternTransfer.block_number)
+          & (Transfer.log_index == PatternTransfer.log_index)
+          & (Transfer.sub_index == PatternTransfer.sub_index))
+    in_sql = session.get_bind().dialect.name == "postgresql"
+    totals = dict.fromkeys(pattern_ids, 0)
+    for start in range(0, len(pattern_ids), 1000):
+        where = PatternTransfer.pattern_id.in_(pattern_ids[start:start + 1000])
+        query = (select(PatternTransfer.pattern_id, func.sum(Transfer.amount))
+                 .group_by(PatternTransfer.pattern_id) if in_sql
+                 else select(PatternTransfer.pattern_id, Transfer.amount))
+        for pattern_id, amount in session.execute(query.join(Transfer, on).where(where)):
+            totals[pattern_id] += int(amount)
+    session.execute(update(PatternRow), [{"id": pattern_id, "total_value": total}
+                                         for pattern_id, total in totals.items()])
