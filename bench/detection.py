@@ -1,38 +1,99 @@
-"""Detection quality on simulated histories the tests never use.
+"""Detection quality on labelled data sets nobody tuned amlmon against (issue 14 §4).
 
-    .venv/bin/python bench/detection.py                  # seeds 101..105
-    .venv/bin/python bench/detection.py --seeds 7 8 --investors 600 --days 90
+    .venv/bin/python bench/detection.py                          # every data set, full pipeline
+    .venv/bin/python bench/detection.py --datasets amlsim-neutral --fast
+    .venv/bin/python bench/detection.py --datasets sim-generate --seeds 101 102
 
-For each seed: generate a labelled history, score it with the production scorer (the
-same `evaluate` that `amlmon score` runs, fed straight from the history instead of
-through a chain, so many seeds run in seconds; the tests cover the chain path), then
-print per-rule precision/recall (an actor counts as found when the rule fires on it),
-the address-level precision/recall/F1 of the flagged set (risk >= flag_min_risk),
-precision at K, and benign hubs flagged by severity. Baseline: the share of addresses
-that are actors, i.e. the precision of flagging at random.
+Data sets: `amlsim-published` and `amlsim-neutral` (IBM AMLSim's sample, monitor/sim/amlsim),
+`sim-generate` (monitor.sim.generate, one history per seed) and `sim-independent`
+(monitor.sim.independent, when it exists). By default each history goes through amlmon
+as a new user runs it (tests/support/pipeline.py: anvil, the repo's token, replay,
+`amlmon token add`, `ingest --once`, `score`, `report flagged`, default settings, a
+throwaway Postgres database per run). `--fast` scores flows built straight from the
+history with the same `evaluate` instead, in seconds.
+
+Printed per run: precision, recall and F1 of the flagged set, precision at K (K = the
+number of labelled addresses, ranked by risk), the flagged share of active addresses and
+seconds per stage; beside them the baselines (tests/support/detection.py) at amlmon's
+flag budget and at K; per-typology recall and precision, near-miss recall, per-role recall
+and the benign look-alikes flagged when the data set has them. Runs of one data set are
+pooled (counts summed) into the closing table, which marks the targets of issue 14.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import operator
 import sys
+import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
 
 from monitor.addresses import ZERO  # noqa: E402
-from monitor.scoring.config import DEFAULTS  # noqa: E402
+from monitor.scoring.config import RulesConfig, load_rules_config  # noqa: E402
 from monitor.scoring.flows import Flows  # noqa: E402
-from monitor.scoring.risk import severity  # noqa: E402
-from monitor.scoring.service import Scored, evaluate  # noqa: E402
-from monitor.sim import TYPOLOGIES, History, generate  # noqa: E402
+from monitor.sim import History, amlsim, generate  # noqa: E402
+from support import detection as d  # noqa: E402
+from support.pipeline import RULES_FILE, run_pipeline  # noqa: E402
+from support.postgres import create_database, drop_database, postgres_server  # noqa: E402
+
+DATASETS = ("amlsim-published", "amlsim-neutral", "sim-generate", "sim-independent")
+SIM_TARGETS = {"f1": 0.90, "typology_recall": 0.85, "lookalikes": 0.02}
+AMLSIM_TARGETS = {"f1": 0.75, "over_degree": 1.3}
+
+
+@dataclass
+class Outcome:
+    """What amlmon said about one history, however it ran."""
+
+    findings: dict[str, d.Finding]
+    flagged: set[str]
+    transfers: list[d.Flow]
+    seconds: dict[str, float]
+
+
+@dataclass
+class Measures:
+    """One run's figures, as counts so that seeds pool by summing."""
+
+    amlmon: d.Quality
+    at_k: d.Share
+    share: d.Share  # flagged / active addresses
+    at_budget: dict[str, d.Quality]
+    at_labels: dict[str, d.Quality]
+    typology: dict[str, d.Share]
+    precision: dict[str, d.Share]
+    near_miss: dict[str, d.Share]
+    roles: dict[tuple[str, str], d.Share]
+    lookalikes: dict[str, d.Share]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __add__(self, other: Measures) -> Measures:
+        return Measures(**{name: _add(getattr(self, name), getattr(other, name))
+                           for name in self.__dataclass_fields__})
+
+
+def _add(a: Any, b: Any) -> Any:
+    """Counts, Shares and Qualities add; dicts of them add key by key."""
+    if isinstance(a, dict):
+        return {k: _add(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k))
+                for k in {**a, **b}}
+    return a + b
 
 
 def flows_from_history(history: History) -> Flows:
+    """The scoring input amlmon would load after ingesting `history`, without a chain."""
     transfers = history.transfers
     ends = np.array([t.sender for t in transfers] + [t.receiver for t in transfers] + [ZERO],
                     dtype=object)
@@ -58,76 +119,211 @@ def flows_from_history(history: History) -> Flows:
     return flows
 
 
-def measure(history: History, scored: Scored, min_risk: int) -> dict[str, object]:
+def run_fast(history: History, config: RulesConfig) -> Outcome:
+    """Score the history's flows in memory with the production `evaluate`, the token
+    registered as erc3643 as the pipeline registers it."""
+    from monitor.scoring.evaluate import evaluate
+
+    started = time.perf_counter()
+    scored = evaluate(flows_from_history(history), config, permissioned=True)
+    seconds = {"score": time.perf_counter() - started}
     names = scored.flows.addresses
-    flagged = {str(names[a]) for a, r in scored.risk.items() if r >= min_risk}
-    fired: dict[str, set[str]] = defaultdict(set)
-    for address, reasons in scored.reasons.items():
-        for reason in reasons:
-            fired[reason.rule].add(str(names[address]))
-    labels = history.labels()
-    actors = set(labels)
-    per_rule = {}
-    for rule in TYPOLOGIES:
-        truth = history.actors(rule)
-        if not truth:
-            continue
-        hits = fired.get(rule, set())
-        # strict: actors of this rule; loose: actors of any injected case (a peel chain's
-        # first hop is also a new address receiving a large value).
-        per_rule[rule] = (len(hits & truth) / max(len(hits), 1),
-                          len(hits & actors) / max(len(hits), 1), len(hits & truth) / len(truth))
-    tp = len(flagged & actors)
-    precision = tp / max(len(flagged), 1)
-    recall = tp / max(len(actors), 1)
-    ranked = sorted(scored.risk, key=lambda a: -scored.risk[a])
-    k = len(actors)
-    at_k = sum(1 for a in ranked[:k] if str(names[a]) in actors) / max(k, 1)
-    hubs = defaultdict(int)
-    for hub in history.benign_hubs:
-        index = np.flatnonzero(names == hub)
-        risk = scored.risk.get(int(index[0]), 0) if index.size else 0
-        hubs[severity(risk)] += 1 if risk >= min_risk else 0
-    return {"per_rule": per_rule, "precision": precision, "recall": recall,
-            "f1": 2 * precision * recall / max(precision + recall, 1e-9), "at_k": at_k,
-            "hubs_flagged": dict(hubs), "actors": len(actors), "flagged": len(flagged),
-            "addresses": int(names.size - 1)}
+    findings = {}
+    for index, risk in scored.risk.items():
+        anomaly = scored.anomaly_scores[index]
+        findings[str(names[index])] = d.Finding(
+            int(risk), None if np.isnan(anomaly) else round(float(anomaly), 4),
+            frozenset(r.rule for r in scored.reasons.get(index, [])))
+    flagged = {a for a, f in findings.items() if f.risk >= config.flag_min_risk}
+    unit = 10.0 ** history.decimals
+    transfers = [(t.sender, t.receiver, t.amount / unit) for t in history.transfers]
+    return Outcome(findings, flagged, transfers, seconds)
+
+
+def run_full(history: History, server: str, keep_db: bool) -> Outcome:
+    url = create_database(server, prefix="amlmon_bench_detection")
+    try:
+        with tempfile.TemporaryDirectory(prefix="amlmon-bench-") as folder:
+            result = run_pipeline(history, url, Path(folder))
+    finally:
+        if keep_db:
+            print(f"   database kept: {url}")
+        else:
+            drop_database(url)
+    return Outcome(result.findings, result.flagged, result.transfers, result.seconds)
+
+
+def measure(history: History, outcome: Outcome) -> Measures:
+    labels = set(history.labels())
+    active = d.active_addresses(outcome.transfers)
+    flagged, k = outcome.flagged, len(labels)
+    return Measures(
+        amlmon=d.quality(flagged, labels),
+        at_k=d.precision_at(d.ranked(outcome.findings, active), labels, k),
+        share=d.Share(len(flagged), len(active)),
+        at_budget=d.baselines(outcome.transfers, len(flagged), labels),
+        at_labels=d.baselines(outcome.transfers, k, labels),
+        typology=d.typology_recall(history, flagged),
+        precision=d.typology_precision(history, outcome.findings, flagged),
+        near_miss=d.typology_recall(history, flagged, near_miss=True),
+        roles=d.role_recall(history, flagged),
+        lookalikes=d.lookalike_flagged(history, flagged),
+        seconds=outcome.seconds,
+    )
+
+
+def histories(name: str, args: argparse.Namespace) -> Iterator[tuple[str, History, str]]:
+    """(run label, history, a line about it) for each run of data set `name`."""
+    if name.startswith("amlsim-"):
+        loaded = amlsim.load(name.removeprefix("amlsim-"))
+        yield name, loaded.history, _amlsim_line(loaded)
+    elif name == "sim-generate":
+        for seed in args.seeds:
+            yield f"{name} seed {seed}", generate(
+                seed, investors=args.investors, days=args.days, cases_per_rule=args.cases), ""
+    else:
+        make = _independent()
+        if make is None:
+            print(f"== {name}: skipped, monitor/sim/independent.py does not exist yet\n")
+            return
+        for seed in args.seeds:
+            yield f"{name} seed {seed}", make(seed), ""
+
+
+def _independent() -> Callable[[int], History] | None:
+    if importlib.util.find_spec("monitor.sim.independent") is None:
+        return None
+    from monitor.sim import independent
+
+    return independent.generate_independent
+
+
+def _amlsim_line(loaded: amlsim.AmlSimHistory) -> str:
+    from sklearn.metrics import roc_auc_score
+
+    history = loaded.history
+    labels = set(history.labels())
+    accounts = sorted(history.investors)
+    raise_auc = roc_auc_score([a in labels for a in accounts],
+                              [loaded.raised.get(a, 0) for a in accounts])
+    return (f"mints raised so that no transfer overdraws: {len(loaded.raised):,} accounts "
+            f"(AUC of the raise for the label {raise_auc:.2f}); labelled accounts in a "
+            f"transfer below 50 (published amounts): {len(loaded.marked):,} of {len(labels):,}")
+
+
+def report_run(label: str, mode: str, history: History, m: Measures, note: str) -> None:
+    print(f"== {label} ({mode})")
+    print(f"   {len(history.transfers):,} transfers, {m.share.total:,} active addresses, "
+          f"{m.amlmon.labels:,} labelled")
+    if note:
+        print(f"   {note}")
+    print("   seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in m.seconds.items()))
+    print_quality(m, "   ")
+    print_typologies(m, "   ")
+    print()
+
+
+def print_quality(m: Measures, pad: str) -> None:
+    print(f"{pad}{'':<30}{'budget':>8}{'precision':>11}{'recall':>8}{'F1':>7}")
+    print(f"{pad}{'amlmon':<30}{m.amlmon.flagged:>8,}{m.amlmon.precision:>11.3f}"
+          f"{m.amlmon.recall:>8.3f}{m.amlmon.f1:>7.3f}   P@K {m.at_k.value:.3f}, flagged "
+          f"{m.share.value:.1%} of active addresses")
+    for budget, baselines in (("amlmon's", m.at_budget), ("K", m.at_labels)):
+        for name, q in baselines.items():
+            print(f"{pad}{name + ' at ' + budget:<30}{q.flagged:>8,}{q.precision:>11.3f}"
+                  f"{q.recall:>8.3f}{q.f1:>7.3f}")
+
+
+def print_typologies(m: Measures, pad: str) -> None:
+    if not m.typology:
+        return
+    print(f"{pad}{'typology':<26}{'recall':>16}{'precision':>16}{'near-miss recall':>20}")
+    for rule, recall in m.typology.items():
+        precision = m.precision.get(rule)
+        near = m.near_miss.get(rule)
+        print(f"{pad}{rule:<26}{_share(recall):>16}"
+              f"{_share(precision) if precision else '-':>16}"
+              f"{_share(near) if near else '-':>20}")
+    if m.near_miss:
+        print(f"{pad}near-miss cases: recall {_share(_sum(m.near_miss.values()))}")
+    roles: dict[str, list[str]] = defaultdict(list)
+    for (rule, role), share in m.roles.items():
+        roles[rule].append(f"{role} {share.hits}/{share.total}")
+    for rule, parts in roles.items():
+        print(f"{pad}roles flagged, {rule}: {', '.join(parts)}")
+    if m.lookalikes:
+        print(f"{pad}benign look-alikes flagged: " + ", ".join(
+            f"{kind} {s.hits}/{s.total}" for kind, s in m.lookalikes.items())
+            + f"; all {_share(_sum(m.lookalikes.values()))}")
+
+
+def _share(s: d.Share) -> str:
+    return f"{s.value:.2f} ({s.hits:,}/{s.total:,})"
+
+
+def _sum(shares: Iterable[d.Share]) -> d.Share:
+    return reduce(operator.add, shares, d.Share(0, 0))
+
+
+def targets(name: str, m: Measures) -> str:
+    """The issue 14 targets this data set has, each marked met or unmet."""
+    def mark(ok: bool) -> str:
+        return "met" if ok else "UNMET"
+
+    if name == "amlsim-neutral":
+        degree = m.at_budget["degree"].f1
+        ratio = m.amlmon.f1 / degree if degree else float("inf")
+        return (f"F1 {m.amlmon.f1:.2f} >= {AMLSIM_TARGETS['f1']} {mark(m.amlmon.f1 >= 0.75)}; "
+                f"{ratio:.2f}x degree >= {AMLSIM_TARGETS['over_degree']}x "
+                f"{mark(ratio >= AMLSIM_TARGETS['over_degree'])}")
+    if name.startswith("sim-"):
+        worst = min(m.typology.items(), key=lambda kv: kv[1].value)
+        looks = _sum(m.lookalikes.values())
+        return (f"F1 {m.amlmon.f1:.2f} >= {SIM_TARGETS['f1']} "
+                f"{mark(m.amlmon.f1 >= SIM_TARGETS['f1'])}; lowest typology recall "
+                f"{worst[1].value:.2f} ({worst[0]}) >= {SIM_TARGETS['typology_recall']} "
+                f"{mark(worst[1].value >= SIM_TARGETS['typology_recall'])}; look-alikes "
+                f"flagged {looks.value:.1%} <= {SIM_TARGETS['lookalikes']:.0%} "
+                f"{mark(looks.value <= SIM_TARGETS['lookalikes'])}")
+    return "no target (the amounts mark the laundering transfers)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105])
-    parser.add_argument("--investors", type=int, default=300)
-    parser.add_argument("--days", type=int, default=60)
-    parser.add_argument("--cases", type=int, default=2)
+    parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=list(DATASETS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105],
+                        help="simulator seeds (the tests use others)")
+    parser.add_argument("--investors", type=int, default=300, help="sim-generate")
+    parser.add_argument("--days", type=int, default=60, help="sim-generate")
+    parser.add_argument("--cases", type=int, default=2, help="sim-generate: cases per rule")
+    parser.add_argument("--fast", action="store_true",
+                        help="score flows built from the history in memory: no anvil, no "
+                             "database, no CLI")
+    parser.add_argument("--keep-db", action="store_true", help="keep each run's database")
     args = parser.parse_args()
-    min_risk = DEFAULTS["flag_min_risk"]
-    totals: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    summary = []
-    for seed in args.seeds:
-        history = generate(seed, investors=args.investors, days=args.days,
-                           cases_per_rule=args.cases)
-        started = time.perf_counter()
-        scored = evaluate(flows_from_history(history), DEFAULTS)
-        seconds = time.perf_counter() - started
-        m = measure(history, scored, min_risk)
-        summary.append(m)
-        for rule, pr in m["per_rule"].items():  # type: ignore[union-attr]
-            totals[rule].append(pr)
-        print(f"seed {seed}: {len(history.transfers):,} transfers, {m['addresses']:,} addresses, "
-              f"{m['actors']} actors, {m['flagged']} flagged; precision {m['precision']:.2f} "
-              f"recall {m['recall']:.2f} F1 {m['f1']:.2f} P@K {m['at_k']:.2f}; benign hubs "
-              f"flagged {m['hubs_flagged'] or 0}; random-flag precision "
-              f"{m['actors'] / m['addresses']:.3f}; scored in {seconds:.2f} s")
-    print("\nper rule (mean over seeds)   precision strict / any actor   recall")
-    for rule in TYPOLOGIES:
-        if totals[rule]:
-            p, loose, r = (np.mean([x[k] for x in totals[rule]]) for k in range(3))
-            print(f"  {rule:<30} {p:9.2f} {loose:12.2f} {r:12.2f}")
-    f1 = np.mean([m["f1"] for m in summary])
-    print(f"\noverall: F1 {f1:.2f}, precision "
-          f"{np.mean([m['precision'] for m in summary]):.2f}, recall "
-          f"{np.mean([m['recall'] for m in summary]):.2f}")
+    mode = ("fast: flows from the history, monitor.scoring.evaluate in memory" if args.fast
+            else "full pipeline: anvil replay, amlmon ingest --once, score, report flagged")
+    print(f"mode: {mode}; rules {RULES_FILE.relative_to(REPO)}\n")
+    config = load_rules_config(RULES_FILE)
+    pooled: dict[str, list[Measures]] = defaultdict(list)
+    with postgres_server() as server:
+        for name in args.datasets:
+            for label, history, note in histories(name, args):
+                outcome = (run_fast(history, config) if args.fast
+                           else run_full(history, server, args.keep_db))
+                m = measure(history, outcome)
+                report_run(label, "fast" if args.fast else "full", history, m, note)
+                pooled[name].append(m)
+    print(f"summary ({'fast' if args.fast else 'full pipeline'}; runs of a data set pooled; "
+          "baselines at amlmon's flag budget)")
+    print(f"{'data set':<18}{'runs':>5}{'flagged':>9}{'share':>7}{'P':>7}{'R':>7}{'F1':>7}"
+          f"{'P@K':>7}{'degree':>8}{'IF':>7}  targets")
+    for name, runs in pooled.items():
+        m = reduce(operator.add, runs)
+        print(f"{name:<18}{len(runs):>5}{m.amlmon.flagged:>9,}{m.share.value:>7.1%}"
+              f"{m.amlmon.precision:>7.3f}{m.amlmon.recall:>7.3f}{m.amlmon.f1:>7.3f}"
+              f"{m.at_k.value:>7.3f}{m.at_budget['degree'].f1:>8.3f}"
+              f"{m.at_budget['isolation forest'].f1:>7.3f}  {targets(name, m)}")
 
 
 if __name__ == "__main__":

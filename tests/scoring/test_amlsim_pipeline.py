@@ -59,7 +59,7 @@ def test_the_pipeline_measures_what_the_sample_holds(neutral: Run) -> None:
     k = len(neutral.labels)
     at_k = quality(top(degree_scores(result.transfers), k), neutral.labels)
     assert 0.36 <= at_k.f1 <= 0.39, at_k
-    threshold = load_rules_config(RULES_FILE)["flag_min_risk"]
+    threshold = load_rules_config(RULES_FILE).flag_min_risk
     assert result.flagged == {a for a, f in result.findings.items() if f.risk >= threshold}
 
 
