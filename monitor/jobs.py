@@ -19,6 +19,7 @@ from monitor.db import transaction
 from monitor.scoring import service
 from monitor.scoring.config import load_rules_config
 from monitor.settings import Settings
+from monitor.watchlist.service import tokens_to_rescreen
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,16 @@ def score_and_alert(
             summary.alerts_updated += len(raised.updated)
             summary.alerts_retracted += len(raised.retracted)
     return summary
+
+
+def rescreen(sessions: sessionmaker[Session], settings: Settings) -> ScoreSummary:
+    """Score the tokens marked for re-screening (a list changed, a reorg) and no other:
+    `amlmon api`'s background work after a list upload, when no daemon scores."""
+    with sessions() as session:
+        pending = sorted(tokens_to_rescreen(session))
+    if not pending:
+        return ScoreSummary()
+    return score_and_alert(sessions, settings, "incremental", token_ids=pending)
 
 
 def deliver_notifications(sessions: sessionmaker[Session], settings: Settings) -> dict[str, int]:

@@ -8,6 +8,7 @@ internals leak. A database outage is a 503, not a 500: the client should retry.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,9 +34,12 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings, sessions: sessionmaker[Session],
-               read_sessions: sessionmaker[Session] | None = None) -> FastAPI:
+               read_sessions: sessionmaker[Session] | None = None,
+               rescreen_soon: Callable[[], None] | None = None) -> FastAPI:
     """The app on the primary database (`sessions`); `read_sessions`, a read replica, serves
-    the investigator reads when given (settings.read_database_url)."""
+    the investigator reads when given (settings.read_database_url). `rescreen_soon` is
+    called after a list upload has marked the tokens for re-screening (amlmon api's
+    background task); without it the daemon's next `score` tick does the work."""
     app = FastAPI(
         title="amlmon",
         version=getattr(monitor, "__version__", "0.1.0"),
@@ -52,6 +56,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
     # primary, so a revocation never waits for replication.
     app.state.read_sessions = read_sessions or sessions
     app.state.schema_head = db.head_revision()  # fixed for the life of the process
+    app.state.rescreen_soon = rescreen_soon
     _error_handlers(app)
     _health_routes(app)
     add_docs_page(app)

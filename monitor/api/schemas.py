@@ -121,6 +121,9 @@ class TokenOut(Out):
     start_block: int
     synced_block: int | None
     created_at: str | None
+    rescreen_pending: bool = Field(description="A watchlist change (or a reorg) waits for "
+                                               "the token's next scoring run to screen it "
+                                               "again")
 
 
 class TokenList(Out):
@@ -195,6 +198,8 @@ class FlaggedReport(Out):
     generated_at: str
     min_risk: int
     items: list[ScoreItem]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; "
+                                                      "null at the end")
 
 
 class AddressReport(Out):
@@ -268,6 +273,13 @@ class WatchlistOut(Out):
 
 class WatchlistList(Out):
     items: list[WatchlistOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at "
+                                                "the end")
+
+
+class RescreenQueued(Out):
+    tokens: int = Field(description="Tokens marked for re-screening")
+    status: str = Field(description="Where to watch it: each token's `rescreen_pending`")
 
 
 class WatchlistImported(Out):
@@ -278,4 +290,5 @@ class WatchlistImported(Out):
     removed: int
     changed: int
     warnings: list[str]
-    rescreen: dict[str, int] | None = None
+    rescreen: RescreenQueued | None = Field(None, description="Present when the change queued "
+                                                              "a re-screen (status 202)")

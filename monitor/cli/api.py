@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated
 
@@ -18,6 +20,7 @@ from monitor.cli.output import ListFormat, print_rows
 from monitor.db import make_engine, session_factory, transaction
 from monitor.settings import Settings
 
+log = logging.getLogger(__name__)
 apikey_app = typer.Typer(help="API keys: create (shown once), revoke, list.",
                          no_args_is_help=True)
 
@@ -25,7 +28,8 @@ apikey_app = typer.Typer(help="API keys: create (shown once), revoke, list.",
 Role = StrEnum("Role", {r: r for r in ROLES})  # type: ignore[misc]
 
 
-def serve(settings: Settings, sessions: sessionmaker[Session], host: str, port: int) -> None:
+def serve(settings: Settings, sessions: sessionmaker[Session], host: str, port: int,
+          rescreen_soon: Callable[[], None] | None = None) -> None:
     """Serve the API until SIGTERM/SIGINT (uvicorn handles both and stops gracefully)."""
     import uvicorn
 
@@ -34,7 +38,8 @@ def serve(settings: Settings, sessions: sessionmaker[Session], host: str, port: 
     replica = make_engine(settings.read_database_url) if settings.read_database_url else None
     try:
         app = create_app(settings, sessions,
-                         session_factory(replica) if replica is not None else None)
+                         session_factory(replica) if replica is not None else None,
+                         rescreen_soon)
         if threading.current_thread() is threading.main_thread():
             # uvicorn stops gracefully on SIGTERM/SIGINT, then re-raises the signal to the
             # handler that was there before it: make that one a no-op so that we exit 0.
@@ -53,11 +58,55 @@ def api(
     port: Annotated[int | None, typer.Option(min=1, max=65535,
                                              help="Port (default: api_port)")] = None,
 ) -> None:
-    """Serve the HTTP API (and /metrics) without ingesting or scoring."""
+    """Serve the HTTP API (and /metrics) without ingesting; a list uploaded through it is
+    screened against the stored history in the background."""
     context: AppContext = ctx.obj
     settings = context.settings
     logs.configure(settings)
-    serve(settings, context.sessions, host or settings.api_host, port or settings.api_port)
+    with Rescreens(settings, context.sessions) as rescreens:
+        serve(settings, context.sessions, host or settings.api_host, port or settings.api_port,
+              rescreens.soon)
+
+
+class Rescreens:
+    """`amlmon api`'s background task: re-screens the tokens a list upload marked (PUT
+    /watchlists answers 202 at once), soon after each upload and every
+    score_interval_seconds, for marks made while it was down. Runs take turns with any
+    daemon's through the per-token scoring lock, and a token already done is skipped."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="rescreen", daemon=True)
+
+    def soon(self) -> None:
+        self.wake.set()
+
+    def _run(self) -> None:
+        from monitor import jobs  # the scoring stack: only once serving
+
+        while not self.stopping.is_set():
+            self.wake.clear()  # an upload during the run below wakes the next one
+            try:
+                summary = jobs.rescreen(self.sessions, self.settings)
+                if summary.runs:
+                    log.info("re-screened %s token(s): %s alert(s) new, %s updated",
+                             len(summary.runs), summary.alerts_created, summary.alerts_updated)
+            except Exception as exc:  # logged; the marks stay, so the next pass retries
+                log.error("re-screen failed (retrying later): %s: %s", type(exc).__name__, exc)
+            self.wake.wait(self.settings.score_interval_seconds)
+
+    def __enter__(self) -> Rescreens:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        """Stop after the run in progress commits (or rolls back)."""
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join()
 
 
 @apikey_app.command("create")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -90,6 +91,7 @@ def flagged(
     output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
 ) -> None:
     """Flagged addresses, highest risk first, with their reasons and evidence."""
+    from monitor.reports import export
     from monitor.reports import flagged as reports
 
     context: AppContext = ctx.obj
@@ -99,18 +101,11 @@ def flagged(
         token_ids = None
         if token is not None:
             token_ids = [find_token(session, _address(token, "--token")).id]
-        report = reports.flagged(session, token_ids, threshold)
-    if fmt is ReportFormat.html:
-        from monitor.reports import html
-
-        text = html.flagged_page(report)
-    elif fmt is ReportFormat.csv:
-        text = reports.to_csv(report)
-    else:
-        text = json.dumps(report, indent=2) + "\n"
-    _write(text, output)
+        count = reports.flagged_count(session, token_ids, threshold)
+        # Streamed a page of rows at a time: the report may hold millions of addresses.
+        _write(export.flagged_report(session, token_ids, threshold, fmt.value), output)
     if output is not None or not sys.stdout.isatty():
-        typer.echo(f"{len(report['items'])} flagged address(es)", err=True)
+        typer.echo(f"{count} flagged address(es)", err=True)
 
 
 @report_app.command("address")
@@ -133,14 +128,15 @@ def address(
             text = html.address_page(session, subject)
         else:
             text = json.dumps(reports.address_report(session, subject), indent=2) + "\n"
-    _write(text, output)
+    _write([text], output)
 
 
-def _write(text: str, output: Path | None) -> None:
+def _write(chunks: Iterable[str], output: Path | None) -> None:
     if output is None:
-        sys.stdout.write(text)
+        sys.stdout.writelines(chunks)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        with output.open("w", encoding="utf-8") as out:
+            out.writelines(chunks)
     except OSError as exc:
         raise UserError(f"cannot write {output}: {exc.strerror}") from None

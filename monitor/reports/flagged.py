@@ -2,27 +2,54 @@
 
 Schema: DESIGN.md "Flagged-address report". Values are exact decimal strings scaled by
 the token's decimals, computed from uint256 integers (never floats).
+
+The report is filtered, ordered and cut into pages by the database (the latest score row
+of each address at or above the threshold; highest risk first, then token and address),
+so the API's pages and the CLI's whole report hold one page of rows at a time, however
+many addresses are flagged.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+import orjson
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from models import AddressScore, Token
 from monitor.addresses import checksum
-from monitor.scoring.service import current_score, current_scores
+from monitor.scoring.service import current_score
 from monitor.timefmt import iso, now_iso
 
+PAGE = 500  # rows per database round trip when the whole report is read
 CSV_FIELDS = (
     "chain_id", "token", "address", "risk_score", "severity", "anomaly_score", "rules",
     "reasons", "evidence", "first_seen", "last_seen", "in_count", "out_count", "in_value",
     "out_value",
 )
+
+
+class Cursor(NamedTuple):
+    """Where a page ended: its last row's (risk, token id, address)."""
+
+    risk: int
+    token_id: int
+    address: str
+
+    PATTERN = r"^[0-9]{1,3}\.[0-9]{1,18}\.0x[0-9a-f]{40}$"  # what str() writes
+
+    def __str__(self) -> str:
+        return f"{self.risk}.{self.token_id}.{self.address}"
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        risk, token_id, address = text.split(".")
+        return cls(int(risk), int(token_id), address)
 
 
 def scaled(value: int, decimals: int) -> str:
@@ -36,10 +63,15 @@ def scaled(value: int, decimals: int) -> str:
     return f"{sign}{whole}.{fraction:0{decimals}d}".rstrip("0")
 
 
+# A report repeats a few token addresses on every row; checksumming (keccak) is half its cost.
+_token_checksum = functools.lru_cache(maxsize=256)(checksum)
+
+
 def item(token: Token, score: AddressScore) -> dict[str, Any]:
+    """One address's entry, as every report and the API show it."""
     return {
         "chain_id": token.chain_id,
-        "token": checksum(token.address),
+        "token": _token_checksum(token.address),
         "address": checksum(score.address),
         "risk_score": score.risk_score,
         "severity": score.severity,
@@ -54,17 +86,63 @@ def item(token: Token, score: AddressScore) -> dict[str, Any]:
     }
 
 
+def _flagged_rows(token_ids: list[int] | None, min_risk: int) -> Select[Any]:
+    """Current score rows at or above `min_risk`, in report order. "Current" is "no later
+    row for the same address", which the (token, address, run) index answers per row."""
+    later = aliased(AddressScore)
+    statement = (
+        select(AddressScore, Token)
+        .join(Token, Token.id == AddressScore.token_id)
+        .where(AddressScore.risk_score >= min_risk,
+               ~exists().where(later.token_id == AddressScore.token_id,
+                               later.address == AddressScore.address,
+                               later.score_run_id > AddressScore.score_run_id))
+        .order_by(AddressScore.risk_score.desc(), AddressScore.token_id, AddressScore.address)
+    )
+    if token_ids is not None:
+        statement = statement.where(AddressScore.token_id.in_(token_ids))
+    return statement
+
+
+def flagged_page(session: Session, token_ids: list[int] | None, min_risk: int, limit: int,
+                 after: Cursor | None = None) -> tuple[list[dict[str, Any]], Cursor | None]:
+    """Up to `limit` items after `after`, and the cursor of the next page (None at the end)."""
+    statement = _flagged_rows(token_ids, min_risk).limit(limit + 1)
+    if after is not None:
+        statement = statement.where(or_(
+            AddressScore.risk_score < after.risk,
+            and_(AddressScore.risk_score == after.risk, or_(
+                AddressScore.token_id > after.token_id,
+                and_(AddressScore.token_id == after.token_id,
+                     AddressScore.address > after.address)))))
+    rows = session.execute(statement).all()
+    page = rows[:limit]
+    last = page[-1][0] if page else None
+    more = len(rows) > limit and last is not None
+    return ([item(token, score) for score, token in page],
+            Cursor(last.risk_score, last.token_id, last.address) if more and last else None)
+
+
+def flagged_items(session: Session, token_ids: list[int] | None,
+                  min_risk: int) -> Iterator[dict[str, Any]]:
+    """Every item of the report in order, read from a server-side cursor PAGE rows at a time."""
+    rows = session.execute(_flagged_rows(token_ids, min_risk).execution_options(
+        yield_per=PAGE))
+    for score, token in rows:
+        yield item(token, score)
+
+
+def flagged_count(session: Session, token_ids: list[int] | None, min_risk: int) -> int:
+    rows = _flagged_rows(token_ids, min_risk).order_by(None).with_only_columns(
+        AddressScore.id).subquery()
+    return int(session.scalar(select(func.count()).select_from(rows)) or 0)
+
+
 def flagged(session: Session, token_ids: list[int] | None, min_risk: int) -> dict[str, Any]:
-    tokens = session.scalars(select(Token).order_by(Token.id))
-    items = []
-    for token in tokens:
-        if token_ids is not None and token.id not in token_ids:
-            continue
-        for score in current_scores(session, token.id).values():
-            if score.risk_score >= min_risk:
-                items.append(item(token, score))
-    items.sort(key=lambda i: (-i["risk_score"], i["token"], i["address"]))
-    return {"generated_at": now_iso(), "min_risk": min_risk, "items": items}
+    """The whole report as one object, for small histories (the demo); everything else
+    reads it page by page (flagged_page, flagged_items)."""
+    return {"generated_at": now_iso(), "min_risk": min_risk,
+            "items": list(flagged_items(session, token_ids, min_risk))}
 
 
 def address_report(session: Session, address: str) -> dict[str, Any]:
@@ -74,15 +152,27 @@ def address_report(session: Session, address: str) -> dict[str, Any]:
         score = current_score(session, token.id, address)
         if score is not None:
             entries.append(item(token, score))
-    return {"generated_at": now_iso(), "address": checksum(address),
-            "tokens": entries}
+    return {"generated_at": now_iso(), "address": checksum(address), "tokens": entries}
 
 
-def to_csv(report: dict[str, Any]) -> str:
+def json_chunks(min_risk: int, items: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The report as JSON text (generated_at, min_risk, items), one item at a time."""
+    yield "{\n" + f'  "generated_at": "{now_iso()}",\n  "min_risk": {min_risk},\n'
+    yield '  "items": ['
+    separator = "\n"
+    for entry in items:
+        text = orjson.dumps(entry, option=orjson.OPT_INDENT_2).decode()
+        yield separator + "    " + text.replace("\n", "\n    ")
+        separator = ",\n"
+    yield ("\n  ]\n}\n" if separator != "\n" else "]\n}\n")
+
+
+def csv_chunks(items: Iterable[dict[str, Any]]) -> Iterator[str]:
+    """The report as CSV (CSV_FIELDS; reasons joined), the header then one row at a time."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
     writer.writeheader()
-    for entry in report["items"]:
+    for entry in items:
         reasons = entry["reasons"]
         writer.writerow({
             **{k: entry[k] for k in CSV_FIELDS if k in entry and k != "reasons"},
@@ -90,4 +180,7 @@ def to_csv(report: dict[str, Any]) -> str:
             "reasons": " | ".join(f"{r['rule']} ({r['score']}): {r['detail']}" for r in reasons),
             "evidence": " ".join(tx for r in reasons for tx in r["evidence"]),
         })
-    return out.getvalue()
+        yield out.getvalue()
+        out.seek(0)
+        out.truncate()
+    yield out.getvalue()

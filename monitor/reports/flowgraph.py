@@ -1,10 +1,10 @@
 """The fund-flow picture of an address report: its counterparties and the evidence path.
 
-Direct flows are the profile's exact per-counterparty totals; the transfers behind each
-reason's evidence are added even when they do not touch the address (a peel chain, the hop
-to a sanctioned wallet), so the laundering path is drawn in full and highlighted. The layout
-is networkx's spring layout with the address pinned in the centre, seeded so the same
-data always gives the same picture.
+Direct flows are the profile's exact totals with its largest counterparties; the transfers
+behind each reason's evidence are added even when they do not touch the address (a peel
+chain, the hop to a sanctioned wallet), so the laundering path is drawn in full and
+highlighted. The layout is networkx's spring layout with the address pinned in the centre,
+seeded so the same data always gives the same picture.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
 from monitor.reports.flagged import scaled
-from monitor.reports.profile import Counterparties
+from monitor.reports.profile import Flow
 
 WIDTH, HEIGHT, MARGIN = 960, 560, 70
 MAX_EVIDENCE_TX = 400
@@ -65,20 +65,19 @@ class FlowGraph:
     omitted: int = 0  # counterparties left out to keep the picture readable
 
 
-def flow_graph(session: Session, token: Token, address: str, counterparties: Counterparties,
-               evidence: set[str], max_counterparties: int = 20) -> FlowGraph:
-    """The address's largest counterparties (from profile.token_activity) and the transfers
-    cited as evidence."""
+def flow_graph(session: Session, token: Token, address: str, flows: list[Flow],
+               counterparties: int, evidence: set[str],
+               max_counterparties: int = 20) -> FlowGraph:
+    """The address's largest counterparties (`flows`, largest first, from
+    profile.activity; `counterparties` in all) and the transfers cited as evidence."""
     where = (Transfer.chain_id == token.chain_id, Transfer.token_id == token.id)
-    totals = {other: v["in"] + v["out"] for other, v in counterparties.items()}
-    kept = sorted(totals, key=lambda a: -totals[a])[:max_counterparties]
+    kept = flows[:max_counterparties]
     edges: dict[tuple[str, str], list[int]] = {}  # (from, to) -> [value, count, on_path]
-    for other in kept:
-        flow = counterparties[other]
-        if flow["in_count"]:
-            edges[(other, address)] = [flow["in"], flow["in_count"], 0]
-        if flow["out_count"]:
-            edges[(address, other)] = [flow["out"], flow["out_count"], 0]
+    for flow in kept:
+        if flow.received_count:
+            edges[(flow.address, address)] = [flow.received, flow.received_count, 0]
+        if flow.sent_count:
+            edges[(address, flow.address)] = [flow.sent, flow.sent_count, 0]
     if evidence:
         path_rows = session.execute(
             select(Transfer.from_address, Transfer.to_address, Transfer.amount)
@@ -96,7 +95,7 @@ def flow_graph(session: Session, token: Token, address: str, counterparties: Cou
     graph.add_node(address)
     for (sender, receiver), (value, count, on_path) in edges.items():
         graph.add_edge(sender, receiver, value=value, count=count, on_path=bool(on_path))
-    return _draw(graph, address, token.decimals, len(totals) - len(kept))
+    return _draw(graph, address, token.decimals, counterparties - len(kept))
 
 
 def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int) -> FlowGraph:

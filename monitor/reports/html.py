@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from monitor.addresses import checksum
 from monitor.reports.flowgraph import flow_graph
-from monitor.reports.profile import profile_entry, token_activity
+from monitor.reports.profile import token_entries
 from monitor.timefmt import now_iso
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -54,20 +54,27 @@ def default_link(item: dict[str, Any]) -> str:
 def flagged_page(report: dict[str, Any],
                  link: Callable[[dict[str, Any]], str] = default_link) -> str:
     """The flagged report as a sortable table, each address linking to its own report."""
-    return _env.get_template("flagged.html.j2").render(
-        items=report["items"], min_risk=report.get("min_risk", 0),
-        generated_at=report["generated_at"], severity_rank=SEVERITY_RANK, link=link,
-        sort_script=SORT_SCRIPT)
+    return "".join(flagged_chunks(report["items"], len(report["items"]),
+                                  report.get("min_risk", 0), report["generated_at"], link))
+
+
+def flagged_chunks(items: Iterable[dict[str, Any]], count: int, min_risk: int,
+                   generated_at: str,
+                   link: Callable[[dict[str, Any]], str] = default_link) -> Iterator[str]:
+    """flagged_page as it renders, for items read page by page (count: how many there are)."""
+    return _env.get_template("flagged.html.j2").generate(
+        items=items, count=count, min_risk=min_risk, generated_at=generated_at,
+        severity_rank=SEVERITY_RANK, link=link, sort_script=SORT_SCRIPT)
 
 
 def address_page(session: Session, address: str, transfers: int = 200) -> str:
     """Risk, reasons with evidence, flow picture, counterparties and timeline per token."""
     entries = []
-    for token, rows, flows in token_activity(session, address):
-        entry = profile_entry(session, token, address, rows, flows, transfers, 25)
+    for token, found, entry in token_entries(session, address, transfers, 25):
         reasons = entry["score"]["reasons"] if entry["score"] else []
         entry["evidence"] = {tx for reason in reasons for tx in reason["evidence"]}
-        entry["graph"] = flow_graph(session, token, address, flows, entry["evidence"])
+        entry["graph"] = flow_graph(session, token, address, found.flows,
+                                    found.counterparties, entry["evidence"])
         entries.append(entry)
     return _env.get_template("address.html.j2").render(
         address=checksum(address), tokens=entries, generated_at=now_iso())

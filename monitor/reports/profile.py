@@ -1,16 +1,17 @@
 """Everything an investigator sees about one address: risk, reasons, counterparties, timeline.
 
 Values are exact decimal strings (uint256 scaled by the token's decimals); the float
-`weight` fields only size the picture.
+`weight` fields only size the picture. A hub can have millions of transfers, so the
+database counts them, picks the latest page and ranks the counterparties (GROUP BY,
+ORDER BY total, LIMIT): memory holds what is shown, not the history.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, or_, select
+from sqlalchemy import Float, cast, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import Token, Transfer
@@ -19,62 +20,118 @@ from monitor.reports.flagged import item, scaled
 from monitor.scoring.service import current_score
 from monitor.timefmt import iso, now_iso
 
-Counterparties = dict[str, dict[str, int]]
-"""counterparty -> exact totals and counts each way: in, out, in_count, out_count."""
+
+class Flow(NamedTuple):
+    """Exact totals between the address and one counterparty, each way."""
+
+    address: str
+    received: int  # from the counterparty
+    sent: int  # to the counterparty
+    received_count: int
+    sent_count: int
 
 
-def token_activity(session: Session, address: str) -> Iterator[tuple[Token, list[Row[Any]],
-                                                                      Counterparties]]:
-    """Per token the address touched: its transfers (newest first) and its counterparties."""
-    for token in session.scalars(select(Token).order_by(Token.id)):
-        rows = list(session.execute(
-            select(Transfer.tx_hash, Transfer.block_number, Transfer.block_time,
-                   Transfer.from_address, Transfer.to_address, Transfer.amount)
-            .where(Transfer.chain_id == token.chain_id, Transfer.token_id == token.id,
-                   or_(Transfer.from_address == address, Transfer.to_address == address))
-            .order_by(Transfer.block_number.desc(), Transfer.log_index.desc())
-        ))
-        if not rows:
-            continue
-        flows: Counterparties = defaultdict(
-            lambda: {"in": 0, "out": 0, "in_count": 0, "out_count": 0})
-        for _tx, _block, _when, sender, receiver, amount in rows:
-            other, side = (receiver, "out") if sender == address else (sender, "in")
-            flows[other][side] += int(amount)
-            flows[other][f"{side}_count"] += 1
-        yield token, rows, flows
+class Activity(NamedTuple):
+    """An address's transfers of one token, as the database summed them up."""
+
+    flows: list[Flow]  # the largest counterparties, largest first
+    counterparties: int  # how many in all
+    transfers: int  # from or to the address
+
+
+def activity(session: Session, token: Token, address: str, limit: int) -> Activity | None:
+    """The `limit` counterparties that moved the most value with the address (largest
+    first), how many there are and how many transfers; None when there is no transfer.
+
+    One GROUP BY over the address's transfers, with window totals over the groups for the
+    counts. A transfer to itself counts once, as sent. Postgres sums NUMERIC(78,0) exactly
+    in SQL; SQLite stores amounts as text and its SUM goes through floats, so there the
+    database ranks by float sums and the exact totals of the chosen few are added up here
+    from their rows (as scoring.service._add_totals does)."""
+    where = (Transfer.chain_id == token.chain_id, Transfer.token_id == token.id)
+    flows = union_all(
+        select(Transfer.to_address.label("other"), literal("out").label("side"),
+               Transfer.amount.label("amount"))
+        .where(*where, Transfer.from_address == address),
+        select(Transfer.from_address, literal("in"), Transfer.amount)
+        .where(*where, Transfer.to_address == address, Transfer.from_address != address),
+    ).subquery()
+    received = flows.c.side == "in"
+    grouped = (select(flows.c.other, func.count().filter(received),
+                      func.count().filter(~received), func.count().over(),
+                      func.sum(func.count()).over())
+               .group_by(flows.c.other).limit(max(limit, 1)))  # one row even for 0: the totals
+    if session.get_bind().dialect.name == "postgresql":
+        amount = func.sum(flows.c.amount)
+        rows = session.execute(grouped.add_columns(amount.filter(received),
+                                                   amount.filter(~received))
+                               .order_by(amount.desc(), flows.c.other)).all()
+        sums = {row[0]: (int(row[5] or 0), int(row[6] or 0)) for row in rows}
+    else:
+        rows = session.execute(grouped.order_by(func.sum(cast(flows.c.amount, Float)).desc(),
+                                                flows.c.other)).all()
+        exact = {row[0]: [0, 0] for row in rows}
+        for start in range(0, len(rows), 500):
+            for other, side, value in session.execute(
+                    select(flows.c.other, flows.c.side, flows.c.amount)
+                    .where(flows.c.other.in_([row[0] for row in rows[start:start + 500]]))):
+                exact[other][side == "out"] += int(value)
+        sums = {other: (into, out) for other, (into, out) in exact.items()}
+    if not rows:
+        return None
+    return Activity([Flow(other, *sums[other], n_in, n_out)
+                     for other, n_in, n_out, *_ in rows[:limit]],
+                    int(rows[0][3]), int(rows[0][4]))
 
 
 def address_profile(session: Session, address: str, limit: int = 200,
                     counterparties: int = 25) -> dict[str, Any]:
     return {"generated_at": now_iso(), "address": checksum(address),
-            "tokens": [profile_entry(session, token, address, rows, flows, limit, counterparties)
-                       for token, rows, flows in token_activity(session, address)]}
+            "tokens": [entry for _, _, entry in token_entries(session, address, limit,
+                                                               counterparties)]}
 
 
-def profile_entry(session: Session, token: Token, address: str, rows: list[Row[Any]],
-                  flows: Counterparties, limit: int, counterparties: int) -> dict[str, Any]:
-    """One token's part of the profile, from token_activity's rows and counterparties."""
+def token_entries(session: Session, address: str, limit: int,
+                  counterparties: int) -> Iterator[tuple[Token, Activity, dict[str, Any]]]:
+    """Per token with a transfer from or to the address: its activity and profile entry."""
+    for token in session.scalars(select(Token).order_by(Token.id)).all():
+        found = activity(session, token, address, counterparties)
+        if found is not None:
+            yield token, found, profile_entry(session, token, address, limit, found)
+
+
+def profile_entry(session: Session, token: Token, address: str, limit: int,
+                  found: Activity) -> dict[str, Any]:
+    """One token's part of the profile: its latest `limit` transfers and what activity()
+    found."""
     score = current_score(session, token.id, address)
-    ranked = sorted(flows.items(), key=lambda kv: -(kv[1]["in"] + kv[1]["out"]))
+    recent = session.execute(
+        select(Transfer.tx_hash, Transfer.block_number, Transfer.block_time,
+               Transfer.from_address, Transfer.to_address, Transfer.amount)
+        .where(Transfer.chain_id == token.chain_id, Transfer.token_id == token.id,
+               or_(Transfer.from_address == address, Transfer.to_address == address))
+        .order_by(Transfer.block_number.desc(), Transfer.log_index.desc(),
+                  Transfer.sub_index.desc())
+        .limit(limit))
     return {
         "token": checksum(token.address), "symbol": token.symbol, "chain_id": token.chain_id,
         "score": item(token, score) if score else None,
         "counterparties": [
-            {"address": checksum(other), "label": "mint/burn" if other == ZERO else None,
-             "received_from": scaled(v["in"], token.decimals),
-             "sent_to": scaled(v["out"], token.decimals),
-             "transfers": v["in_count"] + v["out_count"],
-             "weight": (v["in"] + v["out"]) / 10**token.decimals}
-            for other, v in ranked[:counterparties]
+            {"address": checksum(flow.address),
+             "label": "mint/burn" if flow.address == ZERO else None,
+             "received_from": scaled(flow.received, token.decimals),
+             "sent_to": scaled(flow.sent, token.decimals),
+             "transfers": flow.received_count + flow.sent_count,
+             "weight": (flow.received + flow.sent) / 10**token.decimals}
+            for flow in found.flows
         ],
-        "counterparty_count": len(flows),
+        "counterparty_count": found.counterparties,
         "transfers": [
             {"tx_hash": tx, "block_number": block, "block_time": iso(when),
              "from": checksum(sender), "to": checksum(receiver),
              "direction": "out" if sender == address else "in",
              "amount": scaled(int(amount), token.decimals)}
-            for tx, block, when, sender, receiver, amount in rows[:limit]
+            for tx, block, when, sender, receiver, amount in recent
         ],
-        "transfer_count": len(rows),
+        "transfer_count": found.transfers,
     }

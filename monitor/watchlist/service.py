@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
-from models import Token
+from models import DirtyAddress, Token
 from models.base import utcnow
 from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, WatchlistImport
 from monitor.addresses import ZERO
@@ -191,20 +191,36 @@ def list_watchlists(session: Session) -> list[Watchlist]:
     return list(session.scalars(select(Watchlist).order_by(Watchlist.name)))
 
 
-def summaries(session: Session) -> list[dict[str, Any]]:
-    """Each list with its size and what its latest import added and removed (`updated_at`
-    is left a datetime for the caller to format)."""
-    latest: dict[int, WatchlistImport] = {}
-    for row in session.scalars(select(WatchlistImport).order_by(WatchlistImport.id)):
-        latest[row.watchlist_id] = row
-    rows = []
-    for w in list_watchlists(session):
-        last = latest.get(w.id)
-        rows.append({"name": w.name, "category": w.category, "entries": w.entry_count,
-                     "source": w.source, "updated_at": w.updated_at,
-                     "last_added": len(last.added) if last else 0,
-                     "last_removed": len(last.removed) if last else 0})
-    return rows
+def summaries(session: Session, limit: int | None = None,
+              after: str | None = None) -> list[dict[str, Any]]:
+    """Each list (by name, after `after`, at most `limit`) with its size and how many
+    addresses its latest import added and removed (`updated_at` is left a datetime for the
+    caller to format). The database counts the imports' address arrays: a list of a
+    million addresses costs a number here, not the array."""
+    length = (func.jsonb_array_length if session.get_bind().dialect.name == "postgresql"
+              else func.json_array_length)
+    latest = (select(WatchlistImport.watchlist_id, func.max(WatchlistImport.id).label("id"))
+              .group_by(WatchlistImport.watchlist_id).subquery())
+    last = aliased(WatchlistImport)
+    statement = (
+        select(Watchlist.name, Watchlist.category, Watchlist.entry_count, Watchlist.source,
+               Watchlist.updated_at, length(last.added), length(last.removed))
+        .outerjoin(latest, latest.c.watchlist_id == Watchlist.id)
+        .outerjoin(last, last.id == latest.c.id)
+        .order_by(Watchlist.name).limit(limit)
+    )
+    if after is not None:
+        statement = statement.where(Watchlist.name > after)
+    return [{"name": name, "category": category, "entries": entries, "source": source,
+             "updated_at": updated_at, "last_added": added or 0, "last_removed": removed or 0}
+            for name, category, entries, source, updated_at, added, removed
+            in session.execute(statement)]
+
+
+def tokens_to_rescreen(session: Session) -> set[int]:
+    """Tokens whose next scoring run re-screens them, and which it has not yet done: a list
+    changed (import_list marks every token) or a reorg marked addresses."""
+    return set(session.scalars(select(DirtyAddress.token_id).distinct()))
 
 
 def listed_addresses(

@@ -12,31 +12,16 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
 
 from monitor.api.app import create_app
 from monitor.api.guard import JSON_BODY_BYTES, GuardedRoute
 from monitor.api.routes.admin import MAX_LIST_BYTES
 from support.api import serve_app
+from support.routes import api_routes
 
 MIB = 2**20
 UPLOAD = 150 * MIB
 CHUNK = b"0" * MIB
-
-
-def api_routes(app: Any) -> list[tuple[str, str, Any]]:
-    """(method, path, route) of every operation under /api/v1, read off the app itself, so
-    a route added later is covered without editing a list. (FastAPI lists included routers
-    flat in some versions and as included-router entries in others.)"""
-    found = []
-    for route in app.routes:
-        contexts = (route.effective_route_contexts()
-                    if hasattr(route, "effective_route_contexts") else [route])
-        for context in contexts:
-            original = getattr(context, "original_route", context)
-            if isinstance(original, APIRoute) and context.path.startswith("/api/v1"):
-                found += [(method, context.path, original) for method in sorted(context.methods)]
-    return found
 
 
 class Upload:

@@ -6,10 +6,9 @@ import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, Response
 
 from models import ApiKey, Token
-from monitor import jobs
 from monitor.addresses import checksum
 from monitor.api.auth import Caller, admin, viewer
 from monitor.api.guard import GuardedRoute, body_limit
@@ -31,29 +30,33 @@ from monitor.db import transaction
 from monitor.errors import UserError
 from monitor.timefmt import iso
 from monitor.tokens import add_token, list_tokens, resolve_metadata
-from monitor.watchlist.parsers import ListFormat
-from monitor.watchlist.service import import_list, summaries
+from monitor.watchlist.parsers import ListFormat, ListFormatError
+from monitor.watchlist.service import import_list, summaries, tokens_to_rescreen
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=GuardedRoute)
 Name = Annotated[text(128, 1), Path(description="Name")]  # type: ignore[valid-type]
+RESCREEN_STATUS = "/api/v1/tokens"  # each token's rescreen_pending
 MAX_LIST_BYTES = 64 * 1024 * 1024  # the full OFAC SDN_ADVANCED.XML is about 100 MB unzipped; lists
 # bigger than this belong on the command line, not in one HTTP request.
 
 
-def token_json(token: Token) -> dict[str, Any]:
+def token_json(token: Token, rescreen_pending: bool = False) -> dict[str, Any]:
     return {
         "id": token.id, "chain_id": token.chain_id, "address": checksum(token.address),
         "name": token.name, "symbol": token.symbol, "decimals": token.decimals,
         "standard": token.standard, "start_block": token.start_block,
         "synced_block": token.synced_block, "created_at": iso(token.created_at),
+        "rescreen_pending": rescreen_pending,
     }
 
 
 @router.get("/tokens", tags=["tokens"], response_model=TokenList)
 def get_tokens(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
-    """Registered token contracts."""
+    """Registered token contracts. `rescreen_pending`: a watchlist change (or a reorg) is
+    waiting for the token's next scoring run to screen it again."""
     with request.app.state.read_sessions() as session:
-        return {"items": [token_json(t) for t in list_tokens(session)]}
+        pending = tokens_to_rescreen(session)
+        return {"items": [token_json(t, t.id in pending) for t in list_tokens(session)]}
 
 
 @router.post("/tokens", status_code=201, tags=["tokens"], response_model=TokenOut)
@@ -102,41 +105,64 @@ def delete_key(request: Request, name: Name,
 
 
 @router.get("/watchlists", tags=["watchlists"], response_model=WatchlistList)
-def get_watchlists(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
-    """Imported watchlists with their size and what the last import changed."""
+def get_watchlists(
+    request: Request,
+    _: Annotated[Caller, Depends(viewer)],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[text(128, 1) | None,  # type: ignore[valid-type]
+                      Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    """Imported watchlists by name, with their size and what the last import changed."""
     with request.app.state.read_sessions() as session:
-        return {"items": [{**row, "updated_at": iso(row["updated_at"])}
-                          for row in summaries(session)]}
+        rows = summaries(session, limit + 1, cursor)
+    page = rows[:limit]
+    return {"items": [{**row, "updated_at": iso(row["updated_at"])} for row in page],
+            "next_cursor": page[-1]["name"] if len(rows) > limit else None}
 
 
 @router.put("/watchlists/{name}", tags=["watchlists"], response_model=WatchlistImported,
-            openapi_extra=body_limit(MAX_LIST_BYTES))
+            status_code=202, openapi_extra=body_limit(MAX_LIST_BYTES), responses={
+                200: {"model": WatchlistImported,
+                      "description": "Imported; nothing changed, so nothing to re-screen"},
+                202: {"model": WatchlistImported, "description": "Imported; the re-screen "
+                      "of every token is queued (`Location`: where to watch it)"}})
 def put_watchlist(
     request: Request,
+    response: Response,
     name: Name,
     _: Annotated[Caller, Depends(admin)],
     content: Annotated[str, Body(media_type="text/plain",
                                  description="The list file: OFAC SDN XML, CSV, text or JSON")],
     category: Annotated[str, Query(max_length=32)] = "sanctioned",
     format: ListFormat = ListFormat.auto,
-    rescreen: bool = True,
 ) -> dict[str, Any]:
-    """Replace a watchlist with the uploaded file (atomically), then re-screen the stored
-    history against it, as `amlmon watchlist import` does."""
+    """Replace a watchlist with the uploaded file (atomically). When that changes what is
+    listed, every token is marked for re-screening and the answer is 202: the stored history
+    is screened again in the background (the daemon's `score` job, or `amlmon api`'s own
+    re-screen task), not in this request. `GET /api/v1/tokens` shows each token's
+    `rescreen_pending` until that run has committed, alerts included."""
     if "\x00" in content:
-        raise UserError("the list file contains NUL characters")
+        raise UserError("body: contains NUL characters")
     with tempfile.TemporaryDirectory(prefix="amlmon-list-") as folder:
         path = FilePath(folder) / "upload"
         path.write_text(content, encoding="utf-8")
-        with transaction(request.app.state.sessions) as session:
-            result = import_list(session, path, name, category, fmt=format, source="api upload")
+        try:
+            with transaction(request.app.state.sessions) as session:
+                result = import_list(session, path, name, category, fmt=format,
+                                     source="api upload")
+                tokens = len(list_tokens(session))
+        except ListFormatError as exc:  # it names the file: here that is the request body
+            raise UserError(str(exc).replace(str(path), "body")) from None
     answer: dict[str, Any] = {
         "name": result.list_name, "format": str(result.format), "entries": result.total,
         "added": len(result.added), "removed": len(result.removed), "changed": result.changed,
         "warnings": result.warnings[:100],
     }
-    if rescreen and result.screening_changes:
-        summary = jobs.score_and_alert(request.app.state.sessions, request.app.state.settings)
-        answer["rescreen"] = {"tokens": len(summary.runs), "alerts_created": summary.alerts_created,
-                              "alerts_updated": summary.alerts_updated}
-    return answer
+    if not result.screening_changes:
+        response.status_code = 200
+        return answer
+    response.headers["Location"] = RESCREEN_STATUS
+    rescreen_soon = request.app.state.rescreen_soon
+    if rescreen_soon is not None:
+        rescreen_soon()
+    return {**answer, "rescreen": {"tokens": tokens, "status": RESCREEN_STATUS}}

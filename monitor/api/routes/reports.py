@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
 from monitor.api.auth import Caller, viewer
 from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import ERRORS, Address, AddressProfile, AddressReport, FlaggedReport
-from monitor.reports import flagged as reports
-from monitor.reports import html
+from monitor.reports import export, flagged, html
 from monitor.reports.profile import address_profile
 from monitor.scoring.config import load_rules_config
+from monitor.timefmt import now_iso
 from monitor.tokens import find_token
 
 router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS, route_class=GuardedRoute)
@@ -22,7 +23,8 @@ PathAddress = Annotated[Address, Path(description="0x… address (EIP-55 checked
 
 @router.get("/reports/flagged", response_model=None, responses={200: {
     "model": FlaggedReport, "content": {"text/csv": {}, "text/html": {}},
-    "description": "JSON (the schema here), CSV with the same fields, or an HTML page"}})
+    "description": "JSON: one page (the schema here; follow `next_cursor`). CSV (the same "
+                   "fields) and HTML: the whole report, streamed"}})
 def flagged_report(
     request: Request,
     _: Annotated[Caller, Depends(viewer)],
@@ -30,19 +32,29 @@ def flagged_report(
     token: Annotated[Address | None, Query(description="Only this token contract")] = None,
     min_risk: Annotated[int | None, Query(ge=0, le=100,
                                           description="Default: flag_min_risk")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Items per JSON page")] = 500,
+    cursor: Annotated[str | None, Query(pattern=flagged.Cursor.PATTERN,
+                                        description="next_cursor of the previous page")] = None,
 ) -> Response:
     """Flagged addresses, highest risk first (DESIGN.md "Flagged-address report")."""
     threshold = min_risk if min_risk is not None else int(
         load_rules_config(request.app.state.settings.rules_file).flag_min_risk)
-    with request.app.state.read_sessions() as session:
+    sessions = request.app.state.read_sessions
+    with sessions() as session:
         token_ids = [find_token(session, token).id] if token is not None else None
-        report = reports.flagged(session, token_ids, threshold)
-    if format == "csv":
-        return Response(reports.to_csv(report), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="flagged.csv"'})
-    if format == "html":
-        return HTMLResponse(html.flagged_page(report))
-    return JSONResponse(report)
+        if format == "json":
+            items, after = flagged.flagged_page(session, token_ids, threshold, limit,
+                                                flagged.Cursor.parse(cursor) if cursor else None)
+            return JSONResponse({"generated_at": now_iso(), "min_risk": threshold,
+                                 "items": items, "next_cursor": after and str(after)})
+
+    def chunks() -> Iterator[str]:  # read while the response streams, a page at a time
+        with sessions() as session:
+            yield from export.flagged_report(session, token_ids, threshold, format)
+
+    headers = ({"Content-Disposition": 'attachment; filename="flagged.csv"'}
+               if format == "csv" else None)
+    return StreamingResponse(chunks(), media_type=export.MEDIA_TYPES[format], headers=headers)
 
 
 @router.get("/reports/address/{address}", response_model=None, responses={200: {
@@ -59,7 +71,7 @@ def address_report(
     with request.app.state.read_sessions() as session:
         if format == "html":
             return HTMLResponse(html.address_page(session, address))
-        return JSONResponse(reports.address_report(session, address))
+        return JSONResponse(flagged.address_report(session, address))
 
 
 @router.get("/addresses/{address}", response_model=AddressProfile)
@@ -68,7 +80,8 @@ def address_profile_(
     address: PathAddress,
     _: Annotated[Caller, Depends(viewer)],
     transfers: Annotated[int, Query(ge=0, le=5000, description="Recent transfers to list")] = 100,
-    counterparties: Annotated[int, Query(ge=0, le=1000)] = 25,
+    counterparties: Annotated[int, Query(ge=0, le=1000,
+                                         description="Largest counterparties to list")] = 25,
 ) -> dict[str, Any]:
     """Address profile per token: risk, reasons, largest counterparties, recent transfers."""
     with request.app.state.read_sessions() as session:
