@@ -25,7 +25,7 @@ import tracemalloc
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]  # this checkout, not an installed one
 
 from monitor import db  # noqa: E402
 from support import bulk  # noqa: E402
