@@ -116,11 +116,11 @@ def flagged_page(session: Session, token_ids: list[int] | None, min_risk: int, l
                 and_(AddressScore.token_id == after.token_id,
                      AddressScore.address > after.address)))))
     rows = session.execute(statement).all()
-    page = rows[:limit]
-    last = page[-1][0] if page else None
-    more = len(rows) > limit and last is not None
-    return ([item(token, score) for score, token in page],
-            Cursor(last.risk_score, last.token_id, last.address) if more and last else None)
+    page, following = rows[:limit], None
+    if len(rows) > limit:
+        last = page[-1][0]
+        following = Cursor(last.risk_score, last.token_id, last.address)
+    return [item(token, score) for score, token in page], following
 
 
 def flagged_items(session: Session, token_ids: list[int] | None,

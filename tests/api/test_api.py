@@ -243,6 +243,26 @@ def test_alert_pages_follow_the_cursor_and_filters_hold(api: Any) -> None:
                     "not registered")
 
 
+def test_flagged_pages_follow_the_cursor_and_add_up_to_the_streamed_report(api: Any) -> None:
+    with client(api.base, api.keys["viewer"]) as http:
+        pages, cursor = [], None
+        while True:
+            page = http.get("/api/v1/reports/flagged", params={
+                "limit": 7, **({"cursor": cursor} if cursor else {})}).json()
+            assert len(page["items"]) <= 7
+            pages += page["items"]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        whole = list(csv.DictReader(io.StringIO(http.get(
+            "/api/v1/reports/flagged", params={"format": "csv"}).text)))
+        _json_error(http.get("/api/v1/reports/flagged", params={"cursor": "x"}), 422, "cursor")
+    assert len(pages) > 7 and [(i["address"], i["risk_score"]) for i in pages] == [
+        (row["address"], int(row["risk_score"])) for row in whole]
+    assert [i["risk_score"] for i in pages] == sorted((i["risk_score"] for i in pages),
+                                                      reverse=True)
+
+
 def test_triage_lifecycle_is_audited_with_the_key_name_as_actor(api: Any) -> None:
     with api.sessions() as session:
         alert_id = session.scalar(select(func.max(Alert.id)).where(Alert.status == "open"))
