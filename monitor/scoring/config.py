@@ -38,12 +38,9 @@ class Alerts(Strict):
 
 
 class Population(Strict):
-    large_quantile: Share = 0.95
-    service_quantile: Share = 0.99
     service_min_factor: Positive = 10
     service_min_lifetime_seconds: Seconds = 30 * DAY
     silence_quantile: Share = 0.9
-    fast_quantile: Share = 0.1
 
 
 class Patterns(Strict):
@@ -77,7 +74,7 @@ class FanOut(Strict):
 
 
 class FanIn(Strict):
-    window_seconds: Seconds = 7 * DAY
+    window_seconds: Seconds = 30 * DAY
     min_feeders: Annotated[int, Field(ge=2)] = 3
     fresh_seconds: Seconds = 14 * DAY
     max_feeder_transfers: Count = 4

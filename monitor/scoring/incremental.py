@@ -10,8 +10,10 @@ forest, each address's rule reasons). When new blocks arrive:
    reaches (`neighbourhood`): every counterparty of a touched address that is not a
    service wallet (a pattern anchored there may count it as a feeder or a member), and
    on from there through addresses with at most `degree_limit` counterparties (peel
-   chains, cycles, mules and pass-through chains are made of such addresses), with busy
-   addresses joining them as sources and collectors;
+   chains, cycles, mules and pass-through chains are made of such addresses); a busy
+   address the walk reaches joins it but is not walked through: a pattern anchored there
+   is found again from its own transfers, and its other members get their reasons from
+   the pattern;
 3. the rules run on the transfers of that neighbourhood and of its low-degree
    counterparties (a scatter-gather's mules, a chain's hops), with the token-wide
    features. Patterns anchored in the neighbourhood are found again and replace the
@@ -64,10 +66,8 @@ def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: in
 
     The walk crosses every edge of the seeds marked in `open_seeds` (bool per address)
     and of every address with at most `limit` counterparties (chains, loops and mules are
-    made of such addresses); from a busy address it goes only to its low-degree
-    counterparties, and only within one step of a seed: a busy source or collector's
-    other mules are in its pattern, but walking on from every busy wallet would reach the
-    whole token. The zero address is never part of it.
+    made of such addresses); a busy address ends it, since walking on from every busy
+    wallet would reach the whole token. The zero address is never part of it.
     """
     low = degree <= limit
     low[0] = False
@@ -77,13 +77,8 @@ def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: in
     while frontier.size:
         crosses = low[frontier] if step or open_seeds is None else (
             low[frontier] | open_seeds[frontier])
-        walk = frontier[crosses]
-        rows = flows.rows_touching(walk)
-        near = [flows.src[rows], flows.dst[rows]]
-        busy = frontier[~crosses] if step <= 1 else frontier[:0]
-        rows = flows.rows_touching(busy)
-        near += [flows.src[rows][low[flows.src[rows]]], flows.dst[rows][low[flows.dst[rows]]]]
-        found = np.unique(np.concatenate(near))
+        rows = flows.rows_touching(frontier[crosses])
+        found = np.unique(np.concatenate([flows.src[rows], flows.dst[rows]]))
         frontier = found[level[found] < 0]
         step += 1
         level[frontier] = step

@@ -2,10 +2,11 @@
 
 Rules judge an address against the token's own distribution, never against figures
 chosen for one data set: a transfer is large when few of the token's transfers are
-larger; a wallet is a service wallet (exchange, custodian, market maker, the issuer)
-when it deals with far more counterparties than the token's addresses usually do, for longer than a laundering burst lasts; a
-silence is long when few of the token's holders were ever silent that long; a pair that
-transacts several times within a day is unusual when few of the token's senders ever do.
+larger; a wallet is a service wallet (exchange, custodian, market maker, paying agent)
+when it deals with far more counterparties than the token's addresses usually do, for
+longer than a laundering burst lasts; a silence is long when few of the token's holders
+were ever silent that long; a pair that transacts several times within a day is unusual
+when few of the token's senders ever do.
 They are measured once per full run and kept in the scoring state, so an incremental run
 judges by the same yardsticks (monitor.scoring.incremental).
 """
@@ -24,10 +25,8 @@ from monitor.scoring.flows import Flows, unique_ints
 @dataclass
 class Yardsticks:
     secondary_amounts: np.ndarray  # sorted amounts of the transfers between holders
-    large_amount: float  # population.large_quantile of those
     service_degree: float  # counterparties from which an address is a service wallet
     service_lifetime: float  # ...when active (first to last transfer) at least this long
-    median_degree: float
     long_silence: float  # seconds: population.silence_quantile of holders' longest silences
     silence_rank: float  # that quantile
     # burst_share[k]: share of the token's senders whose busiest split window (rules
@@ -37,7 +36,6 @@ class Yardsticks:
     burst_share: np.ndarray
     deposit_burst_share: np.ndarray
     in_band_share: float  # share of transfers in the structuring band
-    fast_hold: float  # seconds: population.fast_quantile of the token's holding times
     permissioned: bool
 
     def service(self, feats: Features) -> np.ndarray:
@@ -90,27 +88,20 @@ def measure(flows: Flows, feats: Features, config: RulesConfig,
     deg = degree(feats)[1:]
     active = deg[deg > 0]
     median = float(np.median(active)) if active.size else 0.0
-    service = (max(float(np.quantile(active, p.service_quantile)),
-                   p.service_min_factor * median) if active.size else np.inf)
+    service = p.service_min_factor * median if active.size else np.inf
     # Holders' longest silences, among addresses that were active more than once.
     gaps = feats.column("max_gap_days")[1:] * 86400.0
     gaps = gaps[gaps > 0]
     structuring = config.rules.structuring
     threshold = structuring.reporting_threshold
     band = ((flows.amount >= structuring.band * threshold) & (flows.amount < threshold))[real]
-    hold = feats.hold_seconds[real]
-    hold = hold[~np.isnan(hold)]
     stats = Yardsticks(
         secondary_amounts=secondary,
-        large_amount=(float(np.quantile(secondary, p.large_quantile)) if secondary.size
-                      else float("inf")),
         service_degree=service, service_lifetime=float(p.service_min_lifetime_seconds),
-        median_degree=median,
         long_silence=float(np.quantile(gaps, p.silence_quantile)) if gaps.size else np.inf,
         silence_rank=p.silence_quantile,
         burst_share=np.ones(2), deposit_burst_share=np.ones(2),
         in_band_share=float(band.mean()) if band.size else 0.0,
-        fast_hold=float(np.quantile(hold, p.fast_quantile)) if hold.size else 0.0,
         permissioned=permissioned,
     )
     wallets, deposits = sides(stats, flows, feats)

@@ -20,6 +20,7 @@ from support.anvil import free_port, run_anvil
 from support.cli import REPO, run_cli_process
 from support.faultproxy import fault_proxy
 from support.ingest import register
+from support.rules import RULES_FILE
 from support.token import deploy
 from support.wait import wait_for
 
@@ -64,7 +65,7 @@ def test_daemon_alerts_within_a_poll_exports_metrics_and_stops_cleanly(
                # After their first run at start, the score and retrain jobs wait an hour:
                # an alert before that comes from the ingest tick, however slow the machine.
                "AMLMON_SCORE_INTERVAL_SECONDS": "3600",
-               "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
+               "AMLMON_RULES_FILE": str(RULES_FILE)}
         assert run_cli_process("watchlist", "import", str(listed), "--list", "ofac",
                                env=env).code == 0
         with daemon(env, tmp_path / "run.log") as process:
@@ -110,7 +111,7 @@ def test_two_daemons_share_one_database_and_take_over(
         token.batch_mint(holders, [10**9] * 3)
         env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": node.url,
                "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.3",
-               "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
+               "AMLMON_RULES_FILE": str(RULES_FILE)}
         # Other advisory locks are granted meanwhile: another application's, and a scoring
         # lock like the one the lease holder takes while it scores. Only leases count.
         with sessions() as other, other.begin(), \
@@ -172,7 +173,7 @@ def test_daemon_rides_out_an_rpc_outage_and_dropped_database_connections(
         env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": proxy.url,
                "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.5",
                "AMLMON_RPC_MAX_RETRIES": "1", "AMLMON_METRICS_PORT": str(port),
-               "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
+               "AMLMON_RULES_FILE": str(RULES_FILE)}
 
         def ingested(tx: str) -> bool:
             with sessions() as session:

@@ -17,12 +17,13 @@ import httpx
 from support.anvil import free_port
 from support.api import wait_until_healthy
 from support.cli import REPO
+from support.rules import RULES_FILE
 
 
 def test_demo_runs_the_whole_pipeline_and_serves_the_api(tmp_path: Path) -> None:
     out, log = tmp_path / "demo", tmp_path / "demo.log"
     port = free_port()
-    env = {**os.environ, "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml"),
+    env = {**os.environ, "AMLMON_RULES_FILE": str(RULES_FILE),
            "AMLMON_API_PORT": str(port)}
     with log.open("w") as sink:
         process = subprocess.Popen(

@@ -20,6 +20,7 @@ from monitor import metrics
 from support.anvil import free_port, run_anvil
 from support.cli import REPO
 from support.ingest import register
+from support.rules import RULES_FILE
 from support.token import deploy
 
 CONFIG = REPO / "config"
@@ -93,7 +94,7 @@ def test_real_prometheus_scrapes_a_running_daemon(pg_url: str, make_sessions: An
         env = {**os.environ, "AMLMON_DATABASE_URL": pg_url, "AMLMON_RPC_URLS": node.url,
                "AMLMON_CONFIRMATIONS": "0", "AMLMON_POLL_INTERVAL_SECONDS": "0.5",
                "AMLMON_API_PORT": str(metrics_port),  # `run` serves /metrics with the API
-               "AMLMON_RULES_FILE": str(tmp_path / "defaults.yaml")}
+               "AMLMON_RULES_FILE": str(RULES_FILE)}
         daemon = subprocess.Popen([sys.executable, "-m", "monitor.cli", "run"],
                                   env=env, cwd=REPO, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import AddressScore, ScoreRun, Token, Transfer
+from models import AddressScore, Pattern, PatternMember, PatternTransfer, ScoreRun, Token, Transfer
 from monitor import db
 from monitor.addresses import checksum
-from monitor.scoring import features, service
-from monitor.scoring import incremental as incremental_scoring
+from monitor.scoring import evaluate, service
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import load_flows
-from monitor.sim import History, generate
+from monitor.scoring.patterns import ROLES
+from monitor.sim import History, generate_independent
 from monitor.sim.replay import replay
 from support.anvil import Anvil, run_anvil
 from support.cli import run_cli
@@ -32,7 +32,7 @@ from support.postgres import create_database, drop_database
 from support.token import TokenOnChain, deploy
 
 SEED = 7  # the detection benchmark uses other seeds
-MIN_RISK = DEFAULTS["flag_min_risk"]
+MIN_RISK = DEFAULTS.flag_min_risk
 
 
 @dataclass
@@ -47,7 +47,9 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(pg_server: str) -> Iterator[World]:
-    history = generate(SEED, investors=100, days=60, cases_per_rule=1)
+    # Drawn independently of the rules' thresholds (monitor.sim.independent): benign
+    # holders, venues and look-alikes, and laundering networks with every member labelled.
+    history = generate_independent(SEED, investors=150, days=75, cases_per_typology=1)
     url = create_database(pg_server, prefix="amlmon_test_scoring")
     engine = db.make_engine(url)
     try:
@@ -77,25 +79,69 @@ def _current(world: World) -> dict[str, AddressScore]:
         return service.current_scores(session, _token(session).id)
 
 
-def test_every_injected_case_is_found_with_its_actors(world: World) -> None:
+def test_every_laundering_network_is_flagged_with_its_members(world: World) -> None:
     scores = _current(world)
     for case in world.history.cases:
+        flagged = {a for a in case.actors if a in scores and scores[a].risk_score >= MIN_RISK}
         fired = {a for a in case.actors
                  if a in scores and any(r["rule"] == case.rule for r in scores[a].reasons)}
-        assert fired, f"{case.rule} did not fire on any of {sorted(case.actors)}"
-        flagged = {a for a in case.actors if a in scores and scores[a].risk_score >= MIN_RISK}
-        assert len(flagged) >= max(1, len(case.actors) // 2), (case.rule, flagged)
+        assert fired or case.near_miss, (case.rule, case.description)
+        # Members, not only the hub: most of every network is flagged with it.
+        assert len(flagged) >= 0.8 * len(case.actors), (case.rule, case.description,
+                                                        sorted(set(case.actors) - flagged))
 
 
-def test_benign_hubs_and_distributions_stay_below_the_flag(world: World) -> None:
+def test_benign_look_alikes_and_venues_stay_below_the_flag(world: World) -> None:
     scores = _current(world)
-    for hub in world.history.benign_hubs:
-        risk = scores[hub].risk_score if hub in scores else 0
-        assert risk < MIN_RISK, (hub, scores[hub].reasons)
-    actors = set(world.history.labels())
-    false = [a for a, s in scores.items() if s.risk_score >= MIN_RISK and a not in actors]
-    flagged = [a for a, s in scores.items() if s.risk_score >= MIN_RISK]
-    assert len(false) <= 0.2 * len(flagged), false
+    history = world.history
+    flagged = {a for a, s in scores.items() if s.risk_score >= MIN_RISK}
+    assert not flagged & history.benign_hubs, sorted(flagged & history.benign_hubs)
+    lookalikes = set(history.lookalikes)
+    assert len(flagged & lookalikes) <= 0.02 * len(lookalikes), sorted(flagged & lookalikes)
+    false = flagged - set(history.labels())
+    assert len(false) <= 0.05 * len(flagged), [(a, scores[a].reasons[0]["detail"])
+                                               for a in sorted(false)]
+    # The flagged share is recorded on the run, for the gauge and the report.
+    model = world.first_run.model
+    assert model["flagged_addresses"] == len(flagged)
+    assert 0 < model["flagged_addresses"] / model["active_addresses"] < 0.5
+
+
+def test_patterns_are_stored_with_every_member_its_role_and_exact_totals(world: World) -> None:
+    amounts = {}
+    with world.sessions() as session:
+        for row in session.execute(select(Transfer.block_number, Transfer.log_index,
+                                          Transfer.sub_index, Transfer.amount)):
+            amounts[row[:3]] = int(row[3])
+        patterns = session.scalars(select(Pattern).where(Pattern.status == "active")).all()
+        assert {p.typology for p in patterns} >= {case.rule for case in world.history.cases
+                                                  if not case.near_miss}
+        scores = service.current_scores(session, _token(session).id)
+        for pattern in patterns:
+            members = session.scalars(select(PatternMember)
+                                      .where(PatternMember.pattern_id == pattern.id)).all()
+            assert len(members) == pattern.member_count >= 1
+            assert pattern.anchor in {m.address for m in members}
+            rows = session.execute(select(PatternTransfer.block_number, PatternTransfer.log_index,
+                                          PatternTransfer.sub_index)
+                                   .where(PatternTransfer.pattern_id == pattern.id)).all()
+            assert len(rows) == pattern.transfer_count
+            assert pattern.total_value == sum(amounts[tuple(r)] for r in rows)
+            for member in members:
+                assert member.role in ROLES
+                if member.score < MIN_RISK:
+                    continue
+                reasons = [r for r in scores[member.address].reasons
+                           if r.get("pattern_id") == pattern.id]
+                strongest = max((r["score"] for r in scores[member.address].reasons
+                                 if r["rule"] == pattern.typology), default=0)
+                # Its reason for the typology names this pattern, unless a stronger one of
+                # the same typology took its place.
+                assert reasons or strongest >= member.score, (pattern.title, member.address)
+                for reason in reasons:
+                    assert reason["rule"] == pattern.typology
+                    assert reason["role"] == member.role
+                    assert member.role.replace("_", " ") in reason["detail"]
 
 
 def test_reasons_are_words_with_numbers_and_real_evidence(world: World) -> None:
@@ -149,34 +195,24 @@ def test_incremental_run_rescores_the_neighbourhood_as_a_full_run_would(world: W
     # every address and every transfer.
     position = {a: i for i, a in enumerate(fresh.addresses)}
     order = np.array([position[a] for a in state.flows.addresses])
-    reference = features.compute(fresh, {"reporting_threshold": float(
-        DEFAULTS["rules"]["structuring"]["reporting_threshold"])},
-        dict(DEFAULTS["feature_windows"]))
+    reference = evaluate.compute_features(fresh, DEFAULTS)
     np.testing.assert_allclose(state.features.matrix[1:], reference.matrix[order][1:])
     np.testing.assert_array_equal(state.features.first_seen[1:], reference.first_seen[order][1:])
     for helper in ("recv_new", "send_first", "hold_seconds", "last_receipt"):
         np.testing.assert_array_equal(getattr(state.features, helper),
                                       getattr(reference, helper))
 
-    # Only the neighbourhood was re-scored, and it got what a full evaluation with the
-    # same forest and token-wide statistics gives it.
-    degree = (state.features.column("in_counterparties")
-              + state.features.column("out_counterparties"))
-    region = incremental_scoring.neighbourhood(
-        state.flows, degree, incremental_scoring.touched(old_flows, state.flows),
-        incremental_scoring.degree_limit(DEFAULTS["rules"]))
-    assert incremental.addresses_scored == region.size < fresh.n_addresses / 2
-    assert {source, *recipients} <= set(state.flows.addresses[region])
-    full = service.rule_reasons(fresh, reference, DEFAULTS, stats, {}, service.LOCAL_RULES)
-    theirs_rows = order[region]
-    scores, explanations = fitted.score(reference.matrix, theirs_rows)
-    for k, (mine, theirs) in enumerate(zip(region, theirs_rows, strict=True)):
-        expected = dict(full.get(int(theirs), {}))
-        if int(theirs) in explanations:
-            expected["anomaly"] = service.anomaly_reason(scores[k], explanations[int(theirs)])
-        assert state.raw.get(int(mine), {}) == expected, state.flows.addresses[mine]
+    # Only a part was re-scored, and the findings (patterns included) are what a full
+    # evaluation with the same forest and yardsticks gives: for every address.
+    assert incremental.addresses_scored < fresh.n_addresses / 2
+    full, patterns = evaluate.findings(state.flows, state.features, DEFAULTS, stats, {})
+    assert state.patterns == patterns
+    mine = {a: {k: v for k, v in r.items() if k != "anomaly"} for a, r in state.raw.items()}
+    assert {a: r for a, r in mine.items() if r} == full
     current = _current(world)
-    assert any(r["rule"] in ("mint_then_dispersal", "fan_out") for r in current[source].reasons)
+    assert any(r["rule"] == "fan_out" and r["role"] == "source" for r in current[source].reasons)
+    assert all(any(r["rule"] == "fan_out" and r["role"] == "recipient"
+                   for r in current[a].reasons) for a in recipients)
 
     # More of the same: the source's new row takes its exact totals from the row the last
     # incremental run wrote plus the transfers since; they must equal the sums over all.

@@ -14,6 +14,7 @@ from monitor.addresses import checksum as cs
 from support.anvil import run_anvil
 from support.cli import run_cli
 from support.ingest import ingest, register
+from support.rules import RULES_FILE
 from support.token import deploy
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -31,7 +32,7 @@ def test_direct_and_indirect_exposure_found_retroactively_and_withdrawn_with_the
     tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("AMLMON_DATABASE_URL", pg_url)
-    monkeypatch.setenv("AMLMON_RULES_FILE", str(tmp_path / "defaults.yaml"))
+    monkeypatch.setenv("AMLMON_RULES_FILE", str(RULES_FILE))
     sessions = make_sessions(pg_url)
     with run_anvil() as node:
         token = deploy(node)
@@ -90,7 +91,7 @@ def test_value_to_an_address_outside_the_kyc_allowlist_is_a_reason(
     tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("AMLMON_DATABASE_URL", pg_url)
-    monkeypatch.setenv("AMLMON_RULES_FILE", str(tmp_path / "defaults.yaml"))
+    monkeypatch.setenv("AMLMON_RULES_FILE", str(RULES_FILE))
     sessions = make_sessions(pg_url)
     with run_anvil() as node:
         token = deploy(node)

@@ -129,6 +129,18 @@ def best_windows(
     return g[starts], counts[best], slices
 
 
+def spell(times: np.ndarray, start: int, end: int, gap: int) -> tuple[int, int]:
+    """The run of `times` (sorted) around [start, end] whose consecutive events are at
+    most `gap` apart: a network that qualified in its busiest window keeps every member
+    it gathered before and after, as long as it did not pause for longer than the window."""
+    breaks = np.flatnonzero(np.diff(times) > gap)
+    lo = breaks[breaks < np.searchsorted(times, start, side="right") - 1]
+    hi = breaks[breaks >= np.searchsorted(times, end, side="left")]
+    first = int(times[lo[-1] + 1]) if lo.size else int(times[0])
+    last = int(times[hi[0]]) if hi.size else int(times[-1])
+    return first, last
+
+
 def recurring_share(ctx: Context, source: int, recipients: np.ndarray, start: int,
                     end: int) -> float:
     """Share of `recipients` that `source` pays again on another day, before `start` or

@@ -6,9 +6,12 @@ followed by a transfer is not enough. The silence must be long for this token: a
 `min_dormant_seconds` and longer than the token's holders' usual longest silence (the
 `population.silence_quantile` of their longest silences). And what follows within
 `burst_seconds` of waking must be unusual too: a dispersal to at least
-`min_new_recipients` addresses never seen before, or a pass-through: at least
-`min_forwards` transfers, each within `forward_hold_seconds` of a receipt after waking,
-that carry at least `min_forwarded` of what it received.
+`min_new_recipients` addresses never seen before, or a pass-through: transfers to
+addresses never seen before, each within `forward_hold_seconds` of a receipt after
+waking, that carry at least `min_forwarded` of what it received on. Payments to service
+wallets and deposit addresses (redemptions, exchange deposits, sales to the pool) are how
+dormant holders ordinarily leave, and do not count. The pattern holds the woken holder
+and the addresses it paid.
 """
 
 from __future__ import annotations

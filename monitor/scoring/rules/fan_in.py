@@ -1,13 +1,15 @@
 """fan_in: several mule-like feeders pay one collector within a window.
 
 Collection from mule accounts. An exchange also receives from many senders, but those
-are its customers: service wallets (by the token's own yardstick) are never collectors.
-A feeder counts when it looks like a mule towards this collector: it first appeared at
-most `fresh_seconds` before and made at most `max_feeder_transfers` transfers in all,
-or it sent the collector at least `min_dedication` of everything it ever sent, or it
-paid the collector in split transfers that are rare on this token (split_transfers).
+are its customers: service wallets (by the token's own yardstick) are never collectors,
+nor is an address that burns most of what it sends on (an issuer taking redemptions).
+A feeder counts when it looks like a mule towards this collector: it made at most
+`max_feeder_transfers` transfers in all, and it first appeared at most `fresh_seconds`
+before paying or sent the collector at least `min_dedication` of everything it ever
+sent; or it paid the collector in split transfers that are rare on this token
+(split_transfers).
 At least `min_feeders` such feeders within `window_seconds` make a pattern: the
-collector and every feeder.
+collector and every feeder it gathered without pausing longer than the window.
 """
 
 from __future__ import annotations
@@ -15,20 +17,21 @@ from __future__ import annotations
 import numpy as np
 
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, best_windows, duration, scale
+from monitor.scoring.rules import Context, best_windows, duration, scale, spell
 from monitor.scoring.rules.split_transfers import rare_pairs
 
 
 def detect(ctx: Context) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
-    service = ctx.service()
-    rows = np.flatnonzero(~service[f.dst] & (f.src != 0) & (f.src != f.dst))
+    # An issuer or paying agent collecting redemptions burns what it collects.
+    redeems = feats.column("share_to_burns") >= 0.5
+    rows = np.flatnonzero(~(ctx.service() | redeems)[f.dst] & (f.src != 0) & (f.src != f.dst))
     if rows.size == 0:
         return []
     src, dst = f.src[rows], f.dst[rows]
-    fresh = ((f.t[rows] - feats.first_seen[src] <= p.fresh_seconds)
-             & (feats.column("out_count")[src] + feats.column("in_count")[src]
-                <= p.max_feeder_transfers))
+    fresh = f.t[rows] - feats.first_seen[src] <= p.fresh_seconds
+    few = (feats.column("out_count")[src] + feats.column("in_count")[src]
+           <= p.max_feeder_transfers)
     # Dedicated: the pair carries most of what the feeder ever sent.
     pair = src.astype(np.int64) * (1 << 32) + dst
     pairs, group = np.unique(pair, return_inverse=True)
@@ -36,26 +39,29 @@ def detect(ctx: Context) -> list[Pattern]:
     dedicated = pair_value[group] >= p.min_dedication * feats.out_value[src]
     senders, receivers, _ = rare_pairs(ctx)
     split = np.isin(pair, senders * (1 << 32) + receivers)
-    mule = rows[fresh | dedicated | split]
+    mule = rows[(few & (fresh | dedicated)) | split]
     # One event per (collector, feeder): distinct feeders are what matters.
     key = f.dst[mule].astype(np.int64) * (1 << 32) + f.src[mule]
     _, first = np.unique(key, return_index=True)
     mule = mule[np.sort(first)]
-    groups, counts, slices = best_windows(f.dst[mule], f.t[mule], int(p.window_seconds))
+    window = int(p.window_seconds)
+    groups, counts, slices = best_windows(f.dst[mule], f.t[mule], window)
     found = []
     for collector, count, picked in zip(groups, counts, slices, strict=True):
         if count < p.min_feeders:
             continue
-        feeders = f.src[mule[picked]]
-        start, end = int(f.t[mule[picked]].min()), int(f.t[mule[picked]].max())
+        mine = mule[f.dst[mule] == collector]  # in time order
+        start, end = spell(f.t[mine], int(f.t[mule[picked]].min()),
+                           int(f.t[mule[picked]].max()), window)
+        feeders = np.unique(f.src[mine[(f.t[mine] >= start) & (f.t[mine] <= end)]])
         got = f.received(int(collector))
         used = got[np.isin(f.src[got], feeders) & (f.t[got] >= start)
-                   & (f.t[got] <= end + p.window_seconds)]
+                   & (f.t[got] <= end + window)]
         title = (
-            f"a fan-in of {count} feeders into {ctx.who(int(collector))} "
+            f"a fan-in of {feeders.size} feeders into {ctx.who(int(collector))} "
             f"({ctx.amount(f.amount[used].sum())} within {duration(end - start)})"
         )
-        score = scale(float(count), p.min_feeders, 4 * p.min_feeders, floor=60, cap=90)
+        score = scale(float(feeders.size), p.min_feeders, 4 * p.min_feeders, floor=60, cap=90)
         members = {int(collector): "collector", **{int(a): "feeder" for a in feeders}}
         pattern = build(ctx, "fan_in", int(collector), members, used, score, title)
         if anchored(pattern, ctx.focus):

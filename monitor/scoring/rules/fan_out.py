@@ -22,6 +22,7 @@ from monitor.scoring.rules import (
     recurring_share,
     scale,
     share,
+    spell,
 )
 
 
@@ -29,13 +30,17 @@ def detect(ctx: Context) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     service = ctx.service()
     fresh = np.flatnonzero(feats.recv_new & (f.src != 0) & (f.dst != 0) & ~service[f.src])
-    groups, counts, slices = best_windows(f.src[fresh], f.t[fresh], int(p.window_seconds))
+    window = int(p.window_seconds)
+    groups, counts, slices = best_windows(f.src[fresh], f.t[fresh], window)
     found = []
     for source, count, picked in zip(groups, counts, slices, strict=True):
         if count < p.min_recipients:
             continue
-        idx = fresh[picked]
-        start, end = int(f.t[idx].min()), int(f.t[idx].max())
+        mine = fresh[f.src[fresh] == source]  # in time order
+        start, end = spell(f.t[mine], int(f.t[fresh[picked]].min()),
+                           int(f.t[fresh[picked]].max()), window)
+        idx = mine[(f.t[mine] >= start) & (f.t[mine] <= end)]
+        count = idx.size
         sent = f.sent(int(source))
         sent = sent[(f.t[sent] >= start) & (f.t[sent] <= end) & (f.dst[sent] != 0)]
         recipients = np.unique(f.dst[sent])

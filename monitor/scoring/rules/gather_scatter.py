@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern, anchored, build
 from monitor.scoring.rules import Context, duration, scale, share
 

@@ -2,7 +2,9 @@
 
 "Very large" is relative to the token: at least its `quantile` transfer amount (mints
 excluded, which are the issuer's primary issuance). The receiving address must be new:
-this transfer is its first appearance.
+this transfer is its first appearance. A new service wallet or exchange deposit address
+taking a large deposit, or an issuer address taking a redemption it then burns, is
+business as usual.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ def detect(ctx: Context) -> list[Hit]:
         return []
     cut = float(np.quantile(ranked, p.quantile))
     secondary = (f.src != 0) & (f.dst != 0)
-    idx = np.flatnonzero(feats.recv_new & secondary & (f.amount >= cut))
+    business = ctx.service() | ctx.deposit() | (feats.column("share_to_burns") >= 0.5)
+    idx = np.flatnonzero(feats.recv_new & secondary & (f.amount >= cut) & ~business[f.dst]
+                         & ctx.wanted(f.dst))
     top = float(ranked[-1])
     hits = []
     for i in idx:

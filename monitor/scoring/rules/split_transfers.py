@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern, anchored, build
 from monitor.scoring.population import pair_bursts
 from monitor.scoring.rules import Context, duration, scale, share
