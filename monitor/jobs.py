@@ -55,7 +55,7 @@ def score_and_alert(
             if run is None:
                 summary.skipped.append(token.symbol or token.address)
                 continue
-            raised = raise_from_run(session, token, run, config["alerts"], config["weights"])
+            raised = raise_from_run(session, token, run, config)
             notify.enqueue(session, raised.created, settings.webhook_url,
                            settings.webhook_format)
             notify.enqueue(session, raised.retracted, settings.webhook_url,

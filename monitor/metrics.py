@@ -58,6 +58,11 @@ score_run_seconds = Histogram(
 addresses_scored_total = Counter(
     "amlmon_addresses_scored_total", "Addresses scored", registry=REGISTRY
 )
+flagged_share = Gauge(
+    "amlmon_flagged_share",
+    "Share of the token's active addresses that its latest score run flagged; a sudden "
+    "rise means a calibration floods", ["token"], registry=REGISTRY,
+)
 alerts_raised_total = Counter(
     "amlmon_alerts_raised_total", "Alerts raised", ["rule", "severity"], registry=REGISTRY
 )

@@ -25,6 +25,7 @@ from models import Alert, AlertEvent, ScoreRun, Token, Transfer
 from models.alerts import ALERT_STATUSES, CLOSED_STATUSES
 from monitor import metrics
 from monitor.errors import Conflict, NotFound, UserError
+from monitor.scoring.config import RulesConfig
 from monitor.scoring.risk import severity as severity_of
 from monitor.scoring.service import current_scores
 
@@ -48,8 +49,7 @@ class RaiseResult:
 
 
 def raise_from_run(
-    session: Session, token: Token, run: ScoreRun, thresholds: dict[str, Any],
-    weights: dict[str, float],
+    session: Session, token: Token, run: ScoreRun, config: RulesConfig,
 ) -> RaiseResult:
     """Create or update alerts from the token's current scores after `run`."""
     result = RaiseResult()
@@ -60,11 +60,11 @@ def raise_from_run(
             Alert.token_id == token.id, Alert.status.not_in(CLOSED_STATUSES)))
     }
     for address, score in current_scores(session, token.id).items():
-        if score.risk_score < thresholds["min_risk"]:
+        if score.risk_score < config.alerts.min_risk:
             continue
         for reason in score.reasons:
-            weighted = weights.get(reason["rule"], 1.0) * reason["score"]
-            if weighted < thresholds["min_reason_score"]:
+            weighted = config.weight(reason["rule"]) * reason["score"]
+            if weighted < config.alerts.min_reason_score:
                 continue
             alert = active.get((address, reason["rule"]))
             if alert is None:

@@ -68,9 +68,9 @@ def score(
     with context.sessions() as session:
         for run in summary.runs:
             flagged = sum(1 for s in service.current_scores(session, run.token_id).values()
-                          if s.risk_score >= config["flag_min_risk"])
+                          if s.risk_score >= config.flag_min_risk)
             typer.echo(f"token {run.token_id}: scored {run.addresses_scored} addresses "
-                       f"(run {run.id}); {flagged} flagged at risk >= {config['flag_min_risk']}")
+                       f"(run {run.id}); {flagged} flagged at risk >= {config.flag_min_risk}")
     for label in summary.skipped:
         typer.echo(f"{label}: nothing new since the last run")
     typer.echo(f"alerts: {summary.alerts_created} new, {summary.alerts_updated} updated, "
@@ -96,7 +96,7 @@ def flagged(
 
     context: AppContext = ctx.obj
     threshold = min_risk if min_risk is not None else int(
-        load_rules_config(context.settings.rules_file)["flag_min_risk"])
+        load_rules_config(context.settings.rules_file).flag_min_risk)
     with context.sessions() as session:
         token_ids = None
         if token is not None:

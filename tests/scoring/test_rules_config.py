@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.scoring.config import DEFAULTS, RulesConfig, load_rules_config
+from monitor.scoring.config import DEFAULTS, load_rules_config
 from monitor.settings import ConfigError
 from support.cli import run_cli
 
@@ -67,7 +67,7 @@ def test_overrides_merge_key_by_key(tmp_path: Path) -> None:
     ("rules:\n  structuring:\n    band: 1.5\n", "rules.structuring.band: input should be less "
      "than 1 (got 1.5)"),
     ("rules:\n  cycle:\n    max_length: 2\n", "max_length must be at least min_length"),
-    ("population:\n  large_quantile: 2\n", "population.large_quantile: input should be less "
+    ("population:\n  silence_quantile: 2\n", "population.silence_quantile: input should be less "
      "than or equal to 1"),
     ("rules: [1, 2]\n", "rules: input should be a valid dictionary"),
     ("[1, 2]\n", "the top level must be a mapping"),
