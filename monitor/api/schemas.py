@@ -174,6 +174,9 @@ class ReasonOut(Out):
     score: int
     detail: str
     evidence: list[str]
+    pattern_id: int | None = Field(None, description="The pattern (network) this finding "
+                                   "is a member's view of; see /api/v1/patterns/{id}")
+    role: str | None = Field(None, description="The address's role in that pattern")
 
 
 class ScoreItem(Out):
@@ -192,11 +195,22 @@ class ScoreItem(Out):
     out_count: int
     in_value: str = Field(description="Exact, scaled by the token's decimals")
     out_value: str
+    patterns: list[int] = Field(description="Ids of the active patterns it is a member of")
+
+
+class FlaggedShare(Out):
+    chain_id: int
+    token: str
+    active_addresses: int = Field(description="As the token's latest score run counted them")
+    flagged: int
+    flagged_share: float = Field(description="flagged / active_addresses: a sudden rise "
+                                 "means a calibration floods")
 
 
 class FlaggedReport(Out):
     generated_at: str
     min_risk: int
+    flagged_share: list[FlaggedShare]
     items: list[ScoreItem]
     next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; "
                                                       "null at the end")
@@ -227,11 +241,20 @@ class TimelineTransfer(Out):
     amount: str
 
 
+class MemberOf(Out):
+    id: int = Field(description="Pattern id: /api/v1/patterns/{id}")
+    typology: str
+    title: str
+    score: int
+    role: str = Field(description="The address's role in it")
+
+
 class ProfileToken(Out):
     token: str
     symbol: str | None
     chain_id: int
     score: ScoreItem | None
+    patterns: list[MemberOf] = Field(description="Active patterns it is a member of")
     counterparties: list[CounterpartyOut]
     counterparty_count: int
     transfers: list[TimelineTransfer]
@@ -292,3 +315,55 @@ class WatchlistImported(Out):
     warnings: list[str]
     rescreen: RescreenQueued | None = Field(None, description="Present when the change queued "
                                                               "a re-screen (status 202)")
+
+
+class PatternSummary(Out):
+    """A laundering network as lists show it."""
+
+    id: int
+    chain_id: int
+    token: str
+    typology: str = Field(description="The rule id of the graph typology that found it")
+    status: Literal["active", "retired"]
+    score: int
+    title: str = Field(description="The pattern in one sentence, with its numbers")
+    anchor: str = Field(description="Its hub, source, first hop or lowest member")
+    member_count: int
+    transfer_count: int
+    total_value: str = Field(description="Exact sum of its transfers, scaled by decimals")
+    first_seen: str | None
+    last_seen: str | None
+    first_block: int
+    last_block: int
+
+
+class PatternList(Out):
+    items: list[PatternSummary]
+    next_cursor: int | None = Field(None, description="Pass as `cursor` for the next page")
+
+
+class PatternMemberOut(Out):
+    address: str
+    role: str
+    role_score: int = Field(description="What the role earns it: the pattern's score times "
+                            "the role's weight")
+    risk_score: int = Field(description="Its current fused risk on the token")
+    severity: str
+
+
+class PatternTransferOut(Out):
+    block_number: int
+    log_index: int
+    sub_index: int
+    block_time: str | None
+    tx_hash: str
+    from_: str = Field(alias="from")
+    to: str
+    amount: str = Field(description="Exact, scaled by the token's decimals")
+
+
+class PatternReport(PatternSummary):
+    generated_at: str
+    members: list[PatternMemberOut]
+    transfers: list[PatternTransferOut]
+    transfers_truncated: bool

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from models import Token
 from monitor.addresses import parse_address
 from monitor.cli.context import AppContext
+from monitor.cli.output import ListFormat, print_rows
 from monitor.errors import UserError
 from monitor.scoring.config import load_rules_config
 from monitor.tokens import find_token
@@ -102,10 +103,11 @@ def flagged(
         if token is not None:
             token_ids = [find_token(session, _address(token, "--token")).id]
         count = reports.flagged_count(session, token_ids, threshold)
+        shares = reports.share_line(reports.flagged_shares(session, token_ids, threshold))
         # Streamed a page of rows at a time: the report may hold millions of addresses.
         _write(export.flagged_report(session, token_ids, threshold, fmt.value), output)
     if output is not None or not sys.stdout.isatty():
-        typer.echo(f"{count} flagged address(es)", err=True)
+        typer.echo(f"{count} flagged address(es)" + (f": {shares}" if shares else ""), err=True)
 
 
 @report_app.command("address")
@@ -128,6 +130,60 @@ def address(
             text = html.address_page(session, subject)
         else:
             text = json.dumps(reports.address_report(session, subject), indent=2) + "\n"
+    _write([text], output)
+
+
+class PatternStatus(StrEnum):
+    active = "active"
+    retired = "retired"
+
+
+@report_app.command("patterns")
+def patterns(
+    ctx: typer.Context,
+    token: Annotated[str | None, typer.Option(help="Only this token contract")] = None,
+    typology: Annotated[str | None, typer.Option(help="Only this typology (a rule id)")] = None,
+    status: Annotated[PatternStatus, typer.Option()] = PatternStatus.active,
+    fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
+) -> None:
+    """Laundering patterns (networks) found by the graph typologies, newest first: each
+    with its typology, score, size, exact value and sentence."""
+    from monitor.reports import patterns as reports
+    from monitor.scoring.evaluate import PATTERN_RULES
+
+    if typology is not None and typology not in PATTERN_RULES:
+        raise UserError(f"--typology: unknown typology {typology!r} (one of "
+                        f"{', '.join(PATTERN_RULES)})")
+    context: AppContext = ctx.obj
+    with context.sessions() as session:
+        token_ids = None
+        if token is not None:
+            token_ids = [find_token(session, _address(token, "--token")).id]
+        rows = list(reports.pattern_items(session, token_ids, typology, status.value))
+    print_rows(rows, ("id", "typology", "score", "member_count", "transfer_count",
+                      "total_value", "anchor", "title"), fmt, width=200)
+
+
+@report_app.command("pattern")
+def pattern(
+    ctx: typer.Context,
+    pattern_id: Annotated[int, typer.Argument(metavar="ID", min=1, max=2**63 - 1,
+                                              help="Pattern id (report patterns)")],
+    fmt: Annotated[AddressFormat, typer.Option("--format")] = AddressFormat.json,
+    output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
+) -> None:
+    """One pattern, whole: every member with its role and risk, its transfers with exact
+    amounts; HTML adds the picture of its flows, on one self-contained page."""
+    from monitor.reports import patterns as reports
+
+    context: AppContext = ctx.obj
+    with context.sessions() as session:
+        if fmt is AddressFormat.html:
+            from monitor.reports import html
+
+            text = html.pattern_page(session, pattern_id)
+        else:
+            text = json.dumps(reports.pattern_report(session, pattern_id), indent=2) + "\n"
     _write([text], output)
 
 

@@ -21,8 +21,9 @@ import orjson
 from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from models import AddressScore, Token
+from models import AddressScore, ScoreRun, Token
 from monitor.addresses import checksum
+from monitor.scoring.pattern_store import pattern_ids
 from monitor.scoring.service import current_score
 from monitor.timefmt import iso, now_iso
 
@@ -67,8 +68,10 @@ def scaled(value: int, decimals: int) -> str:
 _token_checksum = functools.lru_cache(maxsize=256)(checksum)
 
 
-def item(token: Token, score: AddressScore) -> dict[str, Any]:
-    """One address's entry, as every report and the API show it."""
+def item(token: Token, score: AddressScore, patterns: list[int] | None = None,
+         ) -> dict[str, Any]:
+    """One address's entry, as every report and the API show it; `patterns`: the ids of
+    the active patterns (networks) it is a member of."""
     return {
         "chain_id": token.chain_id,
         "token": _token_checksum(token.address),
@@ -83,7 +86,19 @@ def item(token: Token, score: AddressScore) -> dict[str, Any]:
         "out_count": score.out_count,
         "in_value": scaled(int(score.in_value), token.decimals),
         "out_value": scaled(int(score.out_value), token.decimals),
+        "patterns": patterns or [],
     }
+
+
+def _items(session: Session, rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """Items of (score, token) rows, with each address's pattern ids looked up at once."""
+    rows = list(rows)
+    by_token: dict[int, list[str]] = {}
+    for score, token in rows:
+        by_token.setdefault(token.id, []).append(score.address)
+    patterns = {token_id: pattern_ids(session, token_id, addresses)
+                for token_id, addresses in by_token.items()}
+    return [item(token, score, patterns[token.id].get(score.address)) for score, token in rows]
 
 
 def _flagged_rows(token_ids: list[int] | None, min_risk: int) -> Select[Any]:
@@ -120,7 +135,7 @@ def flagged_page(session: Session, token_ids: list[int] | None, min_risk: int, l
     if len(rows) > limit:
         last = page[-1][0]
         following = Cursor(last.risk_score, last.token_id, last.address)
-    return [item(token, score) for score, token in page], following
+    return _items(session, page), following
 
 
 def flagged_items(session: Session, token_ids: list[int] | None,
@@ -128,8 +143,8 @@ def flagged_items(session: Session, token_ids: list[int] | None,
     """Every item of the report in order, read from a server-side cursor PAGE rows at a time."""
     rows = session.execute(_flagged_rows(token_ids, min_risk).execution_options(
         yield_per=PAGE))
-    for score, token in rows:
-        yield item(token, score)
+    for page in rows.partitions():
+        yield from _items(session, page)
 
 
 def flagged_count(session: Session, token_ids: list[int] | None, min_risk: int) -> int:
@@ -138,10 +153,40 @@ def flagged_count(session: Session, token_ids: list[int] | None, min_risk: int) 
     return int(session.scalar(select(func.count()).select_from(rows)) or 0)
 
 
+def flagged_shares(session: Session, token_ids: list[int] | None,
+                   min_risk: int) -> list[dict[str, Any]]:
+    """Per scored token: how many of its active addresses (as its latest run counted
+    them) are flagged at `min_risk`, so an operator sees at once when a calibration
+    floods."""
+    shares = []
+    tokens = session.scalars(select(Token).order_by(Token.id))
+    for token in tokens:
+        if token_ids is not None and token.id not in token_ids:
+            continue
+        run = session.scalar(select(ScoreRun).where(ScoreRun.token_id == token.id,
+                                                    ScoreRun.status == "done")
+                             .order_by(ScoreRun.id.desc()).limit(1))
+        if run is None:
+            continue
+        active = int(run.model.get("active_addresses", 0))
+        count = flagged_count(session, [token.id], min_risk)
+        shares.append({"chain_id": token.chain_id, "token": checksum(token.address),
+                       "active_addresses": active, "flagged": count,
+                       "flagged_share": round(count / active, 4) if active else 0.0})
+    return shares
+
+
+def share_line(shares: list[dict[str, Any]]) -> str:
+    """The flagged share in words: "flagged 112 of 2,031 active addresses (5.5%) of 0x…"."""
+    return "; ".join(f"flagged {s['flagged']:,} of {s['active_addresses']:,} active addresses "
+                     f"({100 * s['flagged_share']:.1f}%) of {s['token']}" for s in shares)
+
+
 def flagged(session: Session, token_ids: list[int] | None, min_risk: int) -> dict[str, Any]:
     """The whole report as one object, for small histories (the demo); everything else
     reads it page by page (flagged_page, flagged_items)."""
     return {"generated_at": now_iso(), "min_risk": min_risk,
+            "flagged_share": flagged_shares(session, token_ids, min_risk),
             "items": list(flagged_items(session, token_ids, min_risk))}
 
 
@@ -151,13 +196,17 @@ def address_report(session: Session, address: str) -> dict[str, Any]:
     for token in session.scalars(select(Token).order_by(Token.id)):
         score = current_score(session, token.id, address)
         if score is not None:
-            entries.append(item(token, score))
+            entries.append(item(token, score,
+                                pattern_ids(session, token.id, [address]).get(address)))
     return {"generated_at": now_iso(), "address": checksum(address), "tokens": entries}
 
 
-def json_chunks(min_risk: int, items: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """The report as JSON text (generated_at, min_risk, items), one item at a time."""
+def json_chunks(min_risk: int, items: Iterable[dict[str, Any]],
+                shares: list[dict[str, Any]]) -> Iterator[str]:
+    """The report as JSON text (generated_at, min_risk, flagged_share, items), one item
+    at a time."""
     yield "{\n" + f'  "generated_at": "{now_iso()}",\n  "min_risk": {min_risk},\n'
+    yield '  "flagged_share": ' + orjson.dumps(shares).decode() + ",\n"
     yield '  "items": ['
     separator = "\n"
     for entry in items:

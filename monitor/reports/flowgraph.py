@@ -98,7 +98,24 @@ def flow_graph(session: Session, token: Token, address: str, flows: list[Flow],
     return _draw(graph, address, token.decimals, counterparties - len(kept))
 
 
-def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int) -> FlowGraph:
+def pattern_graph(anchor: str, roles: dict[str, str],
+                  transfers: list[tuple[str, str, int]], decimals: int) -> FlowGraph:
+    """A pattern's own flows: its transfers (sender, receiver, base units) summed per
+    pair, every member labelled with its role, the anchor in the centre. All of it is the
+    pattern, so all of it is drawn as its path."""
+    graph = nx.DiGraph()
+    graph.add_node(anchor)
+    for sender, receiver, value in transfers:
+        if graph.has_edge(sender, receiver):
+            graph[sender][receiver]["value"] += value
+            graph[sender][receiver]["count"] += 1
+        else:
+            graph.add_edge(sender, receiver, value=value, count=1, on_path=True)
+    return _draw(graph, anchor, decimals, 0, roles)
+
+
+def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int,
+          roles: dict[str, str] | None = None) -> FlowGraph:
     picture = FlowGraph(omitted=max(0, omitted))
     if graph.number_of_nodes() == 1:
         positions = {subject: (0.0, 0.0)}
@@ -118,6 +135,8 @@ def _draw(graph: nx.DiGraph, subject: str, decimals: int, omitted: int) -> FlowG
     for name, (x, y) in positions.items():
         role = "subject" if name == subject else "mint_burn" if name == ZERO else "counterparty"
         label = "mint / burn" if name == ZERO else f"{checksum(name)[:6]}…{name[-4:]}"
+        if roles and name in roles:
+            label = f"{roles[name].replace('_', ' ')} {label}"
         nodes[name] = Node(checksum(name), label, WIDTH / 2 + float(x) / span_x * half_w,
                            HEIGHT / 2 + float(y) / span_y * half_h, role, name in on_path_nodes)
     largest = max((d["value"] for *_, d in graph.edges(data=True)), default=0) or 1

@@ -60,14 +60,36 @@ def flagged_page(report: dict[str, Any],
 
 def flagged_chunks(items: Iterable[dict[str, Any]], count: int, min_risk: int,
                    generated_at: str,
-                   link: Callable[[dict[str, Any]], str] = default_link) -> Iterator[str]:
-    """flagged_page as it renders, for items read page by page (count: how many there are)."""
+                   link: Callable[[dict[str, Any]], str] = default_link,
+                   shares: str = "") -> Iterator[str]:
+    """flagged_page as it renders, for items read page by page (count: how many there are;
+    shares: the flagged share per token, in words)."""
     return _env.get_template("flagged.html.j2").generate(
         items=items, count=count, min_risk=min_risk, generated_at=generated_at,
-        severity_rank=SEVERITY_RANK, link=link, sort_script=SORT_SCRIPT)
+        severity_rank=SEVERITY_RANK, link=link, sort_script=SORT_SCRIPT, shares=shares)
 
 
-def address_page(session: Session, address: str, transfers: int = 200) -> str:
+def default_address_link(address: str) -> str:
+    return f"/api/v1/reports/address/{address}?format=html"
+
+
+def default_pattern_link(pattern_id: int) -> str:
+    return f"/api/v1/patterns/{pattern_id}?format=html"
+
+
+def pattern_page(session: Session, pattern_id: int,
+                 address_link: Callable[[str], str] = default_address_link) -> str:
+    """The whole pattern: its sentence, the picture of its flows with every member's role,
+    the members with their risk (linked to their address pages) and its transfers."""
+    from monitor.reports.patterns import pattern_picture, pattern_report
+
+    return _env.get_template("pattern.html.j2").render(
+        p=pattern_report(session, pattern_id), graph=pattern_picture(session, pattern_id),
+        address_link=address_link, generated_at=now_iso())
+
+
+def address_page(session: Session, address: str, transfers: int = 200,
+                 pattern_link: Callable[[int], str] = default_pattern_link) -> str:
     """Risk, reasons with evidence, flow picture, counterparties and timeline per token."""
     entries = []
     for token, found, entry in token_entries(session, address, transfers, 25):
@@ -77,4 +99,5 @@ def address_page(session: Session, address: str, transfers: int = 200) -> str:
                                     found.counterparties, entry["evidence"])
         entries.append(entry)
     return _env.get_template("address.html.j2").render(
-        address=checksum(address), tokens=entries, generated_at=now_iso())
+        address=checksum(address), tokens=entries, generated_at=now_iso(),
+        pattern_link=pattern_link)

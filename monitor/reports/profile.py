@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
 from monitor.reports.flagged import item, scaled
+from monitor.scoring.pattern_store import address_patterns
 from monitor.scoring.service import current_score
 from monitor.timefmt import iso, now_iso
 
@@ -105,6 +106,7 @@ def profile_entry(session: Session, token: Token, address: str, limit: int,
     """One token's part of the profile: its latest `limit` transfers and what activity()
     found."""
     score = current_score(session, token.id, address)
+    patterns = address_patterns(session, token.id, address)
     recent = session.execute(
         select(Transfer.tx_hash, Transfer.block_number, Transfer.block_time,
                Transfer.from_address, Transfer.to_address, Transfer.amount)
@@ -115,7 +117,8 @@ def profile_entry(session: Session, token: Token, address: str, limit: int,
         .limit(limit))
     return {
         "token": checksum(token.address), "symbol": token.symbol, "chain_id": token.chain_id,
-        "score": item(token, score) if score else None,
+        "score": (item(token, score, [p["id"] for p in patterns]) if score else None),
+        "patterns": patterns,
         "counterparties": [
             {"address": checksum(flow.address),
              "label": "mint/burn" if flow.address == ZERO else None,

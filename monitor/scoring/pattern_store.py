@@ -115,3 +115,31 @@ def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> No
             totals[pattern_id] += int(amount)
     session.execute(update(PatternRow), [{"id": pattern_id, "total_value": total}
                                          for pattern_id, total in totals.items()])
+
+
+def pattern_ids(session: Session, token_id: int, addresses: list[str]) -> dict[str, list[int]]:
+    """Active pattern ids per address (lower-case), for reports that list an address."""
+    found: dict[str, list[int]] = {}
+    for start in range(0, len(addresses), 1000):
+        rows = session.execute(
+            select(PatternMember.address, PatternMember.pattern_id)
+            .join(PatternRow, PatternRow.id == PatternMember.pattern_id)
+            .where(PatternRow.token_id == token_id, PatternRow.status == "active",
+                   PatternMember.address.in_(addresses[start:start + 1000]))
+            .order_by(PatternMember.pattern_id))
+        for address, pattern_id in rows:
+            found.setdefault(address, []).append(pattern_id)
+    return found
+
+
+def address_patterns(session: Session, token_id: int, address: str) -> list[dict[str, Any]]:
+    """The active patterns an address is a member of, strongest first, with its role."""
+    rows = session.execute(
+        select(PatternRow.id, PatternRow.typology, PatternRow.title, PatternRow.score,
+               PatternMember.role)
+        .join(PatternMember, PatternMember.pattern_id == PatternRow.id)
+        .where(PatternRow.token_id == token_id, PatternRow.status == "active",
+               PatternMember.address == address)
+        .order_by(PatternRow.score.desc(), PatternRow.id))
+    return [{"id": i, "typology": typology, "title": title, "score": score, "role": role}
+            for i, typology, title, score, role in rows]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from models import Alert
+from models import Alert, Pattern
 from monitor import db
 from monitor.api.app import create_app
 from monitor.reports.flagged import CSV_FIELDS
@@ -136,6 +136,8 @@ LEAST_ROLE = {
     ("DELETE", "/api/v1/keys/{name}"): "admin",
     ("GET", "/api/v1/watchlists"): "viewer",
     ("PUT", "/api/v1/watchlists/{name}"): "admin",
+    ("GET", "/api/v1/patterns"): "viewer",
+    ("GET", "/api/v1/patterns/{pattern_id}"): "viewer",
 }
 
 
@@ -144,6 +146,7 @@ def _requests(api: Any) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
     address = _flagged_address(api)
     with api.sessions() as session:
         alert_id = session.scalar(select(func.min(Alert.id)))
+        pattern_id = session.scalar(select(func.min(Pattern.id)))
     return {
         ("GET", "/api/v1/tokens"): ("/api/v1/tokens", {}),
         ("POST", "/api/v1/tokens"): ("/api/v1/tokens", {"json": {
@@ -163,6 +166,9 @@ def _requests(api: Any) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("GET", "/api/v1/watchlists"): ("/api/v1/watchlists", {}),
         ("PUT", "/api/v1/watchlists/{name}"): ("/api/v1/watchlists/matrix", {
             "content": "0x" + "99" * 20 + "\n", "headers": {"content-type": "text/plain"}}),
+        ("GET", "/api/v1/patterns"): ("/api/v1/patterns", {}),
+        ("GET", "/api/v1/patterns/{pattern_id}"): (f"/api/v1/patterns/{pattern_id}",
+                                                   {"params": {"format": "html"}}),
     }
 
 

@@ -285,6 +285,40 @@ def test_flagged_report_json_csv_and_html(world: World, capsys: Any, tmp_path: P
     assert written.code == 0, written.err
     html = target.read_text()
     assert '<svg class="flow"' in html and first["reasons"][0]["detail"][:30] in html
+    # The flagged share per token, in the JSON and on stderr.
+    assert report["flagged_share"][0]["flagged"] == len(items)
+    assert result.err.startswith(f"{len(items)} flagged address(es): flagged {len(items)} of")
+
+
+def test_pattern_reports_through_the_cli(world: World, capsys: Any, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMLMON_DATABASE_URL", world.url)
+    listed = run_cli(capsys, "report", "patterns", "--format", "json")
+    assert listed.code == 0, listed.err
+    patterns = json.loads(listed.out)
+    assert patterns and {p["status"] for p in patterns} == {"active"}
+    table = run_cli(capsys, "report", "patterns", "--typology", "fan_in")
+    assert table.code == 0 and "fan_in" in table.out
+    bad = run_cli(capsys, "report", "patterns", "--typology", "laundering")
+    assert bad.code != 0 and "unknown typology 'laundering'" in bad.err
+    assert bad.err.strip().count("\n") == 0
+    biggest = max(patterns, key=lambda p: p["member_count"])
+    whole = json.loads(run_cli(capsys, "report", "pattern", str(biggest["id"])).out)
+    assert len(whole["members"]) == biggest["member_count"]
+    # Every member's flagged entry names the pattern.
+    flagged = {i["address"]: i for i in json.loads(
+        run_cli(capsys, "report", "flagged", "--format", "json").out)["items"]}
+    for member in whole["members"]:
+        if member["risk_score"] >= MIN_RISK:
+            assert biggest["id"] in flagged[member["address"]]["patterns"]
+    target = tmp_path / "pattern.html"
+    written = run_cli(capsys, "report", "pattern", str(biggest["id"]), "--format", "html",
+                      "--output", str(target))
+    assert written.code == 0, written.err
+    page = target.read_text()
+    assert '<svg class="flow"' in page and whole["members"][0]["address"] in page
+    missing = run_cli(capsys, "report", "pattern", "999999999")
+    assert missing.code != 0 and "no pattern 999999999" in missing.err
 
 
 def _decimal(value: int, decimals: int) -> str:

@@ -46,6 +46,8 @@ def flagged_report(
             items, after = flagged.flagged_page(session, token_ids, threshold, limit,
                                                 flagged.Cursor.parse(cursor) if cursor else None)
             return JSONResponse({"generated_at": now_iso(), "min_risk": threshold,
+                                 "flagged_share": flagged.flagged_shares(session, token_ids,
+                                                                         threshold),
                                  "items": items, "next_cursor": after and str(after)})
 
     def chunks() -> Iterator[str]:  # read while the response streams, a page at a time
