@@ -1,8 +1,20 @@
 """The database schema: SQLAlchemy 2.0 declarative models. Alembic migrations follow it."""
 
 from models.alerts import ALERT_STATUSES, CLOSED_STATUSES, Alert, AlertEvent, Notification
+from models.audit import AuditEvent
 from models.auth import ROLES, ApiKey
 from models.base import Base, utcnow
+from models.cases import (
+    CASE_OUTCOMES,
+    CASE_PRIORITIES,
+    CASE_STATUSES,
+    Case,
+    CaseAddress,
+    CaseAlert,
+    CaseNote,
+    CasePattern,
+    Suppression,
+)
 from models.chain import TOKEN_STANDARDS, Block, Chain, IngestCursor, Token
 from models.patterns import PATTERN_STATUSES, Pattern, PatternMember, PatternTransfer
 from models.scoring import SEVERITIES, AddressScore, DirtyAddress, ScoreRun
@@ -11,11 +23,13 @@ from models.types import UINT256_MAX, Uint256
 from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, WatchlistImport
 
 __all__ = [
-    "ALERT_STATUSES", "CLOSED_STATUSES", "PATTERN_STATUSES", "ROLES", "SEVERITIES",
+    "ALERT_STATUSES", "CASE_OUTCOMES", "CASE_PRIORITIES", "CASE_STATUSES", "CLOSED_STATUSES",
+    "PATTERN_STATUSES", "ROLES", "SEVERITIES",
     "TOKEN_STANDARDS",
     "UINT256_MAX", "WATCHLIST_CATEGORIES", "ZERO_ADDRESS",
-    "AddressScore", "Alert", "AlertEvent", "ApiKey", "Base", "Block", "Chain",
+    "AddressScore", "Alert", "AlertEvent", "ApiKey", "AuditEvent", "Base", "Block", "Case",
+    "CaseAddress", "CaseAlert", "CaseNote", "CasePattern", "Chain",
     "ComplianceEvent", "DirtyAddress", "IngestCursor", "Notification", "Pattern",
-    "PatternMember", "PatternTransfer", "ScoreRun", "Token",
+    "PatternMember", "PatternTransfer", "ScoreRun", "Suppression", "Token",
     "Transfer", "Uint256", "Watchlist", "WatchlistEntry", "WatchlistImport", "utcnow",
 ]

@@ -27,6 +27,8 @@ class Alert(Base):
             name="status",
         ),
         CheckConstraint("severity IN ('low', 'medium', 'high', 'critical')", name="severity"),
+        CheckConstraint("outcome IS NULL OR outcome IN ('reported', 'false_positive', "
+                        "'inconclusive')", name="outcome"),
         # The deduplication contract: at most one active alert per (token, address, rule).
         Index(
             "uq_alerts_active",
@@ -52,6 +54,9 @@ class Alert(Base):
     # [{"at", "score", "risk_score", "score_run_id"}] — how the finding evolved.
     score_history: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     assignee: Mapped[str | None] = mapped_column(String(128))
+    # Set when it closes: reported, false_positive (a dismissal) or inconclusive; what
+    # rule statistics and backtests count.
+    outcome: Mapped[str | None] = mapped_column(String(16))
     score_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("score_runs.id", ondelete="SET NULL")
     )

@@ -9,13 +9,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, BigIntPK, utcnow
 
-ROLES = ("viewer", "investigator", "admin")
+ROLES = ("viewer", "investigator", "supervisor", "admin")
 
 
 class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
-        CheckConstraint("role IN ('viewer', 'investigator', 'admin')", name="role"),
+        CheckConstraint("role IN ('viewer', 'investigator', 'supervisor', 'admin')",
+                        name="role"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -21,7 +21,8 @@ from models.auth import ROLES
 from monitor.errors import Conflict, NotFound, UserError
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-RANK = {role: rank for rank, role in enumerate(ROLES)}  # viewer < investigator < admin
+# viewer < investigator < supervisor < admin
+RANK = {role: rank for rank, role in enumerate(ROLES)}
 
 
 def _digest(salt: str, secret: str) -> str:

@@ -59,7 +59,8 @@ class Caller(NamedTuple):
 
 
 def require(role: str) -> Callable[..., Awaitable[Caller]]:
-    """A dependency admitting keys of `role` or a higher one (viewer < investigator < admin).
+    """A dependency admitting keys of `role` or a higher one (viewer < investigator <
+    supervisor < admin).
 
     Routes of /api/v1 are GuardedRoutes (monitor.api.guard), which read `role` off this
     dependency and check the key before the body is read; the dependency then finds the

@@ -49,7 +49,7 @@ Address = Annotated[
 RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 Severity = Literal["low", "medium", "high", "critical"]
 Status = Literal["open", "acknowledged", "escalated", "dismissed", "reported", "retracted"]
-Role = Literal["viewer", "investigator", "admin"]
+Role = Literal["viewer", "investigator", "supervisor", "admin"]
 
 
 class Strict(BaseModel):

@@ -115,7 +115,8 @@ class Rescreens:
 def create(
     ctx: typer.Context,
     name: Annotated[str, typer.Option(help="Who or what uses the key (the audit-trail actor)")],
-    role: Annotated[Role, typer.Option(help="viewer: read; investigator: + triage; "
+    role: Annotated[Role, typer.Option(help="viewer: read; investigator: + triage, cases; "
+                                            "supervisor: + approve case closes; "
                                             "admin: + keys, tokens, watchlists")],
 ) -> None:
     """Create a key and print it once: only a salted hash is stored."""
