@@ -19,7 +19,7 @@ from support.detection import Quality, degree_scores, quality, top
 from support.pipeline import RULES_FILE, PipelineResult, run_pipeline
 from support.postgres import create_database, drop_database
 
-pytestmark = pytest.mark.slow  # ~2 minutes: replay 24 s, ingest 7 s, `amlmon score` 38 s
+pytestmark = pytest.mark.slow  # 1-2 min: replay ~22 s, ingest ~7 s, `amlmon score` 10-40 s
 
 F1_FLOOR = 0.60
 OVER_DEGREE = 1.3  # amlmon's F1 over the degree baseline's, at amlmon's flag budget
