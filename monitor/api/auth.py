@@ -120,4 +120,5 @@ def _lookup(sessions: sessionmaker[Session], presented: str) -> Caller | None:
 
 viewer = require("viewer")
 investigator = require("investigator")
+supervisor = require("supervisor")
 admin = require("admin")
