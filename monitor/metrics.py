@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from models import CASE_OUTCOMES  # an alert closes with its case's outcome
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 chain_head_block = Gauge(
@@ -67,6 +69,11 @@ alerts_raised_total = Counter(
     "amlmon_alerts_raised_total", "Alerts raised", ["rule", "severity"], registry=REGISTRY
 )
 alerts_open = Gauge("amlmon_alerts_open", "Open alerts", ["severity"], registry=REGISTRY)
+alert_outcomes_total = Counter(
+    "amlmon_alert_outcomes_total",
+    "Alerts closed with an outcome (reported, false_positive, inconclusive), by rule",
+    ["rule", "outcome"], registry=REGISTRY,
+)
 notifications_total = Counter(
     "amlmon_notifications_total", "Webhook deliveries by outcome", ["outcome"], registry=REGISTRY
 )
@@ -86,6 +93,8 @@ def initialise(chain: str, rules: list[str]) -> None:
     for rule in rules:
         for severity in ("low", "medium", "high", "critical"):
             alerts_raised_total.labels(rule, severity)
+        for outcome in CASE_OUTCOMES:
+            alert_outcomes_total.labels(rule, outcome)
     for severity in ("low", "medium", "high", "critical"):
         alerts_open.labels(severity)
     for outcome in ("sent", "retry", "failed"):

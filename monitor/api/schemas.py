@@ -62,6 +62,9 @@ class AlertPatch(Strict):
     status: Literal["acknowledged", "escalated", "dismissed", "reported"] | None = None
     note: text(4000, 1) | None = None  # type: ignore[valid-type]
     assignee: text(128, 1) | None = None  # type: ignore[valid-type]
+    outcome: Literal["reported", "false_positive", "inconclusive"] | None = Field(
+        None, description="When closing: reported (status reported); false_positive "
+                          "(the default) or inconclusive (status dismissed)")
 
 
 class TokenCreate(Strict):

@@ -34,6 +34,12 @@ class Severity(StrEnum):
     critical = "critical"
 
 
+class Outcome(StrEnum):
+    reported = "reported"
+    false_positive = "false_positive"
+    inconclusive = "inconclusive"
+
+
 class Target(StrEnum):
     acknowledged = "acknowledged"
     escalated = "escalated"
@@ -79,6 +85,9 @@ def update(
     status: Annotated[Target | None, typer.Option(help="New status")] = None,
     note: Annotated[str | None, typer.Option(help="Note for the audit trail")] = None,
     assignee: Annotated[str | None, typer.Option(help="Who works on it")] = None,
+    outcome: Annotated[Outcome | None, typer.Option(
+        help="Closing outcome: reported with --status reported; false_positive (the "
+             "default) or inconclusive with --status dismissed")] = None,
     actor: Annotated[str | None, typer.Option(help='Who you are (default: $USER, else "cli")')] = None,
 ) -> None:
     """Change an alert's status (forward only), add a note, or assign it. Audited."""
@@ -89,8 +98,10 @@ def update(
     with transaction(context.sessions) as session:
         alert = service.update_alert(session, alert_id, actor=who,
                                      status=status.value if status else None, note=note,
-                                     assignee=assignee)
+                                     assignee=assignee,
+                                     outcome=outcome.value if outcome else None)
         typer.echo(f"alert {alert.id}: {alert.status}"
+                   + (f" ({alert.outcome})" if alert.outcome else "")
                    + (f", assigned to {alert.assignee}" if alert.assignee else ""))
 
 

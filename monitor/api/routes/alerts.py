@@ -77,7 +77,8 @@ def update_alert(request: Request, alert_id: AlertId, body: AlertPatch,
     """Triage: move the status forward, add a note, assign. The key's name is the actor."""
     with transaction(request.app.state.sessions) as session:
         alert = service.update_alert(session, alert_id, actor=caller.name, status=body.status,
-                                     note=body.note, assignee=body.assignee)
+                                     note=body.note, assignee=body.assignee,
+                                     outcome=body.outcome)
         return _detail(session, alert)
 
 
