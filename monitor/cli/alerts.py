@@ -3,7 +3,6 @@ else "cli")."""
 
 from __future__ import annotations
 
-import getpass
 from enum import StrEnum
 from typing import Annotated
 
@@ -11,6 +10,7 @@ import typer
 
 from models import Token
 from monitor.addresses import checksum
+from monitor.cli.actor import default_actor
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
@@ -94,7 +94,7 @@ def update(
     from monitor.alerts import service
 
     context: AppContext = ctx.obj
-    who = actor or _default_actor()
+    who = actor or default_actor()
     with transaction(context.sessions) as session:
         alert = service.update_alert(session, alert_id, actor=who,
                                      status=status.value if status else None, note=note,
@@ -104,12 +104,3 @@ def update(
                    + (f" ({alert.outcome})" if alert.outcome else "")
                    + (f", assigned to {alert.assignee}" if alert.assignee else ""))
 
-
-def _default_actor() -> str:
-    """The login name ($USER, $LOGNAME, the uid's passwd entry), else "cli": a container
-    running as an arbitrary uid has neither the variables nor an entry, and getpass raises
-    (KeyError before Python 3.13, OSError since)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "cli"
