@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from models import ApiKey
 from models.auth import ROLES
+from monitor import audit
 from monitor.errors import Conflict, NotFound, UserError
+from monitor.timefmt import iso
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # viewer < investigator < supervisor < admin
@@ -29,8 +31,10 @@ def _digest(salt: str, secret: str) -> str:
     return hashlib.sha256(f"{salt}:{secret}".encode()).hexdigest()
 
 
-def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
-    """A new key; the plaintext is returned once and never stored."""
+def create_key(session: Session, name: str, role: str,
+               actor: str = audit.SYSTEM) -> tuple[ApiKey, str]:
+    """A new key; the plaintext is returned once and never stored. Audited by name and
+    role: neither the key nor its hash goes into the audit log."""
     name = name.strip()
     if not name or len(name) > 128:
         raise UserError("key name must be 1-128 characters")
@@ -42,6 +46,7 @@ def create_key(session: Session, name: str, role: str) -> tuple[ApiKey, str]:
     key = ApiKey(name=name, role=role, prefix=prefix, salt=salt, key_hash=_digest(salt, secret))
     session.add(key)
     session.flush()
+    audit.record(session, actor, "key.create", "key", name, after=_audited(key))
     return key, f"amk_{prefix}_{secret}"
 
 
@@ -49,13 +54,22 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
 
 
-def revoke_key(session: Session, name: str) -> ApiKey:
+def revoke_key(session: Session, name: str, actor: str = audit.SYSTEM) -> ApiKey:
+    """Revoke a key (again: nothing changes, nothing is audited)."""
     key = session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:
         raise NotFound(f"no API key named {name!r}")
     if key.revoked_at is None:
+        before = _audited(key)
         key.revoked_at = datetime.now(UTC)
+        audit.record(session, actor, "key.revoke", "key", name, before=before,
+                     after=_audited(key))
     return key
+
+
+def _audited(key: ApiKey) -> dict[str, str | None]:
+    """What the audit log keeps of a key: never the secret, its hash, salt or prefix."""
+    return {"name": key.name, "role": key.role, "revoked_at": iso(key.revoked_at)}
 
 
 def authenticate(session: Session, presented: str) -> ApiKey | None:

@@ -16,6 +16,10 @@ from sqlalchemy.orm import Session
 from models import AuditEvent
 from monitor.timefmt import iso
 
+# The actor of what the monitor does on its own (a configuration reload) and of changes
+# made by code with no person behind it (the demo, fixtures).
+SYSTEM = "amlmon"
+
 
 def record(session: Session, actor: str, action: str, object_type: str, object_id: Any,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,

@@ -94,6 +94,9 @@ class Daemon:
         self.chain_id = chain_id
         self.lease = ChainLease(engine, chain_id)
         self.scoring = ScoringCache()  # incremental runs re-score only what new blocks touch
+        # The rules file as the last score tick read it: a change is audited (config.reload).
+        self.rules_seen = jobs.rules_file_state(settings)
+        self.rules_lock = threading.Lock()  # ingest, score and retrain ticks run in parallel
         self.poller = Poller(client, sessions, chain_id, IngestOptions(
             confirmations=settings.confirmations, reorg_window=settings.reorg_window_blocks,
             initial_range=settings.getlogs_initial_range, max_range=settings.getlogs_max_range,
@@ -151,6 +154,9 @@ class Daemon:
         with self.sessions() as session:
             tokens = [t.id for t in list_tokens(session, self.chain_id)]
         if tokens:
+            with self.rules_lock:
+                self.rules_seen = jobs.audit_rules_reload(self.sessions, self.settings,
+                                                          self.rules_seen)
             jobs.score_and_alert(self.sessions, self.settings, kind, token_ids=tokens,
                                  cache=self.scoring)
 

@@ -6,13 +6,16 @@ half done, and the scheduler can run them on any cadence.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import ScoreRun, Token
+from monitor import audit
 from monitor.alerts import notify
 from monitor.alerts.service import raise_from_run
 from monitor.db import transaction
@@ -65,6 +68,35 @@ def score_and_alert(
             summary.alerts_updated += len(raised.updated)
             summary.alerts_retracted += len(raised.retracted)
     return summary
+
+
+def rules_file_state(settings: Settings) -> dict[str, Any] | None:
+    """The rules file's path and the SHA-256 of its content (None: no file, the built-in
+    defaults; sha256 None: the file cannot be read, which loading it will report)."""
+    path = settings.rules_file
+    if path is None:
+        return None
+    try:
+        digest: str | None = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    return {"path": str(path), "sha256": digest}
+
+
+def audit_rules_reload(sessions: sessionmaker[Session], settings: Settings,
+                       seen: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Record a `config.reload` when the rules file changed since `seen` (the state the
+    previous score tick used); the state to pass next time. A file that does not load is
+    not a reload: the error propagates (the job fails and says why), `seen` stays, and
+    the fixed file is recorded against it."""
+    state = rules_file_state(settings)
+    if state != seen:
+        load_rules_config(settings.rules_file)
+        with transaction(sessions) as session:
+            audit.record(session, audit.SYSTEM, "config.reload", "config", "rules_file",
+                         before=seen, after=state,
+                         note="the rules file changed between two score ticks")
+    return state
 
 
 def rescreen(sessions: sessionmaker[Session], settings: Settings) -> ScoreSummary:

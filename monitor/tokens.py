@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Chain, Token
+from monitor import audit
 from monitor.errors import Conflict, UserError
 from monitor.settings import Settings
 
@@ -38,8 +39,10 @@ def add_token(
     decimals: int = 18,
     standard: str = "erc20",
     start_block: int = 0,
+    actor: str = audit.SYSTEM,
 ) -> Token:
-    """Register a token (address already validated, lower-case). Refuses duplicates."""
+    """Register a token (address already validated, lower-case). Refuses duplicates.
+    Audited as `token.add` by `actor`."""
     check_metadata(name, symbol, decimals)
     existing = session.scalar(
         select(Token).where(Token.chain_id == chain_id, Token.address == address)
@@ -54,6 +57,9 @@ def add_token(
     )
     session.add(token)
     session.flush()
+    audit.record(session, actor, "token.add", "token", token.id, after={
+        "chain_id": chain_id, "address": address, "name": name, "symbol": symbol,
+        "decimals": decimals, "standard": standard, "start_block": start_block})
     return token
 
 

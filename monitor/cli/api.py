@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.auth import ROLES
 from monitor import logs
 from monitor.apikeys import create_key, list_keys, revoke_key
+from monitor.cli.actor import default_actor
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import make_engine, session_factory, transaction
@@ -122,7 +123,7 @@ def create(
     """Create a key and print it once: only a salted hash is stored."""
     context: AppContext = ctx.obj
     with transaction(context.sessions) as session:
-        _, secret = create_key(session, name, role.value)
+        _, secret = create_key(session, name, role.value, actor=default_actor())
     typer.echo(secret)
     typer.echo(f"created {role.value} key {name!r}; store it now, it is not shown again",
                err=True)
@@ -136,7 +137,7 @@ def revoke(
     """Revoke a key: it is refused from the next request on."""
     context: AppContext = ctx.obj
     with transaction(context.sessions) as session:
-        key = revoke_key(session, name)
+        key = revoke_key(session, name, actor=default_actor())
         typer.echo(f"revoked key {key.name!r} ({key.role})")
 
 

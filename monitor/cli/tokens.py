@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from monitor.addresses import checksum, parse_address
+from monitor.cli.actor import default_actor
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
@@ -56,6 +57,7 @@ def add(
         token = add_token(
             session, chain_id=chain_id, address=token_address, name=name, symbol=symbol,
             decimals=decimals, standard=standard.value, start_block=start_block,
+            actor=default_actor(),
         )
         typer.echo(f"registered token {token.id}: {checksum(token.address)} on chain {chain_id} "
                    f"({symbol or '?'}, {decimals} decimals, from block {start_block})")

@@ -10,6 +10,7 @@ import typer
 
 from models.watchlist import WATCHLIST_CATEGORIES
 from monitor.cli import output
+from monitor.cli.actor import default_actor
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 from monitor.watchlist.parsers import ListFormat
@@ -62,7 +63,8 @@ def import_(
     context: AppContext = ctx.obj
     name = list_name if list_name is not None else (file.name if file.is_dir() else file.stem)
     with transaction(context.sessions) as session:
-        result = import_list(session, file, name, category.value, fmt=fmt, source=source)
+        result = import_list(session, file, name, category.value, fmt=fmt, source=source,
+                             actor=default_actor())
     for warning in result.warnings[:20]:
         typer.echo(f"warning: {warning}", err=True)
     if len(result.warnings) > 20:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, aliased
 from models import DirtyAddress, Token
 from models.base import utcnow
 from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, WatchlistImport
+from monitor import audit
 from monitor.addresses import ZERO
 from monitor.errors import UserError
 from monitor.ingest.store import mark_dirty
@@ -75,13 +76,15 @@ def import_list(
     category: str = "sanctioned",
     fmt: ListFormat | str | None = None,
     source: str | None = None,
+    actor: str = audit.SYSTEM,
 ) -> ImportResult:
     """Replace list ``name``'s entries with those read from ``path``.
 
     The file is parsed completely before anything is written; a ListFormatError leaves the
     database untouched. An entry's own (valid) category wins over ``category``. A file with
     no addresses is refused rather than emptying the list: that is far more often the wrong
-    file or format than a list that really became empty.
+    file or format than a list that really became empty. Audited (`watchlist.import` for a
+    new list, `watchlist.replace` for an existing one) with counts, not addresses.
     """
     name = validate_list_name(name)
     category = validate_category(category)
@@ -102,6 +105,9 @@ def import_list(
     }
 
     watchlist = session.scalar(select(Watchlist).where(Watchlist.name == name).with_for_update())
+    before = None if watchlist is None else {
+        "category": watchlist.category, "entries": watchlist.entry_count,
+        "source": watchlist.source}
     if watchlist is None:
         watchlist = Watchlist(name=name, category=category, entry_count=0)
         session.add(watchlist)
@@ -169,6 +175,13 @@ def import_list(
         )
     )
     session.flush()
+    # Counts only: a list of a million addresses is one row here, and WatchlistImport
+    # keeps what was added and removed.
+    audit.record(session, actor, "watchlist.replace" if before else "watchlist.import",
+                 "watchlist", name, before=before, after={
+                     "category": category, "entries": len(wanted), "source": watchlist.source,
+                     "format": parsed.format.value, "added": len(added),
+                     "removed": len(removed), "changed": len(changed)})
     result = ImportResult(
         list_name=name,
         added=added,

@@ -61,7 +61,7 @@ def get_tokens(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[
 
 @router.post("/tokens", status_code=201, tags=["tokens"], response_model=TokenOut)
 def post_token(request: Request, body: TokenCreate,
-               _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
+               caller: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """Register a token contract; name, symbol and decimals are read from the contract when
     left out and a node is configured (decimals default to 18 otherwise)."""
     name, symbol, decimals = resolve_metadata(request.app.state.settings, body.chain_id,
@@ -70,7 +70,8 @@ def post_token(request: Request, body: TokenCreate,
     with transaction(request.app.state.sessions) as session:
         token = add_token(session, chain_id=body.chain_id, address=body.address, name=name,
                           symbol=symbol, decimals=18 if decimals is None else decimals,
-                          standard=body.standard, start_block=body.start_block)
+                          standard=body.standard, start_block=body.start_block,
+                          actor=caller.name)
         return token_json(token)
 
 
@@ -89,19 +90,19 @@ def get_keys(request: Request, _: Annotated[Caller, Depends(admin)]) -> dict[str
 
 @router.post("/keys", status_code=201, tags=["keys"], response_model=KeyCreated)
 def post_key(request: Request, body: KeyCreate,
-             _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
+             caller: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """A new key. `key` is shown in this response only; only a salted hash is stored."""
     with transaction(request.app.state.sessions) as session:
-        key, secret = create_key(session, body.name, body.role)
+        key, secret = create_key(session, body.name, body.role, actor=caller.name)
         return {**key_json(key), "key": secret}
 
 
 @router.delete("/keys/{name}", tags=["keys"], response_model=KeyOut)
 def delete_key(request: Request, name: Name,
-               _: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
+               caller: Annotated[Caller, Depends(admin)]) -> dict[str, Any]:
     """Revoke a key; it is refused from the next request on."""
     with transaction(request.app.state.sessions) as session:
-        return key_json(revoke_key(session, name))
+        return key_json(revoke_key(session, name, actor=caller.name))
 
 
 @router.get("/watchlists", tags=["watchlists"], response_model=WatchlistList)
@@ -130,7 +131,7 @@ def put_watchlist(
     request: Request,
     response: Response,
     name: Name,
-    _: Annotated[Caller, Depends(admin)],
+    caller: Annotated[Caller, Depends(admin)],
     content: Annotated[str, Body(media_type="text/plain",
                                  description="The list file: OFAC SDN XML, CSV, text or JSON")],
     category: Annotated[str, Query(max_length=32)] = "sanctioned",
@@ -149,7 +150,7 @@ def put_watchlist(
         try:
             with transaction(request.app.state.sessions) as session:
                 result = import_list(session, path, name, category, fmt=format,
-                                     source="api upload")
+                                     source="api upload", actor=caller.name)
                 tokens = len(list_tokens(session))
         except ListFormatError as exc:  # it names the file: here that is the request body
             raise UserError(str(exc).replace(str(path), "body")) from None
