@@ -64,8 +64,7 @@ def raise_from_run(
         if score.risk_score < config.alerts.min_risk:
             continue
         for reason in score.reasons:
-            weighted = config.weight(reason["rule"]) * reason["score"]
-            if weighted < config.alerts.min_reason_score:
+            if not raises(config, score.risk_score, reason["rule"], reason["score"]):
                 continue
             alert = active.get((address, reason["rule"]))
             if alert is None:
@@ -79,6 +78,13 @@ def raise_from_run(
         metrics.alerts_raised_total.labels(alert.rule, alert.severity).inc()
     refresh_open_gauge(session)
     return result
+
+
+def raises(config: RulesConfig, risk: int, rule: str, score: int) -> bool:
+    """Whether a finding makes an alert: its address's risk reaches alerts.min_risk and its
+    weighted score alerts.min_reason_score (what rules backtests ask too)."""
+    return (risk >= config.alerts.min_risk
+            and config.weight(rule) * score >= config.alerts.min_reason_score)
 
 
 def _create(session: Session, token: Token, run: ScoreRun, address: str, risk: int,
