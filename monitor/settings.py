@@ -8,10 +8,11 @@ environment. Settings are built by entry points and passed down, never at import
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -22,6 +23,8 @@ from pydantic_settings import (
 from monitor.redact import redact_url
 
 ENV_PREFIX = "AMLMON_"
+# AMLMON_REPORTING_ENTITY__LOCATION__CITY sets reporting_entity.location.city.
+NESTED = "__"
 DEFAULT_CONFIG_FILE = Path("config/monitor.yaml")
 SECRET_KEYS = frozenset({"webhook_secret"})
 # EIP-2294's bound, floor(MAX_UINT64 / 2) - 36, so that a signature's v (chain id * 2 + 35) fits
@@ -34,12 +37,80 @@ class ConfigError(Exception):
     """Invalid or unreadable configuration; the message is one line naming the bad key."""
 
 
+def default_goaml_schema() -> Path:
+    """goAMLSchema.xsd in the `shared/` folder beside the repository (where the project's
+    conformance data lives; CI lays it there too)."""
+    return Path(__file__).resolve().parents[2] / "shared/conformance/goaml/goAMLSchema.xsd"
+
+
+class ReportLocation(BaseModel):
+    """The reporting entity's address: goAML's `location` (t_address)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    address_type: str = Field(
+        "-", description="goAML contact type code of the address (the FIU's lookup; - unknown)")
+    address: str | None = Field(None, description="Street and number, at most 100 characters")
+    town: str | None = Field(None, description="Town or district; optional")
+    city: str | None = Field(None, description="City")
+    zip: str | None = Field(None, description="Postal code, at most 10 characters; optional")
+    country_code: str | None = Field(None, description="ISO 3166-1 alpha-2 country code")
+    state: str | None = Field(None, description="State or province; optional")
+
+
+# A price per token contract, in the local currency; exact decimals (quote them in YAML so
+# that no float ever stands between the file and the Decimal).
+Price = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
+
+
+class ReportingEntity(BaseModel):
+    """Who files goAML suspicious-transaction reports, as the FIU registered it. Unset keys
+    are refused by name when a report is exported, not at start-up: only exports need them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rentity_id: int | None = Field(
+        None, ge=1, le=2**31 - 1, description="The reporting entity's id at the FIU (goAML "
+        "rentity_id)")
+    rentity_branch: str | None = Field(
+        None, description="Branch of the reporting entity (goAML rentity_branch)")
+    reporting_user_code: str | None = Field(
+        None, description="goAML user code of the person who files the reports, 4-50 "
+        "characters")
+    currency_code_local: str | None = Field(
+        None, description="ISO 4217 code of the local currency, e.g. EUR (goAML "
+        "currency_code_local); amount_local is in it")
+    location: ReportLocation = Field(
+        default_factory=ReportLocation, description="The reporting entity's address")
+    indicators: list[str] = Field(
+        default_factory=lambda: ["-"],
+        description="goAML report indicator codes of every STR (the FIU's lookup; - unknown)")
+    transmode_code: str = Field(
+        "-", description="goAML conduction type code of a token transfer (the FIU's lookup; "
+        "- unknown)")
+    funds_code: str = Field(
+        "-", description="goAML funds type code of both sides of a token transfer (the FIU's "
+        "lookup; - unknown)")
+    prices: dict[str, Price] = Field(
+        default_factory=dict,
+        description="Price of one whole token in the local currency, by token contract "
+        "address; an export may give others")
+
+    @field_validator("prices")
+    @classmethod
+    def _token_addresses(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
+        from monitor.addresses import parse_address
+
+        return {parse_address(address): price for address, price in value.items()}
+
+
 class Settings(BaseSettings):
     """Every setting of amlmon. Each one is documented in config/monitor.example.yaml."""
 
     # URLs carry passwords and API keys: a validation error must not echo the value.
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid",
-                                      hide_input_in_errors=True)
+                                      hide_input_in_errors=True,
+                                      env_nested_delimiter=NESTED)
 
     database_url: str = Field(
         "sqlite:///amlmon.db",
@@ -116,6 +187,14 @@ class Settings(BaseSettings):
     )
     log_format: Literal["auto", "json", "console"] = Field(
         "auto", description="json: one event per line; console: for humans; auto: json unless a tty"
+    )
+    reporting_entity: ReportingEntity = Field(
+        default_factory=ReportingEntity,
+        description="Who files goAML suspicious-transaction reports, and token prices",
+    )
+    goaml_schema: Path = Field(
+        default_factory=default_goaml_schema,
+        description="The goAML XML schema every exported report is validated against",
     )
 
     @field_validator("rpc_urls", mode="before")
@@ -230,9 +309,23 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or "settings"
     message = str(error["msg"]).removeprefix("Value error, ")
-    variable = f"{ENV_PREFIX}{key.split('.')[0].upper()}"
+    variable = ENV_PREFIX + NESTED.join(_field_path(error["loc"])).upper()
     source = f"{variable} or {path}" if path else variable
     if error["type"] == "extra_forbidden":
         message, source = "unknown setting", str(path)
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return f"invalid config: {key}: {message} (from {source}){more}"
+
+
+def _field_path(loc: tuple[int | str, ...]) -> list[str]:
+    """The leading parts of an error's location that name (nested) settings fields: those
+    an environment variable can set, AMLMON_A__B."""
+    path: list[str] = []
+    model: Any = Settings
+    for part in loc:
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            break
+        path.append(str(part))
+        model = fields[part].annotation
+    return path or ["settings"]
