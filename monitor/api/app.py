@@ -24,7 +24,7 @@ import monitor
 from monitor import db
 from monitor.api.auth import Unauthorized
 from monitor.api.headers import SecurityHeaders, add_docs_page
-from monitor.api.routes import admin, alerts, patterns, reports
+from monitor.api.routes import admin, alerts, cases, patterns, reports
 from monitor.api.schemas import ReadyOut
 from monitor.errors import Conflict, NotFound, UserError
 from monitor.metrics import REGISTRY
@@ -60,7 +60,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
     _error_handlers(app)
     _health_routes(app)
     add_docs_page(app)
-    for router in (alerts.router, reports.router, patterns.router, admin.router):
+    for router in (alerts.router, reports.router, patterns.router, cases.router, admin.router):
         app.include_router(router)
     return app
 

@@ -26,6 +26,7 @@ _COMMANDS = {
     "score": "monitor.cli.score:score",
     "db": "monitor.cli.db:app",
     "alerts": "monitor.cli.alerts:app",
+    "case": "monitor.cli.cases:app",
     "token": "monitor.cli.tokens:app",
     "transfers": "monitor.cli.transfers:app",
     "watchlist": "monitor.cli.watchlist:app",
