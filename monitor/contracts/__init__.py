@@ -94,7 +94,11 @@ class TokenAgent:
         for method, params in calls:
             self._id += 1
             body.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
-        replies = {r["id"]: r for r in self._http.post(self.url, json=body).json()}
+        answer = self._http.post(self.url, json=body).json()
+        if not isinstance(answer, list):  # the node refused the batch as a whole
+            error = answer.get("error", answer) if isinstance(answer, dict) else answer
+            raise RuntimeError(f"batch of {len(body)} calls refused: {error}")
+        replies = {r["id"]: r for r in answer}
         results = []
         for request in body:
             reply = replies[request["id"]]

@@ -135,11 +135,6 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     members = evaluate.pattern_reasons(
         (p for p in state.patterns.values() if affected.intersection(p.members)), config,
         affected)
-    grown = flows.n_addresses - state.anomaly_scores.size
-    scores = np.r_[state.anomaly_scores, np.full(grown, np.nan)]
-    explanations: dict[int, str] = {}
-    if state.fitted is not None:
-        scores[region], explanations = state.fitted.score(feats.matrix, region)
     in_region = set(region.tolist())
     changed = set(affected)
     for address in set(exposure) | {a for a, r in state.raw.items()
@@ -148,16 +143,21 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
                   if k in evaluate.GLOBAL_RULES}
         if exposure.get(address, {}) != before:
             changed.add(address)
+    # Every re-scored address is scored by the forest again (its age moved, if nothing else).
+    rescored = np.array(sorted(changed), dtype=np.int64)
+    grown = flows.n_addresses - state.anomaly_scores.size
+    scores = np.r_[state.anomaly_scores, np.full(grown, np.nan)]
+    explanations: dict[int, str] = {}
+    if state.fitted is not None:
+        scores[rescored], explanations = state.fitted.score(feats.matrix, rescored)
     for address in changed:
         held = state.raw.get(address, {})
         if address in in_region:
             reasons = dict(address_found.get(address, {}))
-            if address in explanations:
-                reasons["anomaly"] = evaluate.anomaly_reason(scores[address],
-                                                             explanations[address])
         else:  # keeps its own findings; its pattern and exposure findings are redone
-            reasons = {k: v for k, v in held.items() if k in evaluate.LOCAL_RULES
-                       or k == "anomaly"}
+            reasons = {k: v for k, v in held.items() if k in evaluate.LOCAL_RULES}
+        if address in explanations:
+            reasons["anomaly"] = evaluate.anomaly_reason(scores[address], explanations[address])
         if address in affected:
             reasons.update(members.get(address, {}))
         else:
@@ -165,4 +165,4 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
         reasons.update(exposure.get(address, {}))
         state.set_reasons(address, reasons, config)
     state.flows, state.anomaly_scores = flows, scores
-    return np.array(sorted(changed), dtype=np.int64)
+    return rescored

@@ -7,8 +7,9 @@ timing with bursts, round and odd amounts mixed.
 
 Injected: one generator per rule id, each drawing its size, amounts, timing and depth
 from ranges, funded the way such funds arrive (a withdrawal from an exchange, a mint),
-and labelled with the addresses an investigator should flag. Every event passes through
-a balance ledger in time order, so the history replays on a real token without reverts.
+and labelled with every participant of the network (hub, mules, recipients, hops). Every
+event passes through a balance ledger in time order, so the history replays on a real
+token without reverts.
 """
 
 from __future__ import annotations
@@ -171,10 +172,12 @@ def _structuring(b: _Builder, hubs: list[str], base: list[str]) -> Case:
     amounts = [b.units(THRESHOLD_UNITS * rng.uniform(0.905, 0.999)) for _ in range(n)]
     _fund(b, hubs, start - rng.randrange(HOUR, DAY), actor, sum(amounts))
     span = rng.uniform(1, 10) * DAY
+    receivers = []
     for k, amount in enumerate(amounts):
-        receiver = rng.choice(base) if rng.random() < 0.5 else b.address()
-        b.add(start + int(span * k / n) + rng.randrange(HOUR), actor, receiver, amount)
-    return Case("structuring", frozenset([actor]), f"{n} transfers just below the threshold")
+        receivers.append(rng.choice(base) if rng.random() < 0.5 else b.address())
+        b.add(start + int(span * k / n) + rng.randrange(HOUR), actor, receivers[-1], amount)
+    return Case("structuring", frozenset([actor, *receivers]),
+                f"{n} transfers just below the threshold")
 
 
 def _fan_out(b: _Builder, hubs: list[str], base: list[str]) -> Case:
@@ -184,9 +187,10 @@ def _fan_out(b: _Builder, hubs: list[str], base: list[str]) -> Case:
     start = b.business_time(b.case_day())
     _fund(b, hubs, start - rng.randrange(HOUR, 2 * DAY), actor, total)
     window = rng.uniform(1, 12) * HOUR
-    for k in range(n):
-        b.add(start + int(window * k / n), actor, b.address(), total // n)
-    return Case("fan_out", frozenset([actor]), f"dispersal to {n} new addresses")
+    recipients = [b.address() for _ in range(n)]
+    for k, recipient in enumerate(recipients):
+        b.add(start + int(window * k / n), actor, recipient, total // n)
+    return Case("fan_out", frozenset([actor, *recipients]), f"dispersal to {n} new addresses")
 
 
 def _fan_in(b: _Builder, hubs: list[str], base: list[str]) -> Case:
@@ -194,11 +198,12 @@ def _fan_in(b: _Builder, hubs: list[str], base: list[str]) -> Case:
     n = rng.randint(8, 25)
     start = b.business_time(b.case_day())
     window = rng.uniform(1, 12) * HOUR
-    for k in range(n):
-        mule, amount = b.address(), b.units(rng.uniform(2e3, 3e4))
+    mules = [b.address() for _ in range(n)]
+    for k, mule in enumerate(mules):
+        amount = b.units(rng.uniform(2e3, 3e4))
         _fund(b, hubs, start - rng.randrange(HOUR, 3 * DAY), mule, amount)
         b.add(start + int(window * k / n), mule, actor, amount)
-    return Case("fan_in", frozenset([actor]), f"collection from {n} fresh mules")
+    return Case("fan_in", frozenset([actor, *mules]), f"collection from {n} fresh mules")
 
 
 def _scatter_gather(b: _Builder, hubs: list[str], base: list[str]) -> Case:
@@ -222,16 +227,19 @@ def _gather_scatter(b: _Builder, hubs: list[str], base: list[str]) -> Case:
     start = b.business_time(b.case_day())
     window = rng.uniform(0.5, 4) * DAY
     total = 0
+    members = [hub]
     for k in range(n_in):
         sender, amount = b.address(), b.units(rng.uniform(3e3, 4e4))
         _fund(b, hubs, start - rng.randrange(HOUR, DAY), sender, amount)
         b.add(start + int(window / 2 * k / n_in), sender, hub, amount)
         total += amount
+        members.append(sender)
     payout = int(total * rng.uniform(0.9, 0.99))
     for k in range(n_out):
-        b.add(start + int(window / 2) + int(window / 2 * k / n_out), hub, b.address(),
+        members.append(b.address())
+        b.add(start + int(window / 2) + int(window / 2 * k / n_out), hub, members[-1],
               payout // n_out)
-    return Case("gather_scatter", frozenset([hub]), f"{n_in} in, {n_out} out through one hub")
+    return Case("gather_scatter", frozenset(members), f"{n_in} in, {n_out} out through one hub")
 
 
 def _peel_chain(b: _Builder, hubs: list[str], base: list[str]) -> Case:
@@ -241,13 +249,15 @@ def _peel_chain(b: _Builder, hubs: list[str], base: list[str]) -> Case:
     amount = b.units(rng.uniform(1e5, 1e6))
     t = b.business_time(b.case_day(6))
     _fund(b, hubs, t - rng.randrange(HOUR, DAY), hops[0], amount)
+    sides = []
     for k in range(depth):
         t += rng.randrange(10 * MINUTE, DAY)
         peel = int(amount * rng.uniform(0.04, 0.15))
-        b.add(t, hops[k], b.address(), peel)
+        sides.append(b.address())
+        b.add(t, hops[k], sides[-1], peel)
         b.add(t + rng.randrange(MINUTE, HOUR), hops[k], hops[k + 1], amount - peel)
         amount -= peel
-    return Case("peel_chain", frozenset(hops[:depth]), f"peel chain of {depth} hops")
+    return Case("peel_chain", frozenset([*hops, *sides]), f"peel chain of {depth} hops")
 
 
 def _cycle(b: _Builder, hubs: list[str], base: list[str]) -> Case:
@@ -304,9 +314,10 @@ def _dormant_reactivation(b: _Builder, hubs: list[str], base: list[str]) -> Case
     wake = rng.uniform(first + 35, max(b.days - 1, first + 36))
     t = b.business_time(wake)
     parts = rng.randint(1, 3)
-    for k in range(parts):
-        b.add(t + k * rng.randrange(MINUTE, HOUR), actor, b.address(), amount // parts)
-    return Case("dormant_reactivation", frozenset([actor]),
+    recipients = [b.address() for _ in range(parts)]
+    for k, recipient in enumerate(recipients):
+        b.add(t + k * rng.randrange(MINUTE, HOUR), actor, recipient, amount // parts)
+    return Case("dormant_reactivation", frozenset([actor, *recipients]),
                 f"dormant {wake - first:.0f} days, then moved everything")
 
 
@@ -328,9 +339,11 @@ def _mint_then_dispersal(b: _Builder, hubs: list[str], base: list[str]) -> Case:
     b.mint(t, actor, amount)
     share = rng.uniform(0.7, 1.0)
     window = rng.uniform(2, 30) * HOUR
-    for k in range(n):
-        b.add(t + int(window * (k + 1) / n), actor, b.address(), int(amount * share) // n)
-    return Case("mint_then_dispersal", frozenset([actor]), f"mint dispersed to {n} addresses")
+    recipients = [b.address() for _ in range(n)]
+    for k, recipient in enumerate(recipients):
+        b.add(t + int(window * (k + 1) / n), actor, recipient, int(amount * share) // n)
+    return Case("mint_then_dispersal", frozenset([actor, *recipients]),
+                f"mint dispersed to {n} addresses")
 
 
 def _frozen_address_activity(b: _Builder, hubs: list[str], base: list[str]) -> Case:

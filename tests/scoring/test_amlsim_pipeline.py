@@ -21,8 +21,11 @@ from support.postgres import create_database, drop_database
 
 pytestmark = pytest.mark.slow  # 1-2 min: replay ~22 s, ingest ~7 s, `amlmon score` 10-40 s
 
-F1_FLOOR = 0.60
-OVER_DEGREE = 1.3  # amlmon's F1 over the degree baseline's, at amlmon's flag budget
+# The issue's target is F1 >= 0.75 and 1.3x the degree baseline (bench/detection.py reports
+# both); the floor sits a little under the measured figure (0.76) so that a regression
+# fails CI, and "well above" the baseline means twice its F1 here (it is 2.3x).
+F1_FLOOR = 0.72
+OVER_DEGREE = 2.0  # amlmon's F1 over the degree baseline's, at amlmon's flag budget
 
 
 @dataclass
@@ -63,8 +66,6 @@ def test_the_pipeline_measures_what_the_sample_holds(neutral: Run) -> None:
     assert result.flagged == {a for a, f in result.findings.items() if f.risk >= threshold}
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError,
-                   reason="detection rework in progress (issue 14)")
 def test_amlmon_beats_the_degree_baseline_on_neutral_amlsim(neutral: Run) -> None:
     ours, degree = neutral.ours, neutral.degree
     assert ours.f1 >= F1_FLOOR, (

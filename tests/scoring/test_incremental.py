@@ -15,7 +15,7 @@ from monitor.addresses import ZERO
 from monitor.scoring import evaluate, incremental
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import Flows
-from monitor.sim import History, generate
+from monitor.sim import History, generate, generate_independent
 
 
 def _flows(history: History, count: int, numbering: list[str]) -> Flows:
@@ -44,9 +44,19 @@ def _flows(history: History, count: int, numbering: list[str]) -> Flows:
     return flows
 
 
-@pytest.mark.parametrize("seed", [3, 19])
-def test_incremental_state_equals_a_full_evaluation_after_every_step(seed: int) -> None:
-    history = generate(seed, investors=80, days=40, cases_per_rule=1)
+HISTORIES = {
+    "ours": lambda seed: generate(seed, investors=80, days=40, cases_per_rule=1),
+    # Drawn without the rules (monitor.sim.independent): other shapes, other neighbourhoods.
+    "independent": lambda seed: generate_independent(seed, investors=60, days=40,
+                                                     cases_per_typology=1),
+}
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("ours", 3), ("ours", 19), ("independent", 3),
+                                            ("independent", 19)])
+def test_incremental_state_equals_a_full_evaluation_after_every_step(kind: str,
+                                                                     seed: int) -> None:
+    history = HISTORIES[kind](seed)
     total = len(history.transfers)
     numbering = [ZERO]
     start = int(total * 0.6)
