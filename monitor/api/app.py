@@ -25,6 +25,8 @@ from monitor import db
 from monitor.api.auth import Unauthorized
 from monitor.api.headers import SecurityHeaders, add_docs_page
 from monitor.api.routes import admin, alerts, cases, patterns, reports
+from monitor.api.routes.audit import router as audit_router
+from monitor.api.routes.rules import router as rules_router
 from monitor.api.schemas import ReadyOut
 from monitor.errors import Conflict, NotFound, UserError
 from monitor.metrics import REGISTRY
@@ -61,6 +63,8 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
     _health_routes(app)
     add_docs_page(app)
     for router in (alerts.router, reports.router, patterns.router, cases.router, admin.router):
+        app.include_router(router)
+    for router in (rules_router, audit_router):
         app.include_router(router)
     return app
 

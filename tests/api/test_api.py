@@ -145,6 +145,8 @@ LEAST_ROLE = {
     ("PATCH", "/api/v1/cases/{case_id}"): "investigator",
     ("POST", "/api/v1/cases/{case_id}/approve"): "supervisor",
     ("GET", "/api/v1/cases/{case_id}/report"): "viewer",
+    ("GET", "/api/v1/rules/stats"): "viewer",
+    ("GET", "/api/v1/audit"): "admin",
 }
 
 
@@ -184,6 +186,8 @@ def _requests(api: Any) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("POST", "/api/v1/cases/{case_id}/approve"): ("/api/v1/cases/999999/approve",
                                                       {"json": {"approve": True}}),
         ("GET", "/api/v1/cases/{case_id}/report"): ("/api/v1/cases/999999/report", {}),
+        ("GET", "/api/v1/rules/stats"): ("/api/v1/rules/stats", {}),
+        ("GET", "/api/v1/audit"): ("/api/v1/audit", {"params": {"object_type": "key"}}),
     }
 
 
