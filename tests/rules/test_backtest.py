@@ -160,3 +160,30 @@ def test_bad_input_is_one_line(scored: sessionmaker[Session], capsys: Any,
     assert_one_line_error(run_cli(capsys, "rules", "backtest", "--rules", str(RULES_FILE),
                                   "--token", "0x12"), "--token")
     assert_one_line_error(run_cli(capsys, "rules", "backtest"), "--rules")
+
+
+def test_stats_and_backtest_on_the_embedded_sqlite_database(
+    sqlite_url: str, make_sessions: Any, capsys: Any, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What `amlmon demo` leaves behind: the default SQLite database."""
+    sessions = make_sessions(sqlite_url)
+    write_history(sessions)
+    jobs.score_and_alert(sessions, Settings(database_url=sqlite_url, rules_file=RULES_FILE))
+    with db.transaction(sessions) as session:
+        low = session.scalars(select(Alert).where(Alert.risk_score < STRICT)
+                              .order_by(Alert.id)).first()
+        assert low is not None
+        service.close_alert(session, low, "false_positive", "ana")
+    monkeypatch.setenv("AMLMON_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("AMLMON_RULES_FILE", str(RULES_FILE))
+    counts = _row_counts(sessions)
+    result = run_cli(capsys, "rules", "backtest", "--rules", str(_strict_file(tmp_path)),
+                     "--format", "json")
+    assert result.code == 0, result.err
+    total = json.loads(result.out)["total"]
+    assert total["vs_rerun"]["removed"] > 0 and total["vs_rerun"]["removed_false_positive"] == 1
+    assert _row_counts(sessions) == counts
+    stats = run_cli(capsys, "rules", "stats", "--since", "2000-01-01", "--format", "json")
+    assert stats.code == 0, stats.err
+    assert json.loads(stats.out)[-1]["false_positive"] == 1
