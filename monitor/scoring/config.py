@@ -40,6 +40,7 @@ class Alerts(Strict):
 class Population(Strict):
     service_min_factor: Positive = 10
     service_min_lifetime_seconds: Seconds = 30 * DAY
+    service_min_active_days: Count = 10
     silence_quantile: Share = 0.9
 
 

@@ -34,6 +34,7 @@ class Features:
     in_value: np.ndarray
     out_value: np.ndarray
     bought_value: np.ndarray  # received from other holders (mints excluded)
+    active_days: np.ndarray  # distinct UTC days with a transfer
 
     def column(self, name: str) -> np.ndarray:
         return self.matrix[:, self.names.index(name)]
@@ -48,7 +49,8 @@ class Features:
         receipt = np.where(receipt >= 0, local[np.maximum(receipt, 0)], -1)
         return Features(self.names, self.matrix, self.first_seen, self.last_seen,
                         self.recv_new[rows], self.send_first[rows], self.hold_seconds[rows],
-                        receipt, self.in_value, self.out_value, self.bought_value)
+                        receipt, self.in_value, self.out_value, self.bought_value,
+                        self.active_days)
 
     def update(self, flows: Flows, old_n: int, touched: np.ndarray,
                thresholds: dict[str, float], windows: dict[str, int]) -> None:
@@ -65,16 +67,16 @@ class Features:
             self.matrix = np.vstack((self.matrix, np.zeros((grown, self.matrix.shape[1]))))
             self.first_seen = np.r_[self.first_seen, np.full(grown, _NEVER_FIRST)]
             self.last_seen = np.r_[self.last_seen, np.full(grown, _NEVER_LAST)]
-            self.in_value, self.out_value, self.bought_value = (
-                np.r_[v, np.zeros(grown)] for v in (self.in_value, self.out_value,
-                                                    self.bought_value))
+            self.in_value, self.out_value, self.bought_value, self.active_days = (
+                np.r_[v, np.zeros(grown, dtype=v.dtype)] for v in (
+                    self.in_value, self.out_value, self.bought_value, self.active_days))
         rows = flows.rows_touching(touched)
         now = int(flows.t.max()) if flows.n else 0
         part = compute(flows.subset(rows), thresholds, windows, now=now)
         self.matrix[touched] = part.matrix[touched]
         self.first_seen[touched] = part.first_seen[touched]
         self.last_seen[touched] = part.last_seen[touched]
-        for name in ("in_value", "out_value", "bought_value"):
+        for name in ("in_value", "out_value", "bought_value", "active_days"):
             getattr(self, name)[touched] = getattr(part, name)[touched]
         age = self.names.index("age_days")
         real = self.first_seen != _NEVER_FIRST
@@ -172,8 +174,10 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     names = list(cols)
     matrix = np.column_stack([cols[name] for name in names]) if names else np.zeros((n_a, 0))
     bought_value = np.bincount(dst[real_src], weights=amount[real_src], minlength=n_a)
+    days = unique_ints(both.astype(np.int64) * (1 << 32) + both_t // DAY)
+    active_days = np.bincount(days >> 32, minlength=n_a)
     return Features(names, matrix, first_seen, last_seen, recv_new, send_first, hold,
-                    last_receipt, in_value, out_value, bought_value)
+                    last_receipt, in_value, out_value, bought_value, active_days)
 
 
 def _first_occurrence(who: np.ndarray) -> np.ndarray:

@@ -26,7 +26,8 @@ from monitor.scoring.flows import Flows, unique_ints
 class Yardsticks:
     secondary_amounts: np.ndarray  # sorted amounts of the transfers between holders
     service_degree: float  # counterparties from which an address is a service wallet
-    service_lifetime: float  # ...when active (first to last transfer) at least this long
+    service_lifetime: float  # ...over at least this many seconds, first to last transfer,
+    service_days: int  # ...on at least this many distinct days
     long_silence: float  # seconds: population.silence_quantile of holders' longest silences
     silence_rank: float  # that quantile
     # burst_share[k]: share of the token's senders whose busiest split window (rules
@@ -39,12 +40,14 @@ class Yardsticks:
     permissioned: bool
 
     def service(self, feats: Features) -> np.ndarray:
-        """Bool per address: a service wallet (exchange, custodian, market maker, pool,
-        paying agent): far more counterparties than the token's addresses have, over a
-        life longer than a laundering burst. A hub that collects from fifty mules in an
-        afternoon has the counterparties of an exchange, not its life."""
+        """Bool per address: a service wallet (exchange, custodian, market maker, pool):
+        far more counterparties than the token's addresses have, dealt with day after day
+        for longer than a laundering burst lasts. A hub that collects from fifty mules over
+        a fortnight, or a holder who wakes up after months to pay them in an afternoon, has
+        the counterparties of an exchange, not its life."""
         lifetime = np.maximum(feats.last_seen - feats.first_seen, 0)
-        return (degree(feats) >= self.service_degree) & (lifetime >= self.service_lifetime)
+        return ((degree(feats) >= self.service_degree) & (lifetime >= self.service_lifetime)
+                & (feats.active_days >= self.service_days))
 
     def burst_rarity(self, count: np.ndarray | int,
                      deposit: np.ndarray | bool = False) -> np.ndarray:
@@ -98,6 +101,7 @@ def measure(flows: Flows, feats: Features, config: RulesConfig,
     stats = Yardsticks(
         secondary_amounts=secondary,
         service_degree=service, service_lifetime=float(p.service_min_lifetime_seconds),
+        service_days=p.service_min_active_days,
         long_silence=float(np.quantile(gaps, p.silence_quantile)) if gaps.size else np.inf,
         silence_rank=p.silence_quantile,
         burst_share=np.ones(2), deposit_burst_share=np.ones(2),

@@ -20,13 +20,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
-from monitor import metrics
+from monitor import metrics, suppressions
 from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
 from monitor.scoring import incremental, pattern_store
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import RULE_IDS, Scored, evaluate, listing_index
 from monitor.scoring.flows import extend_flows, load_flows
-from monitor.scoring.risk import Reason, severity
+from monitor.scoring.risk import severity
 from monitor.watchlist.service import listed_addresses
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ def run(
         select(ScoreRun).where(ScoreRun.token_id == token.id, ScoreRun.status == "done")
         .order_by(ScoreRun.id.desc()).limit(1)
     )
+    now = datetime.now(UTC)
+    suppressions.queue_expired(session, token.id, now)
     newest = session.scalar(select(func.max(Transfer.block_number))
                             .where(Transfer.token_id == token.id))
     dirty = list(session.scalars(select(DirtyAddress.address)
@@ -118,8 +120,9 @@ def run(
                                                run_id=score_run.id)
     pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
                                      config.patterns.role_weights)
+    suppressed = suppressions.Active(session, token.id, config.weights, now)
     written = _persist(session, token, score_run, scored, config.min_score_change,
-                       pattern_ids, region, built_by)
+                       pattern_ids, region, built_by, suppressed)
     session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
                                                DirtyAddress.address.in_(dirty)))
     score_run.status = "done"
@@ -127,7 +130,8 @@ def run(
     score_run.addresses_scored = (max(scored.flows.n_addresses - 1, 0) if region is None
                                   else int(region.size))
     active = max(scored.flows.n_addresses - 1, 0)
-    flagged = sum(1 for risk in scored.risk.values() if risk >= config.flag_min_risk)
+    flagged = (sum(1 for risk in scored.risk.values() if risk >= config.flag_min_risk)
+               - suppressed.unflagged(scored, config.flag_min_risk))
     score_run.model = {**scored.model, "rules": sorted(RULE_IDS), "changed_rows": written,
                        "active_addresses": active, "flagged_addresses": flagged,
                        "patterns": len(scored.patterns)}
@@ -180,8 +184,9 @@ def current_score(session: Session, token_id: int, address: str) -> AddressScore
 
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
              min_change: float, pattern_ids: dict[str, int], region: np.ndarray | None = None,
-             built_by: int | None = None) -> int:
-    """Write a score row for each address (of `region`, when given) whose finding changed.
+             built_by: int | None = None, suppressed: suppressions.Active | None = None) -> int:
+    """Write a score row for each address (of `region`, when given) whose finding changed,
+    its reasons marked and its risk fused as the suppressions in force (`suppressed`) say.
 
     Rows written since run `built_by` built the scoring state from the database are
     trusted as the base of an address's exact totals; older ones may predate a reorg (a
@@ -191,17 +196,21 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
     current = current_scores(session, token.id, names)
     candidates = scored.risk.items() if region is None else (
         (int(a), scored.risk[int(a)]) for a in region if int(a) in scored.risk)
-    changed: dict[str, tuple[int, list[Reason], int]] = {}
+    changed: dict[str, tuple[int, list[dict[str, Any]], int]] = {}
     for address, risk in candidates:
         name = str(flows.addresses[address])
         reasons = [r.as_dict(pattern_ids) for r in scored.reasons[address]]
+        if suppressed is not None:
+            risk, reasons = suppressed.apply(name, risk, reasons)
         before = current.get(name)
-        if before is None or _material(before, risk, reasons, min_change):
-            changed[name] = (risk, scored.reasons[address], address)
+        if (before is None or suppressions.marks_changed(before.reasons, reasons)
+                or _material(before, risk, reasons, min_change)):
+            changed[name] = (risk, reasons, address)
     position = ({a: i for i, a in enumerate(flows.addresses)} if region is None
                 else dict(zip(names or [], region.tolist(), strict=True)))
     for name, before in current.items():
-        if name not in changed and before.risk_score > 0:
+        # A row of suppressed reasons only has risk 0 but still shows them.
+        if name not in changed and (before.risk_score > 0 or before.reasons):
             index = position.get(name)
             if index is None or index not in scored.risk:
                 changed[name] = (0, [], index if index is not None else -1)
@@ -218,7 +227,7 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         session.add(AddressScore(
             score_run_id=score_run.id, token_id=token.id, address=name, risk_score=risk,
             severity=severity(risk), anomaly_score=anomaly_score,
-            reasons=[r.as_dict(pattern_ids) for r in reasons],
+            reasons=reasons,
             features=_feature_row(scored, index),
             first_seen=stats.get("first_seen"), last_seen=stats.get("last_seen"),
             in_count=stats.get("in_count", 0), out_count=stats.get("out_count", 0),

@@ -165,29 +165,33 @@ def _fan_in_scene() -> tuple[Scored, dict[str, dict[str, str]]]:
         "split": _fan_in(ledger, "fi:split", p.min_feeders, **old, split_gap=window),
         "unsplit": _fan_in(ledger, "fi:unsplit", p.min_feeders, **old,
                            split_gap=window + 1),
-        "service": _young_exchange(ledger, "fi:service", LIFETIME),
-        "young": _young_exchange(ledger, "fi:young", LIFETIME - 1),
+        "service": _young_exchange(ledger, "fi:service", ACTIVE_DAYS, LIFETIME),
+        "few_days": _young_exchange(ledger, "fi:few_days", ACTIVE_DAYS - 1, LIFETIME),
+        "young": _young_exchange(ledger, "fi:young", ACTIVE_DAYS, LIFETIME - 1),
     }
     return score(ledger), cases
 
 
+ACTIVE_DAYS = DEFAULTS.population.service_min_active_days
 LIFETIME = DEFAULTS.population.service_min_lifetime_seconds
 DEPOSITORS = 24  # more counterparties than the background's service-wallet yardstick
 
 
-def _young_exchange(ledger: Ledger, case: str, life: int) -> dict[str, str]:
-    """A wallet with an exchange's inventory takes DEPOSITORS fresh customers'
-    deposits within a day and makes its last payment `life` seconds after its mint."""
+def _young_exchange(ledger: Ledger, case: str, days: int, life: int) -> dict[str, str]:
+    """A wallet with an exchange's inventory, minted `life` seconds before its one payment,
+    takes DEPOSITORS fresh customers' deposits: it is active on `days` distinct days (the
+    mint's, and deposit days, the last of which has its payment)."""
     wallet = f"{case}:wallet"
-    start = AT - LIFETIME + 5 * DAY
-    ledger.mint(wallet, 1_000_000, start)
+    last = AT + (days - 2) * DAY + 2 * HOUR
+    ledger.mint(wallet, 1_000_000, last - life)
     members = {wallet: "collector"}
     for k in range(DEPOSITORS):
         depositor = f"{case}:depositor:{k}"
-        ledger.mint(depositor, 1000, AT + k * HOUR - HOUR)
-        ledger.send(depositor, wallet, 500, AT + k * HOUR)
+        at = AT + (k % (days - 1)) * DAY + (k // (days - 1) + 1) * 60
+        ledger.mint(depositor, 1000, at - HOUR)
+        ledger.send(depositor, wallet, 500, at)
         members[depositor] = "feeder"
-    ledger.send(wallet, _established(ledger, f"{case}:payee"), 1000, start + life)
+    ledger.send(wallet, _established(ledger, f"{case}:payee"), 1000, last)
     return members
 
 
@@ -227,15 +231,18 @@ def test_fan_in_old_feeder_paying_in_rare_split_transfers_is_a_mule() -> None:
     assert_no_pattern(scored, "fan_in", *cases["unsplit"])
 
 
-def test_fan_in_collector_with_many_counterparties_is_a_service_wallet_after_its_lifetime(
+def test_fan_in_collector_with_many_counterparties_day_after_day_is_a_service_wallet(
 ) -> None:
     scored, cases = _fan_in_scene()
     assert scored.stats.service_degree <= DEPOSITORS + 2
-    assert scored.stats.service_lifetime == LIFETIME
-    # Many counterparties over service_min_lifetime: a service wallet, collecting its
-    # customers' deposits; a second younger, the same deposits are a fan-in.
+    assert (scored.stats.service_days, scored.stats.service_lifetime) == (ACTIVE_DAYS,
+                                                                           LIFETIME)
+    # Many counterparties on service_min_active_days distinct days over
+    # service_min_lifetime_seconds: a service wallet, collecting its customers' deposits;
+    # on one day fewer, or a second younger, the same deposits are a fan-in.
     assert_no_pattern(scored, "fan_in", *cases["service"])
     assert_unflagged(scored, *cases["service"])
+    assert_pattern(scored, "fan_in", cases["few_days"])
     assert_pattern(scored, "fan_in", cases["young"])
 
 
