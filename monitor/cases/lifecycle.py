@@ -60,19 +60,20 @@ def decide(session: Session, case_id: int, *, actor: str, approve: bool,
         raise UserError("note: say why the close is sent back")
     before = _state(case)
     now = datetime.now(UTC)
+    # The decision's audit row carries its note; the note joins the case's notes too.
+    written = {} if note is None else {
+        "note_id": add_note(session, case, actor, note, audited=False).id}
     if approve:
         case.status, case.outcome = "closed", case.proposed_outcome
         case.approved_by, case.closed_at = actor, now
         closed = _close_alerts(session, case, actor)
         audit.record(session, actor, "case.approve", "case", case.id, before=before,
-                     after={**_state(case), "alerts_closed": closed}, note=note)
+                     after={**_state(case), "alerts_closed": closed, **written}, note=note)
     else:
         case.status, case.proposed_outcome, case.proposed_by = "investigating", None, None
         audit.record(session, actor, "case.reject", "case", case.id, before=before,
-                     after=_state(case), note=note)
+                     after={**_state(case), **written}, note=note)
     case.updated_at = now
-    if note is not None:
-        add_note(session, case, actor, note)
     session.flush()
     return case
 

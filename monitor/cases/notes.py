@@ -12,14 +12,17 @@ from monitor import audit
 from monitor.cases.fields import NOTE_MAX, text_field
 
 
-def add_note(session: Session, case: Case, actor: str, text: str) -> CaseNote:
-    """Append a note (1 to NOTE_MAX characters) and its audit row."""
+def add_note(session: Session, case: Case, actor: str, text: str,
+             audited: bool = True) -> CaseNote:
+    """Append a note (1 to NOTE_MAX characters) and its audit row; `audited` False when the
+    caller's own audit row carries the note (an approval's, a rejection's)."""
     note = CaseNote(case_id=case.id, actor=actor, text=text_field("note", text, NOTE_MAX, 1))
     session.add(note)
     session.flush()
     case.updated_at = datetime.now(UTC)
-    audit.record(session, actor, "case.note", "case", case.id, after={"note_id": note.id},
-                 note=note.text)
+    if audited:
+        audit.record(session, actor, "case.note", "case", case.id, after={"note_id": note.id},
+                     note=note.text)
     return note
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
@@ -12,8 +12,10 @@ from typing import Annotated, Any
 
 import typer
 
+from models.cases import CASE_OUTCOMES, CASE_PRIORITIES, CASE_STATUSES
 from monitor.cli.actor import default_actor
 from monitor.cli.context import AppContext
+from monitor.cli.dates import utc_time
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
 from monitor.errors import UserError
@@ -22,28 +24,11 @@ app = typer.Typer(help="Cases: open, work on, approve and export investigations.
                   no_args_is_help=True)
 
 
-class Status(StrEnum):
-    open = "open"
-    investigating = "investigating"
-    pending_approval = "pending_approval"
-    closed = "closed"
-
-
-class Priority(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
-class Outcome(StrEnum):
-    reported = "reported"
-    false_positive = "false_positive"
-    inconclusive = "inconclusive"
-
-
-class Moveable(StrEnum):
-    investigating = "investigating"
+# Choices as the schema states them (models.cases).
+Status = StrEnum("Status", [(name, name) for name in CASE_STATUSES])  # type: ignore[misc]
+Priority = StrEnum("Priority", [(name, name) for name in CASE_PRIORITIES])  # type: ignore[misc]
+Outcome = StrEnum("Outcome", [(name, name) for name in CASE_OUTCOMES])  # type: ignore[misc]
+Moveable = StrEnum("Moveable", [("investigating", "investigating")])  # type: ignore[misc]
 
 
 class ExportFormat(StrEnum):
@@ -55,8 +40,9 @@ Actor = Annotated[str | None, typer.Option(help='Who you are (default: $USER, el
 Narrative = Annotated[str | None, typer.Option(help="The case's narrative")]
 NarrativeFile = Annotated[Path | None, typer.Option(
     help="Read the narrative from this UTF-8 file", dir_okay=False)]
-Due = Annotated[str | None, typer.Option(help="Due date or time, ISO-8601 (UTC when no "
-                                              "offset), e.g. 2026-06-30")]
+Due = Annotated[datetime | None, typer.Option(
+    parser=utc_time, metavar="DATE", help="Due date or date-time, ISO-8601 (UTC when no "
+    "offset), e.g. 2026-06-30")]
 
 
 @app.command("open")
@@ -87,7 +73,7 @@ def open_(
         case = service.open_case(
             session, actor=actor or default_actor(), title=title, alert_ids=alert or (),
             pattern_ids=pattern or (), addresses=address or (), narrative=text,
-            priority=priority.value, due_at=_due(due), assignee=assignee)
+            priority=priority.value, due_at=due, assignee=assignee)
         case_id = case.id
         counts = _counts(session, case)
     typer.echo(f"case {case_id} opened: {counts}")
@@ -160,7 +146,7 @@ def update(
     changes: dict[str, Any] = {}
     text = _narrative(narrative, narrative_file)
     for name, value in (("title", title), ("narrative", text),
-                        ("priority", priority and priority.value), ("due_at", _due(due)),
+                        ("priority", priority and priority.value), ("due_at", due),
                         ("assignee", assignee)):
         if value is not None:
             changes[name] = value
@@ -242,17 +228,6 @@ def _narrative(text: str | None, path: Path | None) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
         raise UserError(f"--narrative-file: cannot read {path}: {reason}") from None
-
-
-def _due(text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        when = datetime.fromisoformat(text.strip())
-        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    except (ValueError, OverflowError):
-        raise UserError(f"--due: {text!r} is not an ISO-8601 date or time, e.g. "
-                        "2026-06-30 or 2026-06-30T17:00:00Z") from None
 
 
 def _prices(pairs: list[str]) -> dict[str, Decimal]:

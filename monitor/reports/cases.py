@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from models import Token
 from monitor.addresses import checksum, parse_address
 from monitor.cases import service, views
+from monitor.cases.evidence import evidence_transfers
 from monitor.reports import html
 from monitor.reports.flagged import scaled
 from monitor.reports.patterns import pattern_picture
@@ -29,6 +30,7 @@ def case_report(session: Session, case_id: int) -> dict[str, Any]:
     detail = views.detail(session, case)
     return {
         **detail,
+        **{name: _seconds(detail[name]) for name in ("created_at", "closed_at", "due_at")},
         "decisions": [_decision(event) for event in detail["trail"]],
         "pictures": [{**pattern, "graph": pattern_picture(session, pattern["id"])}
                      for pattern in detail["patterns"]],
@@ -65,8 +67,13 @@ def _decision(event: dict[str, Any]) -> dict[str, Any]:
                        f"{len(after.get('addresses', []))} address(es)")
     elif event["action"] == "case.approve" and after.get("alerts_closed"):
         changes.append(f"alerts closed: {', '.join(map(str, after['alerts_closed']))}")
-    return {"at": event["at"], "actor": event["actor"], "action": action,
+    return {"at": _seconds(event["at"]), "actor": event["actor"], "action": action,
             "changes": changes, "note": event["note"]}
+
+
+def _seconds(when: str | None) -> str | None:
+    """An iso() time to the second, as people read a trail (the API keeps the rest)."""
+    return when and when[:19] + "Z"
 
 
 def _reasons(session: Session, addresses: list[str]) -> list[dict[str, Any]]:
@@ -86,8 +93,6 @@ def _reasons(session: Session, addresses: list[str]) -> list[dict[str, Any]]:
 def _transfers(session: Session, case_id: int) -> list[dict[str, Any]]:
     """The case's evidence transfers in time order (chain order within a token; tokens of
     different chains interleave by block time)."""
-    from monitor.cases.evidence import evidence_transfers
-
     transfers = sorted(evidence_transfers(session, case_id),
                        key=lambda t: (t.block_time, t.token.chain_id, t.block_number,
                                       t.log_index, t.sub_index))

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models import Alert, AuditEvent, Pattern, PatternMember
-from models.alerts import CLOSED_STATUSES
+from models import AuditEvent
+from support.cases import pattern_with_alerts
 from support.cli import assert_one_line_error, run_cli
 from support.history import TOKEN
 
@@ -35,18 +35,6 @@ def cli(scored: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return scored
 
 
-def _pattern_with_alerts(scored: Any) -> tuple[int, list[int]]:
-    with scored.sessions() as session:
-        for pattern in session.scalars(select(Pattern).order_by(Pattern.member_count.desc())):
-            members = select(PatternMember.address).where(PatternMember.pattern_id == pattern.id)
-            alerts = list(session.scalars(select(Alert.id).where(
-                Alert.token_id == pattern.token_id, Alert.address.in_(members),
-                Alert.status.not_in(CLOSED_STATUSES)).order_by(Alert.id)))
-            if alerts:
-                return pattern.id, alerts
-    raise AssertionError("no pattern with alerts")
-
-
 def _ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     result = run_cli(capsys, *args)
     assert result.code == 0, result.err
@@ -55,7 +43,7 @@ def _ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 def test_the_lifecycle_from_a_pattern_to_an_approved_close(
         cli: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    pattern_id, alert_ids = _pattern_with_alerts(cli)
+    pattern_id, _, alert_ids = pattern_with_alerts(cli.sessions)
     out = _ok(capsys, "case", "open", "--pattern", str(pattern_id), "--title", "Fan-in ring",
               "--priority", "high", "--due", "2026-06-30")
     assert out.startswith("case 1 opened: ") and f"{len(alert_ids)} alert(s), 1 pattern(s)" in out
@@ -91,7 +79,7 @@ def test_the_lifecycle_from_a_pattern_to_an_approved_close(
         "Issuer asked for KYC files.", "Add the exchange.", "Exchange named."]
     assert [e["action"] for e in shown["trail"]] == [
         "case.open", "case.update", "case.note", "case.propose", "case.reject", "case.note",
-        "case.note", "case.propose", "case.approve"]
+        "case.propose", "case.approve"]
     assert {e["actor"] for e in shown["trail"]} == {"alice", "carol"}
 
     table = _ok(capsys, "case", "show", "1")
@@ -119,7 +107,7 @@ def test_the_lifecycle_from_a_pattern_to_an_approved_close(
 
 def test_the_one_open_case_rule_and_bad_input_are_one_line_errors(
         cli: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    pattern_id, alert_ids = _pattern_with_alerts(cli)
+    pattern_id, _, alert_ids = pattern_with_alerts(cli.sessions)
     _ok(capsys, "case", "open", "--alert", str(alert_ids[0]), "--title", "First")
     for args, fragment in (
         (("case", "open", "--pattern", str(pattern_id), "--title", "Second"),
@@ -131,7 +119,7 @@ def test_the_one_open_case_rule_and_bad_input_are_one_line_errors(
         (("case", "open", "--address", "0xnope", "--title", "T"), "addresses: address"),
         (("case", "open", "--title", "T"), "give at least one alert, pattern or address"),
         (("case", "open", "--address", TOKEN, "--title", "T", "--due", "soon"),
-         "--due: 'soon' is not an ISO-8601 date"),
+         "'--due': 'soon' is not an ISO-8601 date"),
         (("case", "open", "--address", TOKEN, "--title", "x" * 201), "title: must be 1-200"),
         (("case", "update", "1", "--propose", "guilty"), "'guilty' is not one of"),
         (("case", "update", "1", "--status", "closed"), "'closed' is not one of"),
@@ -157,7 +145,7 @@ def test_the_one_open_case_rule_and_bad_input_are_one_line_errors(
 def test_goaml_export_writes_a_valid_report_or_nothing(
         cli: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pytest.importorskip("monitor.cases.goaml", reason="the goAML writer is another part's")
-    pattern_id, _ = _pattern_with_alerts(cli)
+    pattern_id = pattern_with_alerts(cli.sessions)[0]
     _ok(capsys, "case", "open", "--pattern", str(pattern_id), "--title", "STR")
     target = tmp_path / "str.xml"
     # Without a reporting entity the report is refused by name and nothing is written.

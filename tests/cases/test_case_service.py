@@ -11,27 +11,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from models import Alert, AlertEvent, AuditEvent, Case, CaseAlert, Pattern, PatternMember
+from models import Alert, AlertEvent, AuditEvent, Case, CaseAlert
 from models.alerts import CLOSED_STATUSES
 from monitor.cases import lifecycle, service
 from monitor.db import transaction
 from monitor.errors import Conflict, NotFound, UserError
+from support.cases import pattern_with_alerts
 from support.wait import wait_for
-
-
-def _pattern_with_alerts(session: Any) -> tuple[Pattern, list[str], list[int]]:
-    """The pattern whose members have the most active alerts, its members and those alerts."""
-    best: tuple[Pattern, list[str], list[int]] | None = None
-    for pattern in session.scalars(select(Pattern).order_by(Pattern.id)):
-        members = list(session.scalars(select(PatternMember.address)
-                                       .where(PatternMember.pattern_id == pattern.id)))
-        alerts = list(session.scalars(select(Alert.id).where(
-            Alert.token_id == pattern.token_id, Alert.address.in_(members),
-            Alert.status.not_in(CLOSED_STATUSES)).order_by(Alert.id)))
-        if best is None or len(alerts) > len(best[2]):
-            best = (pattern, members, alerts)
-    assert best is not None and len(best[2]) >= 2, "the history has no pattern with alerts"
-    return best
 
 
 def _trail(session: Any, case_id: int) -> list[AuditEvent]:
@@ -41,24 +27,24 @@ def _trail(session: Any, case_id: int) -> list[AuditEvent]:
 
 
 def test_a_case_from_a_pattern_links_members_and_their_alerts(scored: Any) -> None:
+    pattern_id, members, alert_ids = pattern_with_alerts(scored.sessions)
     with transaction(scored.sessions) as session:
-        pattern, members, alert_ids = _pattern_with_alerts(session)
         case = service.open_case(session, actor="alice", title="Network around the anchor",
-                                 pattern_ids=[pattern.id], priority="high")
+                                 pattern_ids=[pattern_id], priority="high")
         case_id = case.id
     with scored.sessions() as session:
         from monitor.cases import views
 
         detail = views.detail(session, service.get_case(session, case_id))
         assert detail["status"] == "open" and detail["priority"] == "high"
-        assert [p["id"] for p in detail["patterns"]] == [pattern.id]
+        assert [p["id"] for p in detail["patterns"]] == [pattern_id]
         assert {a.lower() for a in detail["addresses"]} == set(members)
         assert [a["id"] for a in detail["alerts"]] == alert_ids
         assert all(a["active"] for a in detail["alerts"])
         [opened] = _trail(session, case_id)
         assert (opened.action, opened.actor, opened.before) == ("case.open", "alice", None)
         assert opened.after is not None
-        assert opened.after["alerts"] == alert_ids and opened.after["patterns"] == [pattern.id]
+        assert opened.after["alerts"] == alert_ids and opened.after["patterns"] == [pattern_id]
         assert opened.after["title"] == "Network around the anchor"
 
 
@@ -75,12 +61,12 @@ def test_a_case_from_addresses_takes_their_active_alerts_on_every_token(scored: 
 
 
 def test_an_alert_belongs_to_at_most_one_open_case(scored: Any) -> None:
+    pattern_id, _, alert_ids = pattern_with_alerts(scored.sessions)
     with transaction(scored.sessions) as session:
-        pattern, _, alert_ids = _pattern_with_alerts(session)
         first = service.open_case(session, actor="alice", title="First",
                                   alert_ids=[alert_ids[0]]).id
         address = session.get(Alert, alert_ids[0]).address
-    for how in ({"alert_ids": [alert_ids[0]]}, {"pattern_ids": [pattern.id]},
+    for how in ({"alert_ids": [alert_ids[0]]}, {"pattern_ids": [pattern_id]},
                 {"addresses": [address]}):
         with pytest.raises(Conflict, match=f"alert {alert_ids[0]} is already in open case "
                                            f"{first}"), transaction(scored.sessions) as session:
@@ -92,8 +78,7 @@ def test_an_alert_belongs_to_at_most_one_open_case(scored: Any) -> None:
 def test_two_transactions_racing_for_one_alert_get_one_case_and_a_409(scored: Any) -> None:
     """Both pass the readable check before either commits; the partial unique index makes
     the second wait for the first and then refuses it with the same Conflict."""
-    with scored.sessions() as session:
-        alert_id = _pattern_with_alerts(session)[2][0]
+    alert_id = pattern_with_alerts(scored.sessions)[2][0]
     outcome: dict[str, Any] = {}
     first = scored.sessions()
     first.begin()
@@ -113,7 +98,9 @@ def test_two_transactions_racing_for_one_alert_get_one_case_and_a_409(scored: An
             return bool(watcher.scalar(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND datname = current_database()")))
-        wait_for(waiting, what="the second transaction to wait for the first")
+        wait_for(lambda: waiting() or not thread.is_alive(),
+                 what="the second transaction to wait for the first")
+        assert thread.is_alive(), outcome  # it waits rather than failing or passing
     first.commit()
     first.close()
     thread.join(timeout=60)
@@ -124,10 +111,10 @@ def test_two_transactions_racing_for_one_alert_get_one_case_and_a_409(scored: An
 
 
 def test_the_lifecycle_with_a_second_person_closes_the_alerts(scored: Any) -> None:
+    pattern_id, _, alert_ids = pattern_with_alerts(scored.sessions)
     with transaction(scored.sessions) as session:
-        pattern, _, alert_ids = _pattern_with_alerts(session)
         case_id = service.open_case(session, actor="alice", title="Layering",
-                                    pattern_ids=[pattern.id]).id
+                                    pattern_ids=[pattern_id]).id
     steps: list[tuple[str, dict[str, Any]]] = [
         ("alice", {"status": "investigating"}),
         ("alice", {"changes": {"narrative": "Funds fan in and leave within a day.",
@@ -176,15 +163,15 @@ def test_the_lifecycle_with_a_second_person_closes_the_alerts(scored: Any) -> No
         trail = _trail(session, case_id)
         assert [e.action for e in trail] == [
             "case.open", "case.update", "case.update", "case.note", "case.propose",
-            "case.note", "case.reject", "case.note", "case.update", "case.propose",
-            "case.approve", "case.note"]
+            "case.note", "case.reject", "case.update", "case.propose", "case.approve"]
         update = trail[2]
         assert update.before == {"assignee": None, "narrative": ""}
         assert update.after == {"assignee": "alice",
                                 "narrative": "Funds fan in and leave within a day."}
         assert trail[1].before == {"status": "open"}
         assert trail[1].after == {"status": "investigating"}
-        approve = trail[-2]
+        approve = trail[-1]
+        assert approve.note == "Agreed." and "note_id" in approve.after
         assert approve.actor == "carol" and approve.before["status"] == "pending_approval"
         assert approve.after["status"] == "closed" and approve.after["outcome"] == "reported"
         assert approve.after["alerts_closed"] == alert_ids
@@ -205,8 +192,8 @@ def test_the_lifecycle_with_a_second_person_closes_the_alerts(scored: Any) -> No
                                                  ("inconclusive", "dismissed")])
 def test_other_outcomes_dismiss_the_alerts_with_that_outcome(scored: Any, outcome: str,
                                                              status: str) -> None:
+    alert_ids = pattern_with_alerts(scored.sessions)[2][:2]
     with transaction(scored.sessions) as session:
-        alert_ids = _pattern_with_alerts(session)[2][:2]
         case_id = service.open_case(session, actor="alice", title="Noise",
                                     alert_ids=alert_ids).id
         service.update_case(session, case_id, actor="alice", propose=outcome)
@@ -224,8 +211,8 @@ def test_other_outcomes_dismiss_the_alerts_with_that_outcome(scored: Any, outcom
 def test_an_alert_closed_on_its_own_stays_as_it_was(scored: Any) -> None:
     from monitor.alerts.service import update_alert
 
+    alert_ids = pattern_with_alerts(scored.sessions)[2][:2]
     with transaction(scored.sessions) as session:
-        alert_ids = _pattern_with_alerts(session)[2][:2]
         case_id = service.open_case(session, actor="alice", title="Mixed",
                                     alert_ids=alert_ids).id
         update_alert(session, alert_ids[0], actor="bob", status="dismissed", note="triaged")

@@ -20,7 +20,9 @@ from monitor.api.case_schemas import (
 from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import BIGINT, ERRORS, text
 from monitor.cases import lifecycle, service, views
+from monitor.cases.goaml import build_str
 from monitor.db import transaction
+from monitor.reports.cases import case_page
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=ERRORS,
                    route_class=GuardedRoute)
@@ -107,11 +109,7 @@ def case_report(request: Request, case_id: CaseId, _: Annotated[Caller, Depends(
     settings = request.app.state.settings
     with request.app.state.read_sessions() as session:
         if format == "html":
-            from monitor.reports.cases import case_page
-
             return HTMLResponse(case_page(session, case_id))
-        from monitor.cases.goaml import build_str
-
         body = build_str(session, case_id, settings.reporting_entity,
                          schema=settings.goaml_schema)
     return Response(body, media_type="application/xml", headers={
