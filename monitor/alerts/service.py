@@ -64,6 +64,8 @@ def raise_from_run(
         if score.risk_score < config.alerts.min_risk:
             continue
         for reason in score.reasons:
+            if reason.get("suppressed"):
+                continue  # no new alert for a suppressed pair; its active one is left as is
             if not raises(config, score.risk_score, reason["rule"], reason["score"]):
                 continue
             alert = active.get((address, reason["rule"]))
