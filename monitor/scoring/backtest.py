@@ -3,8 +3,9 @@ stored history, before anyone deploys it.
 
 Each token's history is scored in memory twice, with the rules in force and with the
 candidate rules (the same evaluation a score run does), and each finding that would make
-an alert (alerts.service.raises: the thresholds raise_from_run applies) is a key (token,
-address, rule). Nothing is written: on Postgres the transaction is read-only.
+an alert (alerts.service.raises: the thresholds raise_from_run applies, with the
+suppressions in force left out) is a key (token, address, rule). Nothing is written: on
+Postgres the transaction is read-only.
 
 Two comparisons per rule:
 - against the stored alerts (every alert, active or closed, by key): what the alert list
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -34,6 +36,7 @@ from monitor.alerts.stats import state_of
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate
 from monitor.scoring.flows import load_flows
+from monitor.suppressions import MARK, Active
 from monitor.watchlist.service import listed_addresses
 
 Key = tuple[int, str, str]  # (token id, address, rule)
@@ -92,14 +95,20 @@ class Backtest:
                 "rules": [asdict(r) for r in self.rules], "total": asdict(self.total)}
 
 
-def raised_keys(token_id: int, scored: Scored, config: RulesConfig) -> set[Key]:
-    """The (token, address, rule) keys whose findings would make alerts under `config`."""
+def raised_keys(token_id: int, scored: Scored, config: RulesConfig,
+                suppressed: Active | None = None) -> set[Key]:
+    """The (token, address, rule) keys whose findings would make alerts under `config`:
+    as raise_from_run sees them, with the suppressions in force (`suppressed`) left out of
+    the risk and raising nothing."""
     keys: set[Key] = set()
     for index, risk in scored.risk.items():
         address = str(scored.flows.addresses[index])
-        for reason in scored.reasons[index]:
-            if raises(config, risk, reason.rule, reason.score):
-                keys.add((token_id, address, reason.rule))
+        reasons = [r.as_dict() for r in scored.reasons[index]]
+        if suppressed is not None:
+            risk, reasons = suppressed.apply(address, risk, reasons)
+        for reason in reasons:
+            if MARK not in reason and raises(config, risk, reason["rule"], reason["score"]):
+                keys.add((token_id, address, reason["rule"]))
     return keys
 
 
@@ -129,6 +138,7 @@ def backtest(session: Session, tokens: list[Token], current: RulesConfig,
         # Enforced by the database, not by care: a backtest cannot write.
         session.execute(text("SET TRANSACTION READ ONLY"))
     listings = listed_addresses(session)
+    now = datetime.now(UTC)
     decided = stored_decisions(session, [t.id for t in tokens])
     stored, rerun, new = set(decided), set[Key](), set[Key]()
     for token in tokens:
@@ -136,10 +146,9 @@ def backtest(session: Session, tokens: list[Token], current: RulesConfig,
         if not flows.n:
             continue
         permissioned = token.standard == "erc3643"
-        rerun |= raised_keys(token.id, evaluate(flows, current, listings, permissioned),
-                             current)
-        new |= raised_keys(token.id, evaluate(flows, candidate, listings, permissioned),
-                           candidate)
+        for config, keys in ((current, rerun), (candidate, new)):
+            keys |= raised_keys(token.id, evaluate(flows, config, listings, permissioned),
+                                config, Active(session, token.id, config.weights, now))
     stored_by, rerun_by, new_by = _by_rule(stored), _by_rule(rerun), _by_rule(new)
     rows, total = [], RuleBacktest("all")
     for rule in sorted(stored_by.keys() | rerun_by.keys() | new_by.keys()):

@@ -6,6 +6,7 @@ written."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Alert, Token
 from models.base import Base
-from monitor import db, jobs
+from monitor import db, jobs, suppressions
 from monitor.addresses import checksum
 from monitor.alerts import service
 from monitor.scoring.backtest import backtest
@@ -121,9 +122,19 @@ def test_a_rule_bound_raised_removes_only_that_rules_alerts(
 def test_the_rerun_baseline_isolates_the_rules_change_from_a_changed_world(
     scored: sessionmaker[Session], tmp_path: Path,
 ) -> None:
-    """An address listed as sanctioned after the alerts were raised: the stored alerts
-    lack its exposure findings, the rules in force re-run find them. Against the stored
-    alerts even an unchanged rules file 'adds' them; against the re-run it adds nothing."""
+    """An address listed as sanctioned and an alerted (address, rule) suppressed after the
+    alerts were raised: the stored alerts lack the exposure findings and hold the
+    suppressed one; the rules in force re-run see both changes, as raise_from_run would.
+    Against the stored alerts even an unchanged rules file adds and removes; against the
+    re-run it changes nothing."""
+    with scored() as session:
+        hushed = session.scalars(select(Alert).where(Alert.risk_score == 100)
+                                 .order_by(Alert.id)).first()
+        assert hushed is not None
+    with db.transaction(scored) as session:
+        suppressions.add(session, address=hushed.address, rule=hushed.rule,
+                         until=datetime.now(UTC) + timedelta(days=30), reason="known desk",
+                         actor="ana", weights=DEFAULTS.weights)
     with scored() as session:
         busy = session.execute(text(
             "SELECT from_address FROM transfers GROUP BY from_address "
@@ -135,9 +146,12 @@ def test_the_rerun_baseline_isolates_the_rules_change_from_a_changed_world(
     with scored() as session:
         tokens = list(session.scalars(select(Token)))
         same = backtest(session, tokens, DEFAULTS, DEFAULTS)
-    exposure = {r.rule: r for r in same.rules}["watchlist_exposure"]
+    by_rule = {r.rule: r for r in same.rules}
+    exposure = by_rule["watchlist_exposure"]
     assert exposure.stored == 0 and exposure.rerun == exposure.new > 0
     assert exposure.vs_stored.added == exposure.new
+    assert by_rule[hushed.rule].vs_stored.removed >= 1
+    assert by_rule[hushed.rule].rerun == by_rule[hushed.rule].stored - 1
     assert same.total.vs_rerun.added == same.total.vs_rerun.removed == 0
 
 
