@@ -27,6 +27,7 @@ from monitor.api.headers import SecurityHeaders, add_docs_page
 from monitor.api.routes import admin, alerts, cases, patterns, reports
 from monitor.api.routes.audit import router as audit_router
 from monitor.api.routes.rules import router as rules_router
+from monitor.api.routes.suppressions import router as suppressions_router
 from monitor.api.schemas import ReadyOut
 from monitor.errors import Conflict, NotFound, UserError
 from monitor.metrics import REGISTRY
@@ -66,6 +67,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
         app.include_router(router)
     for router in (rules_router, audit_router):
         app.include_router(router)
+    app.include_router(suppressions_router)
     return app
 
 

@@ -32,6 +32,7 @@ _COMMANDS = {
     "watchlist": "monitor.cli.watchlist:app",
     "apikey": "monitor.cli.api:apikey_app",
     "report": "monitor.cli.score:report_app",
+    "suppress": "monitor.cli.suppress:app",
     "rules": "monitor.cli.rules:app",
     "audit": "monitor.cli.audit:app",
 }

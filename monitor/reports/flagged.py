@@ -226,7 +226,9 @@ def csv_chunks(items: Iterable[dict[str, Any]]) -> Iterator[str]:
         writer.writerow({
             **{k: entry[k] for k in CSV_FIELDS if k in entry and k != "reasons"},
             "rules": "; ".join(r["rule"] for r in reasons),
-            "reasons": " | ".join(f"{r['rule']} ({r['score']}): {r['detail']}" for r in reasons),
+            "reasons": " | ".join(
+                f"{r['rule']} ({r['score']}{', suppressed' if r.get('suppressed') else ''}): "
+                f"{r['detail']}" for r in reasons),
             "evidence": " ".join(tx for r in reasons for tx in r["evidence"]),
         })
         yield out.getvalue()

@@ -147,6 +147,9 @@ LEAST_ROLE = {
     ("GET", "/api/v1/cases/{case_id}/report"): "viewer",
     ("GET", "/api/v1/rules/stats"): "viewer",
     ("GET", "/api/v1/audit"): "admin",
+    ("GET", "/api/v1/suppressions"): "viewer",
+    ("POST", "/api/v1/suppressions"): "investigator",
+    ("DELETE", "/api/v1/suppressions/{suppression_id}"): "investigator",
 }
 
 
@@ -188,6 +191,13 @@ def _requests(api: Any) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("GET", "/api/v1/cases/{case_id}/report"): ("/api/v1/cases/999999/report", {}),
         ("GET", "/api/v1/rules/stats"): ("/api/v1/rules/stats", {}),
         ("GET", "/api/v1/audit"): ("/api/v1/audit", {"params": {"object_type": "key"}}),
+        ("GET", "/api/v1/suppressions"): ("/api/v1/suppressions", {}),
+        # An address with no score rows: the other tests' flagged set stays as it is.
+        ("POST", "/api/v1/suppressions"): ("/api/v1/suppressions", {"json": {
+            "address": "0x" + "77" * 20, "rule": "fan_out", "until": "2999-01-01",
+            "reason": "matrix"}}),
+        ("DELETE", "/api/v1/suppressions/{suppression_id}"): ("/api/v1/suppressions/999999",
+                                                              {}),
     }
 
 
