@@ -60,6 +60,8 @@ def test_create_list_and_remove_with_the_flagged_report_following(
         assert address not in _flagged(viewer)
         profile = viewer.get(f"/api/v1/reports/address/{address}").json()
         assert profile["tokens"][0]["risk_score"] < 50
+        [shown] = [r for r in profile["tokens"][0]["reasons"] if r["rule"] == rule]
+        assert shown["suppressed"] == {"id": made["id"], "until": made["until"]}
 
         listed = viewer.get("/api/v1/suppressions").json()
         assert [s["id"] for s in listed["items"]] == [made["id"]]
