@@ -14,9 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from models import Alert, Pattern, PatternMember
+from models.alerts import CLOSED_STATUSES
 from monitor import db, jobs
+from monitor.addresses import checksum
 from monitor.chain.rpc import RpcClient
 from monitor.contracts import TokenAgent, deploy_token
 from monitor.devnode import Anvil, run_anvil
@@ -42,6 +46,7 @@ class DemoResult:
     html_path: Path
     json_path: Path
     alerts: int
+    pattern: dict[str, Any] | None  # one to open a case from: id, typology, title, members
 
 
 @contextmanager
@@ -74,8 +79,30 @@ def demo(settings: Settings, sessions: sessionmaker[Session], out_dir: Path,
         json_path = out_dir / "flagged.json"
         json_path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         html_path = _write_html(sessions, report, out_dir)
+        with sessions() as session:
+            pattern = showcase_pattern(session)
         yield DemoResult(node, address, history, report, html_path, json_path,
-                         summary.alerts_created)
+                         summary.alerts_created, pattern)
+
+
+def showcase_pattern(session: Session) -> dict[str, Any] | None:
+    """The active pattern whose members have the most active alerts (then the highest
+    score): the one a newcomer opens a case from."""
+    alerts = (select(func.count()).select_from(Alert)
+              .join(PatternMember, PatternMember.address == Alert.address)
+              .where(PatternMember.pattern_id == Pattern.id, Alert.token_id == Pattern.token_id,
+                     Alert.status.not_in(CLOSED_STATUSES))
+              .scalar_subquery())
+    pattern = session.scalars(select(Pattern).where(Pattern.status == "active")
+                              .order_by(alerts.desc(), Pattern.score.desc(), Pattern.id)
+                              .limit(1)).first()
+    if pattern is None:
+        return None
+    members = session.execute(select(PatternMember.address, PatternMember.role)
+                              .where(PatternMember.pattern_id == pattern.id)
+                              .order_by(PatternMember.position)).all()
+    return {"id": pattern.id, "typology": pattern.typology, "title": pattern.title,
+            "members": [(checksum(address), role) for address, role in members]}
 
 
 def _write_html(sessions: sessionmaker[Session], report: dict[str, Any],

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import shlex
+import sys
+from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -58,6 +61,8 @@ def demo(
 
             with run_demo(settings, sessions, out, progress) as result:
                 _summary(result.report, result.alerts, len(result.history.transfers))
+                if result.pattern is not None:
+                    _case_hint(result.pattern, url)
                 typer.echo(f"flagged report: {result.html_path} (and {result.json_path}; "
                            f"address pages in {result.html_path.parent / 'addresses'})")
                 if serve:
@@ -81,6 +86,26 @@ def _summary(report: dict[str, object], alerts: int, transfers: int) -> None:
     print_rows(rows, ("risk", "severity", "address", "reasons"), ListFormat.table,
                f"Top flagged address per typology ({len(items)} flagged in a "
                f"{transfers:,}-transfer history; {alerts} alerts raised)", width=160)
+
+
+def _case_hint(pattern: dict[str, Any], url: str) -> None:
+    """Name one pattern and the command that opens a case from it, ready to paste."""
+    roles = Counter(role for _, role in pattern["members"])
+    typer.echo(f"pattern {pattern['id']}, {pattern['typology']}, {len(pattern['members'])} "
+               "members (" + ", ".join(f"{role.replace('_', ' ')} {n}"
+                                       for role, n in roles.items())
+               + f"): {pattern['title']}")
+    title = f"{pattern['typology'].replace('_', ' ')} network (pattern {pattern['id']})"
+    typer.echo("open a case from it: " + shlex.join(
+        [f"AMLMON_DATABASE_URL={url}", *_program(), "case", "open",
+         "--pattern", str(pattern["id"]), "--title", title]))
+
+
+def _program() -> list[str]:
+    """How this amlmon was started, so that the printed commands run as they are."""
+    if Path(sys.argv[0]).name == "amlmon":
+        return [sys.argv[0]]
+    return [sys.executable, "-m", "monitor.cli"]
 
 
 def _serve(settings: Settings, engine: object, sessions: sessionmaker[Session],
