@@ -92,12 +92,17 @@ def test_the_lifecycle_from_a_pattern_to_an_approved_close(
 
     assert_one_line_error(run_cli(capsys, "case", "update", "1", "--note", "late"),
                           "case 1 is closed")
+    # A reason suppressed since shows as such on the case's page.
+    noisy = shown["alerts"][0]
+    _ok(capsys, "suppress", "add", "--address", noisy["address"], "--rule", noisy["rule"],
+        "--until", "2999-01-01", "--reason", "known market maker")
     page = tmp_path / "case.html"
     assert _ok(capsys, "case", "export", "1", "--output", str(page)) == \
         f"case 1: html report written to {page}\n"
     html = page.read_text(encoding="utf-8")
     assert "Case 1: Fan-in ring" in html and '<svg class="flow"' in html
     assert "approved the close as reported" in html
+    assert "suppressed until 2999-01-01" in html
 
     with cli.sessions() as session:
         actions = session.scalars(select(AuditEvent.action).where(
