@@ -1,4 +1,4 @@
-"""Settings: a YAML file overlaid by AMLMON_* environment variables (DESIGN.md, Configuration).
+"""Settings: a YAML file overlaid by AMLMON_* environment variables (docs/configuration.md).
 
 The file is `--config FILE`, else `$AMLMON_CONFIG`, else `config/monitor.yaml` when it
 exists. Environment variables win over the file; secrets are read only from the

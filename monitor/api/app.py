@@ -156,5 +156,5 @@ def _health_routes(app: FastAPI) -> None:
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     def metrics() -> Response:
-        """Prometheus metrics (DESIGN.md "Metrics")."""
+        """Prometheus metrics (docs/metrics.md)."""
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -183,7 +183,7 @@ class ReasonOut(Out):
 
 
 class ScoreItem(Out):
-    """One row of the flagged-address report (DESIGN.md)."""
+    """One row of the flagged-address report (docs/reports.md)."""
 
     chain_id: int
     token: str

@@ -1,1 +1,1 @@
-"""Investigator reports built from the current address scores (DESIGN.md report schema)."""
+"""Investigator reports built from the current address scores (docs/reports.md)."""

@@ -1,6 +1,6 @@
 """The flagged-address report (JSON and CSV) and the single-address report (JSON).
 
-Schema: DESIGN.md "Flagged-address report". Values are exact decimal strings scaled by
+Schema: docs/reports.md. Values are exact decimal strings scaled by
 the token's decimals, computed from uint256 integers (never floats).
 
 The report is filtered, ordered and cut into pages by the database (the latest score row

@@ -36,7 +36,7 @@ def flagged_report(
     cursor: Annotated[str | None, Query(pattern=flagged.Cursor.PATTERN,
                                         description="next_cursor of the previous page")] = None,
 ) -> Response:
-    """Flagged addresses, highest risk first (DESIGN.md "Flagged-address report")."""
+    """Flagged addresses, highest risk first (docs/reports.md)."""
     threshold = min_risk if min_risk is not None else int(
         load_rules_config(request.app.state.settings.rules_file).flag_min_risk)
     sessions = request.app.state.read_sessions
