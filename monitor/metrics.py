@@ -1,4 +1,4 @@
-"""Prometheus metrics: the names are a contract (docs/metrics.md), dashboards and alert rules use them.
+"""Prometheus metrics: the names are a contract (docs/metrics.md) dashboards and alerts use.
 
 All metrics live in one module-level registry so that every stage of one process
 reports to the same `/metrics` page.
