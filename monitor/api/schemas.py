@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -180,6 +180,9 @@ class ReasonOut(Out):
     pattern_id: int | None = Field(None, description="The pattern (network) this finding "
                                    "is a member's view of; see /api/v1/patterns/{id}")
     role: str | None = Field(None, description="The address's role in that pattern")
+    suppressed: dict[str, Any] | None = Field(
+        None, description="{id, until} of the suppression that keeps this reason out of the "
+        "risk until then (see /api/v1/suppressions)")
 
 
 class ScoreItem(Out):
