@@ -80,9 +80,6 @@ def test_two_transactions_racing_for_one_alert_get_one_case_and_a_409(scored: An
     the second wait for the first and then refuses it with the same Conflict."""
     alert_id = pattern_with_alerts(scored.sessions)[2][0]
     outcome: dict[str, Any] = {}
-    first = scored.sessions()
-    first.begin()
-    service.open_case(first, actor="alice", title="First", alert_ids=[alert_id])
 
     def second() -> None:
         try:
@@ -91,19 +88,28 @@ def test_two_transactions_racing_for_one_alert_get_one_case_and_a_409(scored: An
         except Exception as exc:  # checked below, in the test's thread
             outcome["error"] = exc
 
-    thread = threading.Thread(target=second)
-    thread.start()
-    with scored.sessions() as watcher:
-        def waiting() -> bool:  # the second insert waits on the first one's index entry
+    def waiting() -> bool:  # the second insert waits on the first one's index entry
+        # A transaction of its own per look: pg_stat_activity is a snapshot held until the
+        # transaction that read it ends.
+        with scored.sessions() as watcher:
             return bool(watcher.scalar(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                 "AND datname = current_database()")))
-        wait_for(lambda: waiting() or not thread.is_alive(),
-                 what="the second transaction to wait for the first")
-        assert thread.is_alive(), outcome  # it waits rather than failing or passing
-    first.commit()
-    first.close()
-    thread.join(timeout=60)
+
+    thread = threading.Thread(target=second)
+    with scored.sessions() as first:
+        first.begin()
+        service.open_case(first, actor="alice", title="First", alert_ids=[alert_id])
+        assert not waiting()
+        thread.start()
+        try:
+            wait_for(lambda: waiting() or not thread.is_alive(),
+                     what="the second transaction to wait for the first")
+            assert thread.is_alive(), outcome  # it waits rather than failing or passing
+            first.commit()
+        finally:
+            first.close()  # on a failure, rolls back and lets the second one through
+            thread.join(timeout=60)
     assert isinstance(outcome.get("error"), Conflict), outcome
     assert "put in another open case meanwhile" in str(outcome["error"])
     with scored.sessions() as session:
