@@ -20,7 +20,7 @@ from monitor.apikeys import create_key
 from monitor.settings import Settings
 from support.amlmon_api import amlmon_api, stop
 from support.api import client, serve_app
-from support.history import write_history
+from support.history import write_scored_history
 from support.postgres import clone_database, drop_database
 from support.wait import wait_for
 
@@ -30,11 +30,10 @@ def scored(pg_template: str) -> Iterator[tuple[str, sessionmaker[Session], str]]
     """A scored history of its own (these tests change its alerts): (url, sessions, admin
     key)."""
     url = clone_database(pg_template)
+    write_scored_history(url)
     engine = db.make_engine(url)
     try:
         sessions = db.session_factory(engine)
-        write_history(sessions)
-        jobs.score_and_alert(sessions, Settings(database_url=url, rules_file=None))
         with db.transaction(sessions) as session:
             key = create_key(session, "admin-key", "admin")[1]
         yield url, sessions, key

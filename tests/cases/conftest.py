@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import db, jobs
+from monitor import db
 from monitor.api.app import create_app
 from monitor.apikeys import create_key
 from monitor.settings import Settings
 from support.api import serve_app
-from support.history import write_history
+from support.history import write_scored_history
 from support.postgres import clone_database, drop_database
 
 # key name -> role; a key's name is its actor
@@ -36,13 +36,7 @@ def scored_template(pg_template: str) -> Iterator[str]:
     """A migrated database with a simulated history, scored, with alerts and patterns; no
     connection stays open, so it can be copied."""
     url = clone_database(pg_template)
-    engine = db.make_engine(url)
-    try:
-        sessions = db.session_factory(engine)
-        write_history(sessions)
-        jobs.score_and_alert(sessions, Settings(database_url=url, rules_file=None))
-    finally:
-        engine.dispose()
+    write_scored_history(url)
     yield url
     drop_database(url)
 

@@ -43,11 +43,7 @@ from monitor.scoring import service
 from monitor.scoring.config import DEFAULTS
 from monitor.settings import ConfigError, ReportingEntity, default_goaml_schema, load_settings
 from monitor.sim import generate_independent
-from monitor.sim.replay import replay
-from support.anvil import run_anvil
-from support.ingest import ingest, register
-from support.postgres import create_database, drop_database
-from support.token import deploy
+from support.ingest import replayed_database
 
 SCHEMA = default_goaml_schema()
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
@@ -68,16 +64,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(pg_server: str) -> Iterator[World]:
     history = generate_independent(23, investors=40, days=30, cases_per_typology=1)
-    url = create_database(pg_server, prefix="amlmon_test_goaml")
-    engine = db.make_engine(url)
-    try:
-        db.upgrade(url)
-        sessions = db.session_factory(engine)
-        with run_anvil() as node:
-            token = deploy(node)
-            replay(history, token)
-            register(sessions, token)
-            ingest(sessions, [node.url])
+    with replayed_database(pg_server, "amlmon_test_goaml", history) as (_, _, _, sessions):
         with db.transaction(sessions) as session:
             row = session.scalars(select(Token)).one()
             run = service.run(session, row, DEFAULTS)
@@ -86,9 +73,6 @@ def world(pg_server: str) -> Iterator[World]:
         with db.transaction(sessions) as session:
             made = World(sessions, session.scalars(select(Token)).one(), *_case(session))
         yield made
-    finally:
-        engine.dispose()
-        drop_database(url)
 
 
 def _case(session: Session) -> tuple[int, int, list[int]]:

@@ -11,10 +11,12 @@ that population exactly and checks it did.
 from __future__ import annotations
 
 import functools
+from functools import partial
 
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.evaluate import Scored
 from support.flows import (
+    AT,
     DAY,
     EXCHANGE,
     HOUR,
@@ -30,17 +32,13 @@ from support.flows import (
     background,
     benign_scored,
     day,
+    established,
     holder,
     reason,
     score,
 )
 
-AT = day(35)  # the cases start here, inside the background's life
-
-
-def _established(ledger: Ledger, name: str, at: int = AT - 20 * DAY) -> str:
-    ledger.mint(name, 100_000, at)
-    return name
+_established = partial(established, holding=100_000)
 
 
 # velocity_burst

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from fractions import Fraction
+from functools import partial
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from monitor.scoring import population
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.evaluate import Scored, compute_features
 from support.flows import (
+    AT,
     DAY,
     EXCHANGE,
     HOUR,
@@ -32,17 +34,13 @@ from support.flows import (
     benign_scored,
     customer,
     day,
+    established,
     ratio,
     reason,
     score,
 )
 
-AT = day(35)  # the cases start here, inside the background's life
-
-
-def _established(ledger: Ledger, name: str, at: int = AT - 20 * DAY) -> str:
-    ledger.mint(name, 100_000, at)
-    return name
+_established = partial(established, holding=100_000)
 
 
 # structuring

@@ -13,6 +13,7 @@ import functools
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.evaluate import Scored
 from support.flows import (
+    AT,
     DAY,
     DEPOSIT,
     DEPOSITOR,
@@ -26,18 +27,10 @@ from support.flows import (
     background,
     benign_scored,
     customer,
-    day,
+    established,
     ratio,
     score,
 )
-
-AT = day(35)  # the cases start here, inside the background's life
-
-
-def _established(ledger: Ledger, name: str, at: int = AT - 20 * DAY) -> str:
-    ledger.mint(name, 50_000, at)
-    return name
-
 
 # peel_chain
 
@@ -50,7 +43,7 @@ def _peel(ledger: Ledger, case: str, hops: int, *, carry: float = 0.8, hold: int
     passes 80% of what it got to the next after an hour and peels 90% of the rest off
     to a side address. The second hop is the one at the bound: it first gets `topups`
     top-ups of 10, then passes `carry` on after `hold` and peels in `peels` parts."""
-    source = _established(ledger, f"{case}:source")
+    source = established(ledger, f"{case}:source")
     names = [f"{case}:hop:{k}" for k in range(hops)] + [f"{case}:end"]
     members = dict.fromkeys(names[:-1], "hop")
     members[names[-1]] = "recipient"
@@ -59,7 +52,7 @@ def _peel(ledger: Ledger, case: str, hops: int, *, carry: float = 0.8, hold: int
     for k, hop in enumerate(names[:-1]):
         odd = k == 1
         for n in range(topups if odd else 0):
-            ledger.send(_established(ledger, f"{case}:topper:{n}"), hop, 10, at + 60 * (n + 1))
+            ledger.send(established(ledger, f"{case}:topper:{n}"), hop, 10, at + 60 * (n + 1))
             got += 10
         passed = round(got * (carry if odd else 0.8), 2)
         at += hold if odd else HOUR
@@ -93,12 +86,12 @@ def _peel_scene() -> tuple[Scored, dict[str, dict[str, str]]]:
     # Look-alike: a salary passes through its earner's wallets into an exchange deposit
     # address, paying rent and a bill on the way; the deposit address sweeps it to the
     # exchange in two transfers. Sweeping deposits is not peeling.
-    employer = _established(ledger, "pc:employer")
+    employer = established(ledger, "pc:employer")
     ledger.send(employer, "pc:earner", 10_000, AT)
     ledger.send("pc:earner", "pc:savings", 7000, AT + 5 * DAY)
-    ledger.send("pc:earner", _established(ledger, "pc:landlord"), 3000, AT + 5 * DAY + HOUR)
+    ledger.send("pc:earner", established(ledger, "pc:landlord"), 3000, AT + 5 * DAY + HOUR)
     ledger.send("pc:savings", "pc:deposit", 6000, AT + 10 * DAY)
-    ledger.send("pc:savings", _established(ledger, "pc:utility"), 1000, AT + 10 * DAY + HOUR)
+    ledger.send("pc:savings", established(ledger, "pc:utility"), 1000, AT + 10 * DAY + HOUR)
     ledger.send("pc:deposit", EXCHANGE, 5900, AT + 10 * DAY + 2 * HOUR)
     ledger.send("pc:deposit", EXCHANGE, 100, AT + 10 * DAY + 3 * HOUR)
     return score(ledger), cases
@@ -156,7 +149,7 @@ def _cycle(ledger: Ledger, case: str, size: int, *, span: int | None = None,
     names = [f"{case}:member:{k}" for k in range(size)]
     ledger.mint(names[0], 10_000, AT - 7 * DAY)
     for k in range(extra):
-        ledger.send(_established(ledger, f"{case}:payer:{k}"), names[1], 100, AT - DAY)
+        ledger.send(established(ledger, f"{case}:payer:{k}"), names[1], 100, AT - DAY)
     for k in range(size):
         at = AT + k * DAY
         if span is not None and k == size - 1:
@@ -186,7 +179,7 @@ def _cycle_scene() -> tuple[Scored, dict[str, dict[str, str]]]:
     }
     # Look-alike: a holder deposits at the exchange, a second withdraws as much, and
     # pays the first back: a round through a service wallet, which has countless loops.
-    first, second = _established(ledger, "cy:first"), _established(ledger, "cy:second")
+    first, second = established(ledger, "cy:first"), established(ledger, "cy:second")
     ledger.send(first, EXCHANGE, 5000, AT)
     ledger.send(EXCHANGE, second, 5000, AT + DAY)
     ledger.send(second, first, 5000, AT + 2 * DAY)
@@ -249,14 +242,14 @@ def _relay(ledger: Ledger, case: str, receipts: int, *, hold: int = HOUR,
     for k in range(receipts):
         source, recipient = f"{case}:source:{k % sources}", f"{case}:recipient:{k % recipients}"
         if k < sources:
-            _established(ledger, source)
+            established(ledger, source)
         members[source], members[recipient] = "source", "recipient"
         ledger.send(source, relay, 10_000, AT + k * step)
         share = first_carry if k == 0 else carry
         ledger.send(relay, recipient, round(10_000 * share, 2), AT + k * step + hold)
     end = AT + receipts * step
     if kept:
-        ledger.send(_established(ledger, f"{case}:keeper"), relay, kept, end)
+        ledger.send(established(ledger, f"{case}:keeper"), relay, kept, end)
     for k in range(late):
         ledger.send(relay, f"{case}:recipient:{k % recipients}", 100, end + 7 * DAY + k)
     return members
@@ -267,7 +260,7 @@ def _chain(ledger: Ledger, case: str, relays: int) -> dict[str, str]:
     forwards it to the next within the hour, the last to a new recipient."""
     names = [f"{case}:source"] + [f"{case}:relay:{k}" for k in range(relays)]
     names.append(f"{case}:recipient")
-    _established(ledger, names[0])
+    established(ledger, names[0])
     for k in range(len(names) - 1):
         ledger.send(names[k], names[k + 1], 10_000, AT + k * HOUR)
     return {names[0]: "source", **dict.fromkeys(names[1:-1], "intermediary"),

@@ -13,6 +13,7 @@ import functools
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.evaluate import Scored
 from support.flows import (
+    AT,
     DAY,
     EXCHANGE,
     HOUR,
@@ -28,19 +29,11 @@ from support.flows import (
     background,
     benign_scored,
     customer,
-    day,
+    established,
     holder,
     ratio,
     score,
 )
-
-AT = day(35)  # the cases start here, inside the background's life
-
-
-def _established(ledger: Ledger, name: str, at: int = AT - 20 * DAY) -> str:
-    ledger.mint(name, 50_000, at)
-    return name
-
 
 # fan_out
 
@@ -51,9 +44,9 @@ def _fan_out(ledger: Ledger, case: str, new: int, known: int = 0,
              span: int = HOUR) -> dict[str, str]:
     """`case` pays `new` new addresses evenly over `span` seconds and `known`
     established ones in between; its members as the rule should name them."""
-    source = _established(ledger, case)
+    source = established(ledger, case)
     for k in range(known):
-        _established(ledger, f"{case}:known:{k}")
+        established(ledger, f"{case}:known:{k}")
         ledger.send(source, f"{case}:known:{k}", 2000, AT + 1 + k)
     members = {source: "source"}
     for k in range(new):
@@ -119,7 +112,7 @@ def _fan_in(ledger: Ledger, case: str, feeders: int, *, span: int = HOUR,
     collector `dedication` of all they ever send, evenly over `span` seconds (in two
     transfers `split_gap` apart, if given), and burn the rest, in pieces up to
     `transfers` transfers in all; the members as the rule should name them."""
-    collector = _established(ledger, f"{case}:collector")
+    collector = established(ledger, f"{case}:collector")
     members = {collector: "collector"}
     for k in range(feeders):
         feeder, at = f"{case}:feeder:{k}", AT + span * k // max(feeders - 1, 1)
@@ -191,7 +184,7 @@ def _young_exchange(ledger: Ledger, case: str, days: int, life: int) -> dict[str
         ledger.mint(depositor, 1000, at - HOUR)
         ledger.send(depositor, wallet, 500, at)
         members[depositor] = "feeder"
-    ledger.send(wallet, _established(ledger, f"{case}:payee"), 1000, last)
+    ledger.send(wallet, established(ledger, f"{case}:payee"), 1000, last)
     return members
 
 
@@ -270,14 +263,14 @@ def _mint(ledger: Ledger, case: str, new: int, known: int = 0, *, share: float =
     addresses; `extra` more comes from a holder just after the mint and is sent too."""
     source = f"{case}:source"
     if held:
-        ledger.send(_established(ledger, f"{case}:funder"), source, held, AT - DAY)
+        ledger.send(established(ledger, f"{case}:funder"), source, held, AT - DAY)
     ledger.mint(source, 10_000, AT)
     if extra:
-        ledger.send(_established(ledger, f"{case}:topper"), source, 2 * extra, AT + 60)
+        ledger.send(established(ledger, f"{case}:topper"), source, 2 * extra, AT + 60)
     names = [f"{case}:new:{k}" for k in range(new)] + [f"{case}:known:{k}"
                                                        for k in range(known)]
     for name in names[new:]:
-        _established(ledger, name)
+        established(ledger, name)
     total = 10_000 * share + held + extra
     amounts = [round(total / len(names), 2)] * len(names)
     amounts[-1] = round(total - sum(amounts[:-1]), 6)

@@ -13,6 +13,7 @@ import functools
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.evaluate import Scored
 from support.flows import (
+    AT,
     DAY,
     EXCHANGE,
     HOUR,
@@ -24,18 +25,10 @@ from support.flows import (
     assert_unflagged,
     background,
     benign_scored,
-    day,
+    established,
     holder,
     score,
 )
-
-AT = day(35)  # the cases start here, inside the background's life
-
-
-def _established(ledger: Ledger, name: str, at: int = AT - 20 * DAY) -> str:
-    ledger.mint(name, 50_000, at)
-    return name
-
 
 # scatter_gather
 
@@ -48,8 +41,8 @@ def _scatter(ledger: Ledger, case: str, mules: int, *, hold: int = HOUR, senders
     an established address meanwhile); each forwards 9,900 to one collector `hold`
     seconds later. The first mule also got 100 from `senders - 1` other addresses the
     day before, and pays 100 to `receivers - 1` others a day after."""
-    source = _established(ledger, f"{case}:source")
-    collector = _established(ledger, f"{case}:collector")
+    source = established(ledger, f"{case}:source")
+    collector = established(ledger, f"{case}:collector")
     members = {source: "source", collector: "collector"}
     for k in range(mules):
         mule = f"{case}:mule:{k}"
@@ -57,13 +50,13 @@ def _scatter(ledger: Ledger, case: str, mules: int, *, hold: int = HOUR, senders
         ledger.send(source, mule, 10_000, AT + k * HOUR)
         ledger.send(mule, collector, 9900, AT + k * HOUR + hold)
     for k in range(senders - 1):
-        ledger.send(_established(ledger, f"{case}:sender:{k}"), f"{case}:mule:0", 100,
+        ledger.send(established(ledger, f"{case}:sender:{k}"), f"{case}:mule:0", 100,
                     AT - DAY)
     for k in range(receivers - 1):
-        ledger.send(f"{case}:mule:0", _established(ledger, f"{case}:receiver:{k}"), 100,
+        ledger.send(f"{case}:mule:0", established(ledger, f"{case}:receiver:{k}"), 100,
                     AT + hold + DAY)
     if other:
-        ledger.send(source, _established(ledger, f"{case}:other"), other, AT + HOUR // 2)
+        ledger.send(source, established(ledger, f"{case}:other"), other, AT + HOUR // 2)
     return members
 
 
@@ -88,7 +81,7 @@ def _scatter_scene() -> tuple[Scored, dict[str, dict[str, str]]]:
     }
     # Look-alike: the exchange pays three customers who each pay one merchant within
     # hours; they have been customers for 20 days and sent the exchange more before.
-    merchant = _established(ledger, "sg:merchant")
+    merchant = established(ledger, "sg:merchant")
     for k in range(n):
         client = f"sg:client:{k}"
         ledger.send(EXCHANGE, client, 6000, AT - 20 * DAY + k * HOUR)
@@ -153,7 +146,7 @@ def _gather(ledger: Ledger, case: str, feeders: int, recipients: int, *,
     members = {hub: "hub"}
     amounts = receipts or [10_000.0] * feeders
     for k, amount in enumerate(amounts):
-        feeder = _established(ledger, f"{case}:feeder:{k}")
+        feeder = established(ledger, f"{case}:feeder:{k}")
         members[feeder] = "feeder"
         ledger.send(feeder, hub, amount, AT + k * HOUR)
     first = AT + (payout_at if payout_at is not None else len(amounts) * HOUR)

@@ -24,12 +24,10 @@ from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import load_flows
 from monitor.scoring.patterns import ROLES
 from monitor.sim import History, generate_independent
-from monitor.sim.replay import replay
-from support.anvil import Anvil, run_anvil
+from support.anvil import Anvil
 from support.cli import run_cli
-from support.ingest import ingest, register
-from support.postgres import create_database, drop_database
-from support.token import TokenOnChain, deploy
+from support.ingest import ingest, replayed_database
+from support.token import TokenOnChain
 
 SEED = 7  # the detection benchmark uses other seeds
 MIN_RISK = DEFAULTS.flag_min_risk
@@ -50,24 +48,13 @@ def world(pg_server: str) -> Iterator[World]:
     # Drawn independently of the rules' thresholds (monitor.sim.independent): benign
     # holders, venues and look-alikes, and laundering networks with every member labelled.
     history = generate_independent(SEED, investors=150, days=75, cases_per_typology=1)
-    url = create_database(pg_server, prefix="amlmon_test_scoring")
-    engine = db.make_engine(url)
-    try:
-        db.upgrade(url)
-        sessions = db.session_factory(engine)
-        with run_anvil() as node:
-            token = deploy(node)
-            replay(history, token)
-            register(sessions, token)
-            ingest(sessions, [node.url])
-            with db.transaction(sessions) as session:
-                run = service.run(session, _token(session), DEFAULTS)
-                assert run is not None
-                session.expunge(run)
-            yield World(node, token, history, url, sessions, run)
-    finally:
-        engine.dispose()
-        drop_database(url)
+    replayed = replayed_database(pg_server, "amlmon_test_scoring", history)
+    with replayed as (node, token, url, sessions):
+        with db.transaction(sessions) as session:
+            run = service.run(session, _token(session), DEFAULTS)
+            assert run is not None
+            session.expunge(run)
+        yield World(node, token, history, url, sessions, run)
 
 
 def _token(session: Session) -> Token:

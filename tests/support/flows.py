@@ -43,6 +43,9 @@ def day(days: float, hours: float = 0) -> int:
     return T0 + int(round(days * DAY + hours * HOUR))
 
 
+AT = day(35)  # the rule-bound cases start here, inside the background's life
+
+
 @dataclass
 class Ledger:
     """Transfers between named addresses; "0" is the zero address (mints, burns)."""
@@ -92,6 +95,13 @@ LARGEST = 2 * _THRESHOLD
 HOLDERS = 200
 CUSTOMERS = 150
 EXCHANGE = "exchange"
+
+
+def established(ledger: Ledger, name: str, at: int = AT - 20 * DAY,
+                holding: int = 50_000) -> str:
+    """`name` as a known holder: minted `holding` well before the cases start."""
+    ledger.mint(name, holding, at)
+    return name
 
 
 def holder(k: int) -> str:

@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from monitor import db
+from monitor import db, jobs
 from monitor.chain.decode import TransferRecord
 from monitor.ingest import store
+from monitor.settings import Settings
 from monitor.sim import generate
 from monitor.tokens import add_token
 
@@ -28,3 +29,15 @@ def write_history(sessions: sessionmaker[Session], seed: int = 21) -> int:
             times[block] = datetime.fromtimestamp(t.timestamp, UTC)
         store.write_transfers(session, 31337, {TOKEN: token_id}, records, times)
     return token_id
+
+
+def write_scored_history(url: str) -> None:
+    """`write_history` into the database at `url`, scored and alerted as the daemon's job
+    does it, with default rules; no connection stays open, so the database can be copied."""
+    engine = db.make_engine(url)
+    try:
+        sessions = db.session_factory(engine)
+        write_history(sessions)
+        jobs.score_and_alert(sessions, Settings(database_url=url, rules_file=None))
+    finally:
+        engine.dispose()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,9 +14,12 @@ from models import Transfer
 from monitor import db
 from monitor.chain.rpc import RpcClient
 from monitor.ingest.poller import IngestOptions, IngestStats, Poller
+from monitor.sim import History
+from monitor.sim.replay import replay
 from monitor.tokens import add_token
-from support.anvil import Anvil
-from support.token import TokenOnChain
+from support.anvil import Anvil, run_anvil
+from support.postgres import create_database, drop_database
+from support.token import TokenOnChain, deploy
 
 CHAIN = 31337
 
@@ -66,3 +71,26 @@ def activity(token: TokenOnChain, rng: random.Random, holders: list[str], rounds
 
 def holders_of(node: Anvil, n: int = 8) -> list[str]:
     return [str(a).lower() for a in node.rpc("eth_accounts")][:n]  # type: ignore[union-attr]
+
+
+@contextmanager
+def replayed_database(
+    pg_server: str, prefix: str, history: History,
+) -> Iterator[tuple[Anvil, TokenOnChain, str, sessionmaker[Session]]]:
+    """A database of its own holding `history` as the real pipeline stores it: replayed
+    onto a fresh anvil node, registered and ingested. Yields (node, token, url, sessions)
+    while the node runs; the database is dropped afterwards."""
+    url = create_database(pg_server, prefix=prefix)
+    engine = db.make_engine(url)
+    try:
+        db.upgrade(url)
+        sessions = db.session_factory(engine)
+        with run_anvil() as node:
+            token = deploy(node)
+            replay(history, token)
+            register(sessions, token)
+            ingest(sessions, [node.url])
+            yield node, token, url, sessions
+    finally:
+        engine.dispose()
+        drop_database(url)
