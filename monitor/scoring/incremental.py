@@ -7,8 +7,9 @@ forest, each address's rule reasons). When new blocks arrive:
    *touched*; their features are recomputed over their own transfers — every
    per-address feature depends only on the address's own transfers;
 2. the *neighbourhood* to re-score is the touched addresses plus what a walk from them
-   reaches (`neighbourhood`): every counterparty of a touched address that is not a
-   service wallet (a pattern anchored there may count it as a feeder or a member), and
+   reaches (`neighbourhood`): every counterparty of a touched address that can be a
+   low-degree member of a pattern anchored at that counterparty (a feeder, mule, hop,
+   cycle member or relay), or whose side (service wallet, deposit address) changed; and
    on from there through addresses with at most `degree_limit` counterparties (peel
    chains, cycles, mules and pass-through chains are made of such addresses); a busy
    address the walk reaches joins it but is not walked through: a pattern anchored there
@@ -48,7 +49,8 @@ def degree_limit(config: RulesConfig) -> int:
     return int(max(rules.cycle.max_counterparties,
                    2 * rules.scatter_gather.max_mule_counterparties,
                    rules.peel_chain.max_hop_receipts + rules.peel_chain.max_hop_sends,
-                   rules.rapid_pass_through.max_counterparties))
+                   rules.rapid_pass_through.max_counterparties,
+                   rules.fan_in.max_feeder_transfers))
 
 
 def touched(old: Flows, new: Flows) -> np.ndarray:
@@ -97,20 +99,27 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     the addresses whose reasons were recomputed."""
     old, feats = state.flows, state.features
     seeds = touched(old, flows)
-    # A seed that was and still is a service wallet is nobody's feeder or member: its walk
-    # stays narrow. Any other seed's changed features can change a pattern anchored at
-    # any of its counterparties; so can any address whose side (service wallet, deposit
-    # address) changed, new transfers or not (its wallet grew busy).
+    # A seed's changed features can change a pattern anchored at any of its counterparties
+    # only while it can be a low-degree member there (a feeder, mule, hop, cycle member,
+    # relay or its recipient: each has at most `degree_limit` counterparties, and degree
+    # only grows), or when its side (service wallet, deposit address) changed. So only
+    # those seeds open their walk to every counterparty, and so does any address whose
+    # side changed, new transfers or not (its wallet grew busy); any other busy seed
+    # (an issuer paying thousands of holders) stays closed, as the transfers that are new
+    # bring their other ends in as seeds.
+    limit = degree_limit(config)
+    member_before = np.ones(flows.n_addresses, dtype=bool)  # a new address had none
+    member_before[:old.n_addresses] = population.degree(feats)[:old.n_addresses] <= limit
     before = [_grown(side, flows.n_addresses) for side in population.sides(state.stats, old,
                                                                             feats)]
     feats.update(flows, old.n, seeds, evaluate.feature_thresholds(config),
                  dict(config.feature_windows))
     sides = population.sides(state.stats, flows, feats)
-    flipped = np.flatnonzero((before[0] != sides[0]) | (before[1] != sides[1]))
+    changed_side = (before[0] != sides[0]) | (before[1] != sides[1])
+    flipped = np.flatnonzero(changed_side)
     seeds = np.union1d(seeds, flipped[flipped != 0])
     degree = population.degree(feats)
-    open_seeds = ~(before[0] & sides[0])
-    limit = degree_limit(config)
+    open_seeds = (member_before & ~(before[0] & sides[0])) | changed_side
     region = neighbourhood(flows, degree, seeds, limit, open_seeds)
     rows = flows.rows_touching(region)
     ends = np.union1d(flows.src[rows], flows.dst[rows])

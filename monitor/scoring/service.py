@@ -310,11 +310,20 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
         for start in range(0, len(addresses), 500):
             chunk = addresses[start:start + 500]
             # (token, address) indexes serve a whole history; the primary key, which
-            # leads with (token, block), serves "since block `after`".
-            where = [Transfer.chain_id == chain_id, Transfer.token_id == token_id,
-                     column.in_(chunk), Transfer.block_number > after]
-            if up_to is not None:
-                where.append(Transfer.block_number <= up_to)
+            # leads with (token, block), serves "since block `after`". The planner is
+            # told which by what it cannot use: `block + 0` is no index column, nor is
+            # `address || ''`. Left to itself on a table without statistics yet (right
+            # after a backfill) it read a million-row token through the primary key to
+            # sum two addresses' dozen transfers (0.4 s a query).
+            if after < 0:
+                where = [column.in_(chunk)]
+                if up_to is not None:
+                    where.append(Transfer.block_number + 0 <= up_to)
+            else:
+                where = [(column + "").in_(chunk), Transfer.block_number > after]
+                if up_to is not None:
+                    where.append(Transfer.block_number <= up_to)
+            where += [Transfer.chain_id == chain_id, Transfer.token_id == token_id]
             if exact_sql:
                 rows = session.execute(
                     select(column, func.count(), func.sum(Transfer.amount),

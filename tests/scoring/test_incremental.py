@@ -12,10 +12,11 @@ import numpy as np
 import pytest
 
 from monitor.addresses import ZERO
-from monitor.scoring import evaluate, incremental
+from monitor.scoring import evaluate, incremental, population
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import Flows
 from monitor.sim import History, generate, generate_independent
+from support.flows import HOLDERS, ISSUER, background, day, holder, index
 
 
 def _flows(history: History, count: int, numbering: list[str]) -> Flows:
@@ -44,6 +45,30 @@ def _flows(history: History, count: int, numbering: list[str]) -> Flows:
     return flows
 
 
+def _assert_equals_a_full_evaluation(state: evaluate.Scored, flows: Flows,
+                                     region: np.ndarray) -> None:
+    """Features, patterns and every address's reasons as a full evaluation of `flows` gives
+    them with the state's forest and yardsticks; the region's anomaly reasons too."""
+    fitted, stats = state.fitted, state.stats
+    assert fitted is not None
+    reference = evaluate.compute_features(flows, DEFAULTS)
+    np.testing.assert_allclose(state.features.matrix[1:], reference.matrix[1:])
+    full, patterns = evaluate.findings(flows, reference, DEFAULTS, stats, {},
+                                       evaluate.LOCAL_RULES)
+    assert state.patterns == patterns, sorted(set(state.patterns) ^ set(patterns))
+    mine = {a: {k: v for k, v in r.items() if k != "anomaly"} for a, r in state.raw.items()}
+    mine = {a: r for a, r in mine.items() if r}
+    assert mine == full, [flows.addresses[a] for a in set(mine) ^ set(full)
+                          or {a for a in mine if mine[a] != full.get(a)}]
+    scores, explanations = fitted.score(reference.matrix, region)
+    for k, address in enumerate(region.tolist()):
+        if address in explanations:
+            assert state.raw[address]["anomaly"] == evaluate.anomaly_reason(
+                scores[k], explanations[address])
+        else:
+            assert "anomaly" not in state.raw.get(address, {})
+
+
 HISTORIES = {
     "ours": lambda seed: generate(seed, investors=80, days=40, cases_per_rule=1),
     # Drawn without the rules (monitor.sim.independent): other shapes, other neighbourhoods.
@@ -61,29 +86,34 @@ def test_incremental_state_equals_a_full_evaluation_after_every_step(kind: str,
     numbering = [ZERO]
     start = int(total * 0.6)
     state = evaluate.evaluate(_flows(history, start, numbering), DEFAULTS)
-    fitted, stats = state.fitted, state.stats
-    assert fitted is not None
     steps = np.linspace(start, total, 40).astype(int)[1:]  # ~15 transfers a step
     rescored = []
     for count in steps:
         flows = _flows(history, int(count), numbering)
         region = incremental.rescore(state, flows, DEFAULTS, {})
         rescored.append(region.size)
-        reference = evaluate.compute_features(flows, DEFAULTS)
-        np.testing.assert_allclose(state.features.matrix[1:], reference.matrix[1:])
-        full, patterns = evaluate.findings(flows, reference, DEFAULTS, stats, {},
-                                           evaluate.LOCAL_RULES)
-        assert state.patterns == patterns, sorted(set(state.patterns) ^ set(patterns))
-        mine = {a: {k: v for k, v in r.items() if k != "anomaly"} for a, r in state.raw.items()}
-        mine = {a: r for a, r in mine.items() if r}
-        assert mine == full, [flows.addresses[a] for a in set(mine) ^ set(full)
-                              or {a for a in mine if mine[a] != full.get(a)}]
-        scores, explanations = fitted.score(reference.matrix, region)
-        for k, address in enumerate(region.tolist()):
-            if address in explanations:
-                assert state.raw[address]["anomaly"] == evaluate.anomaly_reason(
-                    scores[k], explanations[address])
-            else:
-                assert "anomaly" not in state.raw.get(address, {})
+        _assert_equals_a_full_evaluation(state, flows, region)
     # A step re-scores a part of the token, not all of it.
     assert float(np.median(rescored)) < len(numbering) / 2, rescored
+
+
+def test_a_busy_wallet_that_is_no_service_wallet_re_scores_its_new_transfer_not_its_past() -> None:
+    """An issuer that paid a coupon to every holder on two days is busy but no service
+    wallet (it is not active day after day). Its next payment re-scores the two ends, not
+    every holder it ever paid (which at a million transfers was most of the token, seconds
+    a block), and the state still equals a full evaluation."""
+    ledger = background()
+    ledger.mint(ISSUER, 1_000_000, day(0, 1))
+    for k in range(HOLDERS):
+        ledger.send(ISSUER, holder(k), 100, day(30 + k % 2, 12))
+    before = ledger.flows()
+    state = evaluate.evaluate(before, DEFAULTS)
+    issuer = index(before, ISSUER)
+    assert not state.stats.service(state.features)[issuer]
+    assert population.degree(state.features)[issuer] > incremental.degree_limit(DEFAULTS)
+    ledger.send(ISSUER, holder(7), 100, day(70))  # after all else: appended
+    after = ledger.flows()
+    assert list(after.addresses) == list(before.addresses)
+    region = incremental.rescore(state, after, DEFAULTS, {})
+    assert issuer in region.tolist() and region.size < 10, region.size
+    _assert_equals_a_full_evaluation(state, after, region)
