@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from pathlib import Path
@@ -323,6 +323,26 @@ def _require(entity: ReportingEntity) -> None:
             variable = "AMLMON_REPORTING_ENTITY__" + key.replace(".", "__").upper()
             raise UserError(f"goAML report: reporting_entity.{key} is not configured "
                             f"(config file or {variable})")
+
+
+def price_pairs(pairs: Iterable[str], option: str) -> dict[str, Decimal]:
+    """Prices given at export as `TOKEN=PRICE` pairs (the CLI's --price, the API's price
+    query); a malformed pair is a UserError naming `option` and the pair."""
+    prices = {}
+    for pair in pairs:
+        token, _, value = pair.partition("=")
+        try:
+            address = parse_address(token)
+        except ValueError as exc:
+            raise UserError(f"{option} {pair!r}: {exc} (give TOKEN=PRICE)") from None
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite() or amount <= 0:
+            raise UserError(f"{option} {pair!r}: the price must be a positive decimal number")
+        prices[address] = amount
+    return prices
 
 
 def _given_prices(prices: Mapping[str, Any]) -> dict[str, Decimal]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -206,11 +205,11 @@ def export(
 
             data = case_page(session, case_id).encode()
         else:
-            from monitor.cases.goaml import build_str
+            from monitor.cases.goaml import build_str, price_pairs
 
             settings = context.settings
             data = build_str(session, case_id, settings.reporting_entity,
-                             _prices(price or []), schema=settings.goaml_schema)
+                             price_pairs(price or [], "--price"), schema=settings.goaml_schema)
     try:
         output.write_bytes(data)
     except OSError as exc:
@@ -228,26 +227,6 @@ def _narrative(text: str | None, path: Path | None) -> str | None:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8"
         raise UserError(f"--narrative-file: cannot read {path}: {reason}") from None
-
-
-def _prices(pairs: list[str]) -> dict[str, Decimal]:
-    from monitor.addresses import parse_address
-
-    prices = {}
-    for pair in pairs:
-        token, _, value = pair.partition("=")
-        try:
-            address = parse_address(token)
-        except ValueError as exc:
-            raise UserError(f"--price {pair!r}: {exc} (give TOKEN=PRICE)") from None
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            amount = Decimal("NaN")
-        if not amount.is_finite() or amount <= 0:
-            raise UserError(f"--price {pair!r}: the price must be a positive decimal number")
-        prices[address] = amount
-    return prices
 
 
 def _counts(session: Any, case: Any) -> str:

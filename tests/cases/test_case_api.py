@@ -4,6 +4,7 @@ list filters and cursor pages, the reports, and bad input as 4xx naming the fiel
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -194,13 +195,30 @@ def test_the_goaml_report_is_xml_or_a_400_naming_the_setting(served: tuple[Any, 
                              ).json()["id"]
         _error(alice.get(f"/api/v1/cases/{case_id}/report", params={"format": "goaml"}), 400,
                "rentity_id")
-    settings = scored.settings.model_copy(update={"reporting_entity": ReportingEntity(
+    entity = ReportingEntity(
         rentity_id=4711, rentity_branch="Head office", reporting_user_code="AMLMON01",
-        currency_code_local="EUR", prices={TOKEN: Decimal("1.25")},
-        location=ReportLocation(address="Bahnhofstrasse 1", city="Zug", country_code="CH"))})
+        currency_code_local="EUR",
+        location=ReportLocation(address="Bahnhofstrasse 1", city="Zug", country_code="CH"))
+    settings = scored.settings.model_copy(update={"reporting_entity": entity})
+    with serve_app(create_app(settings, scored.sessions)) as base, \
+            client(base, scored.keys["viewer"]) as viewer:
+        url = f"/api/v1/cases/{case_id}/report"
+        _error(viewer.get(url, params={"format": "goaml"}), 400, "no price in EUR for token")
+        _error(viewer.get(url, params={"format": "goaml", "price": f"{TOKEN}=-1"}), 400,
+               "the price must be a positive decimal")
+        _error(viewer.get(url, params={"price": f"{TOKEN}=1"}), 400, "only for format=goaml")
+        given = viewer.get(url, params={"format": "goaml", "price": f"{TOKEN}=1.25"})
+        assert given.status_code == 200, given.text
+        assert b"<report_code>STR</report_code>" in given.content
+    settings = scored.settings.model_copy(update={"reporting_entity": entity.model_copy(
+        update={"prices": {TOKEN: Decimal("1.25")}})})
     with serve_app(create_app(settings, scored.sessions)) as base, \
             client(base, scored.keys["viewer"]) as viewer:
         report = viewer.get(f"/api/v1/cases/{case_id}/report", params={"format": "goaml"})
         assert report.status_code == 200, report.text
         assert report.headers["content-type"] == "application/xml"
         assert b"<report_code>STR</report_code>" in report.content
+        # The configured price and the same price given at export make the same report
+        # but for its submission time.
+        stamp = re.compile(rb"<submission_date>[^<]*</submission_date>")
+        assert stamp.sub(b"", report.content) == stamp.sub(b"", given.content)

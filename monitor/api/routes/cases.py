@@ -20,8 +20,9 @@ from monitor.api.case_schemas import (
 from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import BIGINT, ERRORS, text
 from monitor.cases import lifecycle, service, views
-from monitor.cases.goaml import build_str
+from monitor.cases.goaml import build_str, price_pairs
 from monitor.db import transaction
+from monitor.errors import UserError
 from monitor.reports.cases import case_page
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=ERRORS,
@@ -101,16 +102,24 @@ def approve_case(request: Request, case_id: CaseId, body: CaseDecision,
     "content": {"text/html": {}, "application/xml": {}},
     "description": "html: the case report, one self-contained page; goaml: the goAML "
                    "suspicious-transaction report, validated against the schema"}})
-def case_report(request: Request, case_id: CaseId, _: Annotated[Caller, Depends(viewer)],
-                format: Literal["html", "goaml"] = "html") -> Response:
+def case_report(
+    request: Request, case_id: CaseId, _: Annotated[Caller, Depends(viewer)],
+    format: Literal["html", "goaml"] = "html",
+    price: Annotated[list[str] | None, Query(
+        max_length=100, description="goaml: TOKEN=PRICE, one whole token's price in the local "
+        "currency (repeatable; else the configured reporting_entity.prices)")] = None,
+) -> Response:
     """The case as a page (narrative, decision trail, flow pictures, reasons, transfers) or
     as a goAML STR. 400 naming the element when the STR would be invalid (e.g. an unset
-    `reporting_entity` key)."""
+    `reporting_entity` key, a token without a price)."""
     settings = request.app.state.settings
+    if price and format != "goaml":
+        raise UserError("price: only for format=goaml")
+    prices = price_pairs(price or [], "price")
     with request.app.state.read_sessions() as session:
         if format == "html":
             return HTMLResponse(case_page(session, case_id))
-        body = build_str(session, case_id, settings.reporting_entity,
+        body = build_str(session, case_id, settings.reporting_entity, prices,
                          schema=settings.goaml_schema)
     return Response(body, media_type="application/xml", headers={
         "Content-Disposition": f'attachment; filename="case-{case_id}-str.xml"'})
