@@ -11,7 +11,6 @@ that population exactly and checks it did.
 from __future__ import annotations
 
 import functools
-from functools import partial
 
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.evaluate import Scored
@@ -38,7 +37,7 @@ from support.flows import (
     score,
 )
 
-_established = partial(established, holding=100_000)
+_established = functools.partial(established, holding=100_000)
 
 
 # velocity_burst

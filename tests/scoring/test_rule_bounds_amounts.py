@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from fractions import Fraction
-from functools import partial
 
 import numpy as np
 
@@ -40,7 +39,7 @@ from support.flows import (
     score,
 )
 
-_established = partial(established, holding=100_000)
+_established = functools.partial(established, holding=100_000)
 
 
 # structuring
