@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from monitor import db
+from monitor.amounts import scaled
 from monitor.chain.decode import TransferRecord
 from monitor.ingest import store
 from monitor.reports import export, flagged, html
-from monitor.reports.flagged import scaled
 from monitor.reports.profile import address_profile
 from monitor.tokens import add_token
 from monitor.watchlist.service import summaries

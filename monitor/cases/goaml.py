@@ -44,9 +44,9 @@ from models import (
     Token,
 )
 from monitor.addresses import ZERO, checksum, parse_address
+from monitor.amounts import scaled
 from monitor.cases.evidence import EvidenceToken, EvidenceTransfer, evidence_transfers
 from monitor.errors import NotFound, UserError
-from monitor.reports.flagged import scaled
 from monitor.scoring.service import current_scores
 from monitor.settings import ReportingEntity, default_goaml_schema
 from monitor.timefmt import iso

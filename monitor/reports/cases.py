@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from models import Token
 from monitor.addresses import checksum, parse_address
+from monitor.amounts import scaled
 from monitor.cases import service, views
 from monitor.cases.evidence import evidence_transfers
 from monitor.reports import html
-from monitor.reports.flagged import scaled
 from monitor.reports.patterns import pattern_picture
 from monitor.scoring.service import current_scores
 from monitor.timefmt import iso, now_iso

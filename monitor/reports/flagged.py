@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 
 from models import AddressScore, ScoreRun, Token
 from monitor.addresses import checksum
+from monitor.amounts import scaled
 from monitor.scoring.pattern_store import pattern_ids
 from monitor.scoring.service import current_score
 from monitor.timefmt import iso, now_iso
@@ -51,17 +52,6 @@ class Cursor(NamedTuple):
     def parse(cls, text: str) -> Cursor:
         risk, token_id, address = text.split(".")
         return cls(int(risk), int(token_id), address)
-
-
-def scaled(value: int, decimals: int) -> str:
-    """Exact decimal string of base units: 1234500 with 6 decimals -> '1.2345'.
-
-    Integer arithmetic: Decimal would round a uint256 to its 28-digit context precision."""
-    sign, value = ("-", -value) if value < 0 else ("", value)
-    whole, fraction = divmod(value, 10**decimals)
-    if not fraction:
-        return f"{sign}{whole}"
-    return f"{sign}{whole}.{fraction:0{decimals}d}".rstrip("0")
 
 
 # A report repeats a few token addresses on every row; checksumming (keccak) is half its cost.

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
-from monitor.reports.flagged import scaled
+from monitor.amounts import scaled
 from monitor.reports.profile import Flow
 
 WIDTH, HEIGHT, MARGIN = 960, 560, 70

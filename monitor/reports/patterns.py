@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from models import Pattern, PatternMember, PatternTransfer, Token, Transfer
 from monitor.addresses import checksum
+from monitor.amounts import scaled
 from monitor.errors import NotFound
-from monitor.reports.flagged import scaled
 from monitor.reports.flowgraph import FlowGraph, pattern_graph
 from monitor.scoring.service import current_scores
 from monitor.timefmt import iso, now_iso

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from sqlalchemy import Float, cast, func, literal, or_, select, union_all
+from sqlalchemy import func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
-from monitor.reports.flagged import item, scaled
+from monitor.amounts import exact_sum, ordering_sum, scaled, total
+from monitor.reports.flagged import item
 from monitor.scoring.pattern_store import address_patterns
 from monitor.scoring.service import current_score
 from monitor.timefmt import iso, now_iso
@@ -45,10 +46,7 @@ def activity(session: Session, token: Token, address: str, limit: int) -> Activi
     first), how many there are and how many transfers; None when there is no transfer.
 
     One GROUP BY over the address's transfers, with window totals over the groups for the
-    counts. A transfer to itself counts once, as sent. Postgres sums NUMERIC(78,0) exactly
-    in SQL; SQLite stores amounts as text and its SUM goes through floats, so there the
-    database ranks by float sums and the exact totals of the chosen few are added up here
-    from their rows (as scoring.service._add_totals does)."""
+    counts, and exact sums (monitor.amounts). A transfer to itself counts once, as sent."""
     where = (Transfer.chain_id == token.chain_id, Transfer.token_id == token.id)
     flows = union_all(
         select(Transfer.to_address.label("other"), literal("out").label("side"),
@@ -62,26 +60,14 @@ def activity(session: Session, token: Token, address: str, limit: int) -> Activi
                       func.count().filter(~received), func.count().over(),
                       func.sum(func.count()).over())
                .group_by(flows.c.other).limit(max(limit, 1)))  # one row even for 0: the totals
-    if session.get_bind().dialect.name == "postgresql":
-        amount = func.sum(flows.c.amount)
-        rows = session.execute(grouped.add_columns(amount.filter(received),
-                                                   amount.filter(~received))
-                               .order_by(amount.desc(), flows.c.other)).all()
-        sums = {row[0]: (int(row[5] or 0), int(row[6] or 0)) for row in rows}
-    else:
-        rows = session.execute(grouped.order_by(func.sum(cast(flows.c.amount, Float)).desc(),
-                                                flows.c.other)).all()
-        exact = {row[0]: [0, 0] for row in rows}
-        for start in range(0, len(rows), 500):
-            for other, side, value in session.execute(
-                    select(flows.c.other, flows.c.side, flows.c.amount)
-                    .where(flows.c.other.in_([row[0] for row in rows[start:start + 500]]))):
-                exact[other][side == "out"] += int(value)
-        sums = {other: (into, out) for other, (into, out) in exact.items()}
+    amount = exact_sum(session, flows.c.amount)
+    rows = session.execute(grouped.add_columns(amount.filter(received), amount.filter(~received))
+                           .order_by(ordering_sum(session, flows.c.amount).desc(),
+                                     flows.c.other)).all()
     if not rows:
         return None
-    return Activity([Flow(other, *sums[other], n_in, n_out)
-                     for other, n_in, n_out, *_ in rows[:limit]],
+    return Activity([Flow(other, total(into), total(out), n_in, n_out)
+                     for other, n_in, n_out, _, _, into, out in rows[:limit]],
                     int(rows[0][3]), int(rows[0][4]))
 
 

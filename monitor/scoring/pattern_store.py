@@ -13,11 +13,12 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from models import Pattern as PatternRow
 from models import PatternMember, PatternTransfer, Token, Transfer
+from monitor.amounts import exact_sum, total
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.patterns import Pattern
 
@@ -98,21 +99,19 @@ def _write_parts(session: Session, rewritten: list[tuple[int, Pattern]], address
 
 
 def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> None:
-    """total_value = the exact sum of each pattern's transfers (NUMERIC in Postgres;
-    SQLite stores amounts as text, so there Python adds the integers)."""
+    """total_value = the exact sum of each pattern's transfers."""
     on = ((Transfer.token_id == token_id)
           & (Transfer.block_number == PatternTransfer.block_number)
           & (Transfer.log_index == PatternTransfer.log_index)
           & (Transfer.sub_index == PatternTransfer.sub_index))
-    in_sql = session.get_bind().dialect.name == "postgresql"
     totals = dict.fromkeys(pattern_ids, 0)
     for start in range(0, len(pattern_ids), 1000):
-        where = PatternTransfer.pattern_id.in_(pattern_ids[start:start + 1000])
-        query = (select(PatternTransfer.pattern_id, func.sum(Transfer.amount))
-                 .group_by(PatternTransfer.pattern_id) if in_sql
-                 else select(PatternTransfer.pattern_id, Transfer.amount))
-        for pattern_id, amount in session.execute(query.join(Transfer, on).where(where)):
-            totals[pattern_id] += int(amount)
+        for pattern_id, amount in session.execute(
+                select(PatternTransfer.pattern_id, exact_sum(session, Transfer.amount))
+                .join(Transfer, on)
+                .where(PatternTransfer.pattern_id.in_(pattern_ids[start:start + 1000]))
+                .group_by(PatternTransfer.pattern_id)):
+            totals[pattern_id] = total(amount)
     session.execute(update(PatternRow), [{"id": pattern_id, "total_value": total}
                                          for pattern_id, total in totals.items()])
 

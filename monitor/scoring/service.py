@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
 from monitor import metrics, suppressions
+from monitor.amounts import exact_sum, total
 from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
 from monitor.scoring import incremental, pattern_store
 from monitor.scoring.config import RulesConfig
@@ -275,8 +276,7 @@ def _exact_totals(
 
     An address whose `previous` row was written by a run up to an earlier block gets that
     row's totals plus the transfers since: a busy wallet's whole history is summed once,
-    not on every incremental run. Postgres sums NUMERIC(78,0) exactly in SQL; SQLite stores
-    amounts as text, so there the rows come back and Python adds the integers.
+    not on every incremental run.
     """
     totals: dict[str, dict[str, Any]] = {
         a: {"in_count": 0, "out_count": 0, "in_value": 0, "out_value": 0} for a in addresses
@@ -305,7 +305,6 @@ def _exact_totals(
 
 def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[str],
                 after: int, up_to: int | None, totals: dict[str, dict[str, Any]]) -> None:
-    exact_sql = session.get_bind().dialect.name == "postgresql"
     for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
         for start in range(0, len(addresses), 500):
             chunk = addresses[start:start + 500]
@@ -324,18 +323,14 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
                 if up_to is not None:
                     where.append(Transfer.block_number <= up_to)
             where += [Transfer.chain_id == chain_id, Transfer.token_id == token_id]
-            if exact_sql:
-                rows = session.execute(
-                    select(column, func.count(), func.sum(Transfer.amount),
-                           func.min(Transfer.block_time), func.max(Transfer.block_time))
-                    .where(*where).group_by(column))
-            else:
-                rows = session.execute(select(column, 1, Transfer.amount, Transfer.block_time,
-                                              Transfer.block_time).where(*where))
+            rows = session.execute(
+                select(column, func.count(), exact_sum(session, Transfer.amount),
+                       func.min(Transfer.block_time), func.max(Transfer.block_time))
+                .where(*where).group_by(column))
             for address, count, amount, first, last in rows:
                 entry = totals[address]
                 entry[f"{side}_count"] += int(count)
-                entry[f"{side}_value"] += int(amount)
+                entry[f"{side}_value"] += total(amount)
                 first, last = as_utc(first), as_utc(last)
                 entry["first_seen"] = min(entry.get("first_seen", first), first)
                 entry["last_seen"] = max(entry.get("last_seen", last), last)

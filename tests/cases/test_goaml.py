@@ -35,10 +35,10 @@ from models import (
 from monitor import db
 from monitor.addresses import checksum
 from monitor.alerts.service import raise_from_run
+from monitor.amounts import scaled
 from monitor.cases import goaml
 from monitor.cases.evidence import evidence_transfers
 from monitor.errors import NotFound, UserError
-from monitor.reports.flagged import scaled
 from monitor.scoring import service
 from monitor.scoring.config import DEFAULTS
 from monitor.settings import ConfigError, ReportingEntity, default_goaml_schema, load_settings
