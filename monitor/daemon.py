@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import db, jobs, metrics
 from monitor.chain.rpc import RpcClient
 from monitor.ingest.poller import IngestOptions, Poller
-from monitor.scoring.evaluate import RULE_IDS
+from monitor.scoring.config import RULE_IDS
 from monitor.scoring.service import ScoringCache
 from monitor.settings import Settings
 from monitor.tokens import list_tokens

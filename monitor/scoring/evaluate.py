@@ -17,14 +17,11 @@ import numpy as np
 
 from monitor.scoring import anomaly, features, population
 from monitor.scoring.config import RulesConfig
+from monitor.scoring.context import Context, Hit, Rule
 from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern, member_hits
 from monitor.scoring.risk import Reason, fuse
 from monitor.scoring.rules import (
-    Context,
-    Hit,
-    PatternRule,
-    Rule,
     cycle,
     dormant_reactivation,
     fan_in,
@@ -41,9 +38,10 @@ from monitor.scoring.rules import (
     velocity_burst,
     watchlist_exposure,
 )
+from monitor.watchlist.service import Listing
 
 # Rules that judge addresses one by one.
-ADDRESS_RULES: dict[str, Rule] = {
+ADDRESS_RULES: dict[str, Rule[Hit]] = {
     "velocity_burst": velocity_burst.detect,
     "new_address_large_value": new_address_large_value.detect,
     "frozen_address_activity": frozen_address_activity.detect,
@@ -51,7 +49,7 @@ ADDRESS_RULES: dict[str, Rule] = {
     "non_kyc_recipient": watchlist_exposure.detect_non_kyc,
 }
 # Graph typologies: each finding is a pattern with members and roles.
-PATTERN_RULES: dict[str, PatternRule] = {
+PATTERN_RULES: dict[str, Rule[Pattern]] = {
     "structuring": structuring.detect,
     "split_transfers": split_transfers.detect,
     "fan_out": fan_out.detect,
@@ -64,9 +62,7 @@ PATTERN_RULES: dict[str, PatternRule] = {
     "mint_then_dispersal": mint_then_dispersal.detect,
     "dormant_reactivation": dormant_reactivation.detect,
 }
-# Every rule id a reason can carry (README "Rules"); `anomaly` is the IsolationForest.
-RULE_IDS = (*PATTERN_RULES, *ADDRESS_RULES, "anomaly")
-
+# With `anomaly` (the IsolationForest), every rule id: config.RULE_IDS, by test.
 # Rules whose findings cross hubs (taint propagated over the whole graph): an incremental
 # run evaluates them on the whole token; the others on the touched neighbourhood.
 GLOBAL_RULES = ("watchlist_exposure", "non_kyc_recipient")
@@ -103,7 +99,8 @@ class Scored:
                 held.pop(address, None)
 
 
-def listing_index(flows: Flows, listings: dict[str, list[Any]] | None) -> dict[int, list[Any]]:
+def listing_index(flows: Flows, listings: dict[str, list[Listing]] | None,
+                  ) -> dict[int, list[Listing]]:
     """Listed addresses (lower-case) -> entries, keyed by the flows' address index."""
     if not listings:
         return {}
@@ -112,9 +109,9 @@ def listing_index(flows: Flows, listings: dict[str, list[Any]] | None) -> dict[i
 
 
 def contexts(flows: Flows, feats: features.Features, config: RulesConfig,
-             stats: population.Yardsticks, listings: dict[int, list[Any]],
+             stats: population.Yardsticks, listings: dict[int, list[Listing]],
              focus: np.ndarray | None = None,
-             sides: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Context]:
+             sides: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Context[Any]]:
     """One context per rule, sharing what one rule computes for another. `sides` are the
     service wallets and deposit addresses of the whole token (population.sides), for
     rules running on a neighbourhood's transfers."""
@@ -124,7 +121,7 @@ def contexts(flows: Flows, feats: features.Features, config: RulesConfig,
             for rule in (*PATTERN_RULES, *ADDRESS_RULES)}
 
 
-def address_reasons(ctxs: dict[str, Context], rules: Iterable[str]) -> Reasons:
+def address_reasons(ctxs: dict[str, Context[Any]], rules: Iterable[str]) -> Reasons:
     found: Reasons = {}
     for rule_id in rules:
         for hit in ADDRESS_RULES[rule_id](ctxs[rule_id]):
@@ -132,7 +129,7 @@ def address_reasons(ctxs: dict[str, Context], rules: Iterable[str]) -> Reasons:
     return found
 
 
-def find_patterns(ctxs: dict[str, Context]) -> Patterns:
+def find_patterns(ctxs: dict[str, Context[Any]]) -> Patterns:
     found: Patterns = {}
     for rule_id, rule in PATTERN_RULES.items():
         for pattern in rule(ctxs[rule_id]):
@@ -155,7 +152,7 @@ def pattern_reasons(patterns: Iterable[Pattern], config: RulesConfig,
 
 
 def findings(flows: Flows, feats: features.Features, config: RulesConfig,
-             stats: population.Yardsticks, listings: dict[int, list[Any]],
+             stats: population.Yardsticks, listings: dict[int, list[Listing]],
              rules: Iterable[str] = tuple(ADDRESS_RULES)) -> tuple[Reasons, Patterns]:
     """Every rule's reasons (the anomaly model's aside) and the patterns, judged by the
     given yardsticks: what a full evaluation finds, and what an incremental run must
@@ -172,7 +169,7 @@ def anomaly_reason(score: float, text: str) -> Reason:
 
 
 def evaluate(
-    flows: Flows, config: RulesConfig, listings: dict[str, list[Any]] | None = None,
+    flows: Flows, config: RulesConfig, listings: dict[str, list[Listing]] | None = None,
     permissioned: bool = False,
 ) -> Scored:
     """Run every rule and the anomaly model on a token's flows (pure computation).

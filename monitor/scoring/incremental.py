@@ -31,14 +31,13 @@ token-wide statistics for everyone; the daemon's periodic full run does that.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from monitor.scoring import evaluate, population
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.flows import Flows
+from monitor.watchlist.service import Listing
 
 
 def degree_limit(config: RulesConfig) -> int:
@@ -94,7 +93,7 @@ def _grown(mask: np.ndarray, size: int) -> np.ndarray:
 
 
 def rescore(state: Scored, flows: Flows, config: RulesConfig,
-            listings: dict[int, list[Any]]) -> np.ndarray:
+            listings: dict[int, list[Listing]]) -> np.ndarray:
     """Update `state` (from a full run or an earlier rescore) for the grown `flows`; returns
     the addresses whose reasons were recomputed."""
     old, feats = state.flows, state.features

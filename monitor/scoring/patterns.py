@@ -17,12 +17,11 @@ changed history no longer supports disappears, and persistence retires it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from monitor.scoring.rules import Context, Hit
+from monitor.scoring.context import Context, Hit
 
 ROLES = ("source", "feeder", "mule", "intermediary", "collector", "recipient", "hop",
          "cycle_member", "hub")
@@ -51,7 +50,7 @@ class Pattern:
         return f"{role.replace('_', ' ')} {same.index(address) + 1} of {len(same)} of {self.title}"
 
 
-def build(ctx: Context, typology: str, anchor: int, members: dict[int, str],
+def build(ctx: Context[Any], typology: str, anchor: int, members: dict[int, str],
           rows: np.ndarray | list[int], score: float, title: str) -> Pattern:
     """A pattern from the transfer rows (indices into ctx.flows) that make it. Service
     wallets (exchanges, custodians, the issuer, by the token's yardstick) are left out of
@@ -75,8 +74,6 @@ def build(ctx: Context, typology: str, anchor: int, members: dict[int, str],
 
 def member_hits(pattern: Pattern, role_weights: dict[str, float]) -> list[Hit]:
     """One hit per member: the pattern's score weighted by the member's role."""
-    from monitor.scoring.rules import Hit
-
     return [Hit(address, pattern.score * role_weights.get(role, 1.0),
                 pattern.member_detail(address), pattern.evidence, pattern.key, role)
             for address, role in pattern.members.items()]

@@ -24,8 +24,8 @@ from monitor import metrics, suppressions
 from monitor.amounts import exact_sum, total
 from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
 from monitor.scoring import incremental, pattern_store
-from monitor.scoring.config import RulesConfig
-from monitor.scoring.evaluate import RULE_IDS, Scored, evaluate, listing_index
+from monitor.scoring.config import RULE_IDS, RulesConfig
+from monitor.scoring.evaluate import Scored, evaluate, listing_index
 from monitor.scoring.flows import extend_flows, load_flows
 from monitor.scoring.risk import severity
 from monitor.watchlist.service import listed_addresses

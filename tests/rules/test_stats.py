@@ -19,7 +19,7 @@ from monitor.alerts.stats import rule_stats
 from monitor.api.app import create_app
 from monitor.apikeys import create_key
 from monitor.errors import Conflict, UserError
-from monitor.scoring.evaluate import RULE_IDS
+from monitor.scoring.config import RULE_IDS
 from monitor.settings import Settings
 from support.api import client, serve_app
 from support.cli import assert_one_line_error, run_cli

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.scoring.config import DEFAULTS, load_rules_config
+from monitor.scoring.config import DEFAULTS, RULE_IDS, load_rules_config
+from monitor.scoring.evaluate import ADDRESS_RULES, PATTERN_RULES
 from monitor.settings import ConfigError
 from support.cli import run_cli
 
@@ -20,6 +21,13 @@ def test_shipped_rules_file_equals_the_defaults() -> None:
     shipped = yaml.safe_load((REPO / "config/rules.yaml").read_text())
     assert shipped == DEFAULTS.model_dump(mode="json")
     assert load_rules_config(REPO / "config/rules.yaml") == DEFAULTS
+
+
+def test_rule_ids_are_the_rules_evaluate_runs() -> None:
+    """RULE_IDS (the sections of the rules file) is the one list of rule ids: every one but
+    the IsolationForest's `anomaly` is a rule that evaluate runs, and nothing else is."""
+    assert sorted((*PATTERN_RULES, *ADDRESS_RULES, "anomaly")) == sorted(RULE_IDS)
+    assert not set(PATTERN_RULES) & set(ADDRESS_RULES)
 
 
 def test_every_parameter_is_documented_in_the_shipped_file() -> None:

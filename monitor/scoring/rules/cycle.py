@@ -13,11 +13,13 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from monitor.scoring.config import Cycle
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, duration, scale
+from monitor.scoring.rules import duration, scale
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[Cycle]) -> list[Pattern]:
     p, f = ctx.params, ctx.flows
     small = ctx.degree() <= p.max_counterparties
     small[0] = False
@@ -54,7 +56,7 @@ def detect(ctx: Context) -> list[Pattern]:
 
 
 def _timed_round(
-    ctx: Context, graph: nx.DiGraph, loop: list[int]
+    ctx: Context[Cycle], graph: nx.DiGraph, loop: list[int]
 ) -> tuple[list[int], float] | None:
     """Transfers going round `loop` in time order, similar amounts, within the window."""
     # Any member may have started the round: try each rotation, each transfer of its first
@@ -67,7 +69,7 @@ def _timed_round(
 
 
 def _round_from(
-    ctx: Context, graph: nx.DiGraph, loop: list[int]
+    ctx: Context[Cycle], graph: nx.DiGraph, loop: list[int]
 ) -> tuple[list[int], float] | None:
     f, p = ctx.flows, ctx.params
     for start in graph[loop[0]][loop[1]]["rows"]:

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.config import DormantReactivation
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, duration, scale, share
+from monitor.scoring.rules import duration, scale, share
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[DormantReactivation]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     if f.n == 0:
         return []

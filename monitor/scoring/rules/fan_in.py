@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.config import FanIn
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, best_windows, duration, scale, spell
+from monitor.scoring.rules import best_windows, duration, scale, spell
 from monitor.scoring.rules.split_transfers import rare_pairs
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[FanIn]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     # An issuer or paying agent collecting redemptions burns what it collects.
     redeems = feats.column("share_to_burns") >= 0.5

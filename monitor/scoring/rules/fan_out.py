@@ -14,19 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.config import FanOut
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import (
-    Context,
-    best_windows,
-    duration,
-    recurring_share,
-    scale,
-    share,
-    spell,
-)
+from monitor.scoring.rules import best_windows, duration, recurring_share, scale, share, spell
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[FanOut]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     service = ctx.service()
     fresh = np.flatnonzero(feats.recv_new & (f.src != 0) & (f.dst != 0) & ~service[f.src])

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit
+from monitor.scoring.config import FixedScore
+from monitor.scoring.context import Context, Hit
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context[FixedScore]) -> list[Hit]:
     f = ctx.flows
     hits = []
     for address, spans in f.frozen.items():

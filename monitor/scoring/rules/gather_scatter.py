@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.config import GatherScatter
+from monitor.scoring.context import Context
 from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, duration, scale, share
+from monitor.scoring.rules import duration, scale, share
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[GatherScatter]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     k = p.min_counterparties
     lifetime = feats.last_seen - feats.first_seen

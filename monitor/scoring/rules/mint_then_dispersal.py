@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.config import MintThenDispersal
+from monitor.scoring.context import Context
 from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, duration, recurring_share, scale, share
+from monitor.scoring.rules import duration, recurring_share, scale, share
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[MintThenDispersal]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     service = ctx.service()
     found: dict[int, Pattern] = {}

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring.rules import Context, Hit, scale
+from monitor.scoring.config import NewAddressLargeValue
+from monitor.scoring.context import Context, Hit
+from monitor.scoring.rules import scale
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context[NewAddressLargeValue]) -> list[Hit]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     ranked = ctx.stats.secondary_amounts  # the token's, sorted
     if ranked.size == 0:

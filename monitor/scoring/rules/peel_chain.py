@@ -14,11 +14,13 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from monitor.scoring.config import PeelChain
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, duration, scale
+from monitor.scoring.rules import duration, scale
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[PeelChain]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     in_count, out_count = feats.column("in_count"), feats.column("out_count")
     is_candidate = ((in_count >= 1) & (in_count <= p.max_hop_receipts) & (out_count >= 2)

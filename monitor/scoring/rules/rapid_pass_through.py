@@ -21,11 +21,13 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 
+from monitor.scoring.config import RapidPassThrough
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, duration, scale, share
+from monitor.scoring.rules import duration, scale, share
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[RapidPassThrough]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     n_a = f.n_addresses
     hold, receipt = feats.hold_seconds, feats.last_receipt

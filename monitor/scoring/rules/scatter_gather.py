@@ -14,11 +14,13 @@ from collections import defaultdict
 
 import numpy as np
 
+from monitor.scoring.config import ScatterGather
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, duration, scale
+from monitor.scoring.rules import duration, scale
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[ScatterGather]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     limit = p.max_mule_counterparties
     mule = (feats.column("in_counterparties") <= limit) & (

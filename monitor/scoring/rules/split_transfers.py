@@ -16,15 +16,19 @@ pattern: the sender (source) and the receiver (collector).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from monitor.scoring.config import SplitTransfers
+from monitor.scoring.context import Context
 from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern, anchored, build
 from monitor.scoring.population import pair_bursts
-from monitor.scoring.rules import Context, duration, scale, share
+from monitor.scoring.rules import duration, scale, share
 
 
-def rare_pairs(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rare_pairs(ctx: Context[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(senders, receivers, counts) of the pairs whose busiest window is rare on this
     token; computed once per evaluation and shared with fan_in."""
     held = ctx.shared.get("split_pairs")
@@ -41,7 +45,7 @@ def rare_pairs(ctx: Context) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return held
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[SplitTransfers]) -> list[Pattern]:
     p, f = ctx.params, ctx.flows
     window = int(p.window_seconds)
     found = []

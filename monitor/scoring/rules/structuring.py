@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.config import Structuring
+from monitor.scoring.context import Context
 from monitor.scoring.patterns import Pattern, anchored, build
-from monitor.scoring.rules import Context, best_windows, duration, scale, share
+from monitor.scoring.rules import best_windows, duration, scale, share
 
 
-def detect(ctx: Context) -> list[Pattern]:
+def detect(ctx: Context[Structuring]) -> list[Pattern]:
     p, f = ctx.params, ctx.flows
     threshold = float(p.reporting_threshold)
     if threshold <= 0:
@@ -38,7 +40,8 @@ def detect(ctx: Context) -> list[Pattern]:
     return list(found.values())
 
 
-def _side(ctx: Context, near: np.ndarray, side: str, threshold: float) -> list[Pattern]:
+def _side(ctx: Context[Structuring], near: np.ndarray, side: str,
+          threshold: float) -> list[Pattern]:
     p, f = ctx.params, ctx.flows
     hub, other = (f.src, f.dst) if side == "source" else (f.dst, f.src)
     total = ctx.features.column("out_count" if side == "source" else "in_count")

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from monitor.scoring.config import VelocityBurst
+from monitor.scoring.context import Context, Hit
 from monitor.scoring.flows import unique_ints
-from monitor.scoring.rules import Context, Hit, best_windows, duration, scale
+from monitor.scoring.rules import best_windows, duration, scale
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context[VelocityBurst]) -> list[Hit]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     window = int(p.window_seconds)
     # Events per address: each transfer counts for its sender and its receiver.
@@ -52,7 +54,7 @@ def detect(ctx: Context) -> list[Hit]:
     return hits
 
 
-def _distributes_fresh_mint(ctx: Context, address: int, idx: np.ndarray) -> bool:
+def _distributes_fresh_mint(ctx: Context[VelocityBurst], address: int, idx: np.ndarray) -> bool:
     f = ctx.flows
     sent = idx[f.src[idx] == address]
     if sent.size == 0:

@@ -18,10 +18,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from monitor.scoring.rules import Context, Hit, scale
+from monitor.scoring.config import FixedScore, WatchlistExposure
+from monitor.scoring.context import Context, Hit
+from monitor.scoring.rules import scale
 
 
-def detect(ctx: Context) -> list[Hit]:
+def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
     p, f = ctx.params, ctx.flows
     weights = p.category_weights
     listed = {
@@ -84,7 +86,7 @@ def detect(ctx: Context) -> list[Hit]:
     return hits
 
 
-def detect_non_kyc(ctx: Context) -> list[Hit]:
+def detect_non_kyc(ctx: Context[FixedScore]) -> list[Hit]:
     """Value to addresses outside the token's KYC allowlist (permissioned tokens only)."""
     f = ctx.flows
     allowed = {a for a, entries in ctx.listings.items()
@@ -141,7 +143,7 @@ def _path(adjacency: sparse.csr_matrix, start: int, listed: dict[int, object],
     return None
 
 
-def _path_rows(ctx: Context, path: list[int], downstream: bool) -> np.ndarray:
+def _path_rows(ctx: Context[WatchlistExposure], path: list[int], downstream: bool) -> np.ndarray:
     f = ctx.flows
     rows = []
     for a, b in zip(path, path[1:], strict=False):
