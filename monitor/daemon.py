@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import db, jobs, metrics
 from monitor.chain.rpc import RpcClient
 from monitor.ingest.poller import IngestOptions, Poller
+from monitor.scoring import rules_file
 from monitor.scoring.config import RULE_IDS
 from monitor.scoring.service import ScoringCache
 from monitor.settings import Settings
@@ -95,7 +96,7 @@ class Daemon:
         self.lease = ChainLease(engine, chain_id)
         self.scoring = ScoringCache()  # incremental runs re-score only what new blocks touch
         # The rules file as the last score tick read it: a change is audited (config.reload).
-        self.rules_seen = jobs.rules_file_state(settings)
+        self.rules_seen = rules_file.state(settings)
         self.rules_lock = threading.Lock()  # ingest, score and retrain ticks run in parallel
         self.poller = Poller(client, sessions, chain_id, IngestOptions(
             confirmations=settings.confirmations, reorg_window=settings.reorg_window_blocks,

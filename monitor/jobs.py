@@ -6,7 +6,6 @@ half done, and the scheduler can run them on any cadence.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +18,8 @@ from monitor import audit
 from monitor.alerts import notify
 from monitor.alerts.service import raise_from_run
 from monitor.db import transaction
-from monitor.scoring import service
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import queue, rules_file, service
 from monitor.settings import Settings
-from monitor.watchlist.service import tokens_to_rescreen
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +42,7 @@ def score_and_alert(
     `cache`: a long-lived process's ScoringCache, so incremental runs re-score only what
     the new blocks can change.
     """
-    config = load_rules_config(settings.rules_file)
+    config = rules_file.load(settings)
     summary = ScoreSummary()
     with sessions() as session:
         ids = token_ids or list(session.scalars(select(Token.id).order_by(Token.id)))
@@ -70,28 +67,15 @@ def score_and_alert(
     return summary
 
 
-def rules_file_state(settings: Settings) -> dict[str, Any] | None:
-    """The rules file's path and the SHA-256 of its content (None: no file, the built-in
-    defaults; sha256 None: the file cannot be read, which loading it will report)."""
-    path = settings.rules_file
-    if path is None:
-        return None
-    try:
-        digest: str | None = hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        digest = None
-    return {"path": str(path), "sha256": digest}
-
-
 def audit_rules_reload(sessions: sessionmaker[Session], settings: Settings,
                        seen: dict[str, Any] | None) -> dict[str, Any] | None:
     """Record a `config.reload` when the rules file changed since `seen` (the state the
     previous score tick used); the state to pass next time. A file that does not load is
     not a reload: the error propagates (the job fails and says why), `seen` stays, and
     the fixed file is recorded against it."""
-    state = rules_file_state(settings)
+    state = rules_file.state(settings)
     if state != seen:
-        load_rules_config(settings.rules_file)
+        rules_file.load(settings)
         with transaction(sessions) as session:
             audit.record(session, audit.SYSTEM, "config.reload", "config", "rules_file",
                          before=seen, after=state,
@@ -103,7 +87,7 @@ def rescreen(sessions: sessionmaker[Session], settings: Settings) -> ScoreSummar
     """Score the tokens marked for re-screening (a list changed, a reorg) and no other:
     `amlmon api`'s background work after a list upload, when no daemon scores."""
     with sessions() as session:
-        pending = sorted(tokens_to_rescreen(session))
+        pending = sorted(queue.pending_tokens(session))
     if not pending:
         return ScoreSummary()
     return score_and_alert(sessions, settings, "incremental", token_ids=pending)

@@ -30,7 +30,7 @@ from monitor import audit
 from monitor.addresses import checksum, parse_address
 from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
 from monitor.errors import Conflict, NotFound, UserError
-from monitor.ingest.store import mark_dirty
+from monitor.scoring import queue
 from monitor.scoring.config import RULE_IDS
 from monitor.scoring.risk import Reason, fuse, severity
 from monitor.timefmt import iso
@@ -104,7 +104,7 @@ def remove(session: Session, suppression_id: int, *, actor: str, weights: dict[s
     audit.record(session, actor, "suppression.remove", "suppression", suppression.id,
                  before=before, after=_snapshot(suppression))
     touched = _remark(session, suppression, weights, now)
-    mark_dirty(session, {(token_id, suppression.address) for token_id in touched},
+    queue.mark(session, {(token_id, suppression.address) for token_id in touched},
                DIRTY_REASON)
     return suppression, len(touched)
 
@@ -222,7 +222,7 @@ def queue_expired(session: Session, token_id: int, now: datetime) -> None:
     rows = current_scores(session, token_id, sorted(set(ended.values())))
     stale = {address for address, row in rows.items()
              if any(mark["id"] in ended for mark in _marks(row.reasons).values())}
-    mark_dirty(session, {(token_id, address) for address in stale}, DIRTY_REASON)
+    queue.mark(session, {(token_id, address) for address in stale}, DIRTY_REASON)
 
 
 def sanctioned_source(session: Session, token_id: int, address: str,

@@ -19,7 +19,7 @@ from monitor.cli.actor import default_actor
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import make_engine, session_factory, transaction
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import rules_file
 from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def api(
     screened against the stored history in the background."""
     context: AppContext = ctx.obj
     settings = context.settings
-    load_rules_config(settings.rules_file)  # reports and re-screens use it: refuse a bad one now
+    rules_file.load(settings)  # reports and re-screens use it: refuse a bad one now
     logs.configure(settings)
     with Rescreens(settings, context.sessions) as rescreens:
         serve(settings, context.sessions, host or settings.api_host, port or settings.api_port,

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from monitor import db
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import rules_file
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def demo(
     from monitor.demo import demo as run_demo  # anvil, the simulator, the scoring stack
 
     context: AppContext = ctx.obj
-    load_rules_config(context.settings.rules_file)  # before a chain is started for nothing
+    rules_file.load(context.settings)  # before a chain is started for nothing
     out.mkdir(parents=True, exist_ok=True)
     database = out / "amlmon.db"
     database.unlink(missing_ok=True)  # a fresh chain needs a fresh database

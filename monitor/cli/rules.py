@@ -79,6 +79,7 @@ def backtest(
     """Re-score the stored history in memory with another rules file and show, per rule,
     the alerts it would add and remove, and how many removed ones were closed as false
     positives and as reported. Writes nothing."""
+    from monitor.scoring import rules_file
     from monitor.scoring.backtest import BASELINES
     from monitor.scoring.backtest import backtest as run_backtest
     from monitor.scoring.config import load_rules_config
@@ -86,7 +87,7 @@ def backtest(
 
     context: AppContext = ctx.obj
     candidate = load_rules_config(rules)  # a bad file: one line naming the key
-    current = load_rules_config(context.settings.rules_file)
+    current = rules_file.load(context.settings)
     with context.sessions() as session:
         if token is not None:
             try:

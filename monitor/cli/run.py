@@ -16,7 +16,7 @@ from monitor.cli.api import serve
 from monitor.cli.context import AppContext
 from monitor.cli.ingest import make_client
 from monitor.metrics import REGISTRY
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import rules_file
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def run(
 
     context: AppContext = ctx.obj
     settings = context.settings
-    load_rules_config(settings.rules_file)  # a bad rules file stops here, not at the first score
+    rules_file.load(settings)  # a bad rules file stops here, not at the first score
     logs.configure(settings)
     stop = threading.Event()
     with make_client(settings) as client:

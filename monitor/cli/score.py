@@ -17,7 +17,7 @@ from monitor.addresses import parse_address
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.errors import UserError
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import rules_file
 from monitor.tokens import find_token
 
 report_app = typer.Typer(help="Investigator reports.", no_args_is_help=True)
@@ -57,7 +57,7 @@ def score(
 
     context: AppContext = ctx.obj
     settings = context.settings
-    config = load_rules_config(settings.rules_file)
+    config = rules_file.load(settings)
     with context.sessions() as session:
         token_ids = None
         if token is not None:
@@ -97,7 +97,7 @@ def flagged(
 
     context: AppContext = ctx.obj
     threshold = min_risk if min_risk is not None else int(
-        load_rules_config(context.settings.rules_file).flag_min_risk)
+        rules_file.load(context.settings).flag_min_risk)
     with context.sessions() as session:
         token_ids = None
         if token is not None:

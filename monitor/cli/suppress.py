@@ -13,7 +13,7 @@ from monitor.cli.context import AppContext
 from monitor.cli.dates import utc_time
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import rules_file
 
 app = typer.Typer(help="Suppressions: (address, rule) pairs that raise no new alert and do "
                        "not count toward the flagged set until they expire.",
@@ -42,7 +42,7 @@ def add(
     from monitor import suppressions
 
     context: AppContext = ctx.obj
-    weights = load_rules_config(context.settings.rules_file).weights
+    weights = rules_file.load(context.settings).weights
     with transaction(context.sessions) as session:
         suppression, rescored = suppressions.add(
             session, address=address, rule=rule, token=token, until=until, reason=reason,
@@ -87,7 +87,7 @@ def remove(
     from monitor import suppressions
 
     context: AppContext = ctx.obj
-    weights = load_rules_config(context.settings.rules_file).weights
+    weights = rules_file.load(context.settings).weights
     with transaction(context.sessions) as session:
         _, rescored = suppressions.remove(session, suppression_id,
                                           actor=actor or default_actor(), weights=weights)

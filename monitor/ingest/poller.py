@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Token
 from monitor import metrics
-from monitor.addresses import ZERO
 from monitor.chain.decode import ComplianceRecord, DecodeResult, TransferRecord, decode_logs
 from monitor.chain.events import ALL_TOPICS
 from monitor.chain.logs import LogFetcher
@@ -31,6 +30,7 @@ from monitor.db import transaction
 from monitor.ingest import store
 from monitor.ingest.reorg import find_fork
 from monitor.ingest.store import Header
+from monitor.scoring import queue
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +169,8 @@ class Poller:
             touched = store.delete_from(session, self.chain_id, fork)
             # Every token of the chain, even one that lost no rows: the new branch may hold
             # transfers of it below blocks a scorer has already read (see ScoringCache).
-            tokens = {(t.id, ZERO) for t in self._tokens(session)}
-            store.mark_dirty(session, touched | tokens, "reorg")
+            queue.mark(session, touched, "reorg")
+            queue.mark_tokens(session, [t.id for t in self._tokens(session)], "reorg")
             store.set_cursor(session, self.chain_id, fork - 1, stored.get(fork - 1))
         metrics.reorgs_total.labels(self.label).inc()
         metrics.reorg_depth_blocks.observe(depth)

@@ -17,7 +17,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models import Block, ComplianceEvent, DirtyAddress, IngestCursor, Token, Transfer
+from models import Block, ComplianceEvent, IngestCursor, Token, Transfer
 from monitor.chain.decode import ComplianceRecord, TransferRecord
 
 TRANSFER_COLUMNS = (
@@ -245,15 +245,4 @@ def delete_from(session: Session, chain_id: int, fork: int) -> set[tuple[int, st
         .values(synced_block=fork - 1)
     )
     return touched
-
-
-def mark_dirty(session: Session, pairs: Iterable[tuple[int, str]], reason: str) -> None:
-    rows = [{"token_id": t, "address": a, "reason": reason} for t, a in sorted(set(pairs))]
-    if not rows:
-        return
-    dialect = session.get_bind().dialect.name
-    stmt = postgresql.insert(DirtyAddress) if dialect == "postgresql" else sqlite.insert(
-        DirtyAddress
-    )
-    session.execute(stmt.on_conflict_do_nothing(), rows)
 

@@ -16,14 +16,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import AddressScore, DirtyAddress, ScoreRun, Token, Transfer
+from models import AddressScore, ScoreRun, Token, Transfer
 from monitor import metrics, suppressions
 from monitor.amounts import exact_sum, total
 from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
-from monitor.scoring import incremental, pattern_store
+from monitor.scoring import incremental, pattern_store, queue
 from monitor.scoring.config import RULE_IDS, RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate, listing_index
 from monitor.scoring.flows import extend_flows, load_flows
@@ -102,8 +102,7 @@ def run(
     suppressions.queue_expired(session, token.id, now)
     newest = session.scalar(select(func.max(Transfer.block_number))
                             .where(Transfer.token_id == token.id))
-    dirty = list(session.scalars(select(DirtyAddress.address)
-                                 .where(DirtyAddress.token_id == token.id)))
+    dirty = queue.pending(session, token.id)
     if (kind == "incremental" and last is not None and not dirty
             and (newest or -1) <= (last.up_to_block if last.up_to_block is not None else -1)):
         return None
@@ -124,8 +123,7 @@ def run(
     suppressed = suppressions.Active(session, token.id, config.weights, now)
     written = _persist(session, token, score_run, scored, config.min_score_change,
                        pattern_ids, region, built_by, suppressed)
-    session.execute(delete(DirtyAddress).where(DirtyAddress.token_id == token.id,
-                                               DirtyAddress.address.in_(dirty)))
+    queue.take(session, token.id, dirty)
     score_run.status = "done"
     score_run.finished_at = datetime.now(UTC)
     score_run.addresses_scored = (max(scored.flows.n_addresses - 1, 0) if region is None

@@ -14,13 +14,12 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from models import DirtyAddress, Token
+from models import Token
 from models.base import utcnow
 from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, WatchlistImport
 from monitor import audit
-from monitor.addresses import ZERO
 from monitor.errors import UserError
-from monitor.ingest.store import mark_dirty
+from monitor.scoring import queue
 from monitor.watchlist.parsers import ListFormat, ListFormatError, parse_list
 
 # Rows per executemany batch, and addresses per IN (...) (SQLite allows 32766 parameters).
@@ -195,8 +194,7 @@ def import_list(
         # Every token's screening is stale: the next scoring run re-screens it even with no
         # new transfers (the re-screen that `import` and `PUT` start at once takes these;
         # with rescreen off, the daemon's next `score` tick does).
-        mark_dirty(session, {(token_id, ZERO) for token_id in session.scalars(select(Token.id))},
-                   "watchlist")
+        queue.mark_tokens(session, session.scalars(select(Token.id)), "watchlist")
     return result
 
 
@@ -228,12 +226,6 @@ def summaries(session: Session, limit: int | None = None,
              "updated_at": updated_at, "last_added": added or 0, "last_removed": removed or 0}
             for name, category, entries, source, updated_at, added, removed
             in session.execute(statement)]
-
-
-def tokens_to_rescreen(session: Session) -> set[int]:
-    """Tokens whose next scoring run re-screens them, and which it has not yet done: a list
-    changed (import_list marks every token) or a reorg marked addresses."""
-    return set(session.scalars(select(DirtyAddress.token_id).distinct()))
 
 
 def listed_addresses(

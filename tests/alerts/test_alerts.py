@@ -22,6 +22,7 @@ from monitor import db, jobs, metrics
 from monitor.alerts import service
 from monitor.errors import Conflict
 from monitor.ingest import store
+from monitor.scoring import queue
 from monitor.settings import Settings
 from monitor.watchlist.service import import_list
 from support.anvil import free_port
@@ -110,7 +111,7 @@ def test_alert_is_retracted_when_a_reorg_orphans_its_evidence(
     fork = min(blocks)
     with db.transaction(sessions) as session:
         touched = store.delete_from(session, 31337, fork)
-        store.mark_dirty(session, touched, "reorg")
+        queue.mark(session, touched, "reorg")
     summary = jobs.score_and_alert(sessions, settings(pg_url), "incremental")
     assert summary.alerts_retracted >= 1
     with sessions() as session:

@@ -9,6 +9,7 @@ from monitor import db
 from monitor.chain.decode import ComplianceRecord, TransferRecord
 from monitor.ingest import store
 from monitor.ingest.reorg import find_fork
+from monitor.scoring import queue
 from monitor.tokens import add_token
 
 TOKEN = "0x" + "aa" * 20
@@ -95,7 +96,7 @@ def test_delete_from_fork(any_db_url: str, make_sessions) -> None:
         store.set_synced(session, [token_id], 10)
     with db.transaction(sessions) as session:
         touched = store.delete_from(session, 31337, 7)
-        store.mark_dirty(session, touched, "reorg")
+        queue.mark(session, touched, "reorg")
     assert [row[0] for row in _stored(sessions)] == [1, 2, 3, 4, 5, 6]
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(ComplianceEvent)) == 1

@@ -28,10 +28,11 @@ from monitor.api.schemas import (
 from monitor.apikeys import create_key, list_keys, revoke_key
 from monitor.db import transaction
 from monitor.errors import UserError
+from monitor.scoring import queue
 from monitor.timefmt import iso
 from monitor.tokens import add_token, list_tokens, resolve_metadata
 from monitor.watchlist.parsers import ListFormat, ListFormatError
-from monitor.watchlist.service import import_list, summaries, tokens_to_rescreen
+from monitor.watchlist.service import import_list, summaries
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=GuardedRoute)
 Name = Annotated[text(128, 1), Path(description="Name")]  # type: ignore[valid-type]
@@ -55,7 +56,7 @@ def get_tokens(request: Request, _: Annotated[Caller, Depends(viewer)]) -> dict[
     """Registered token contracts. `rescreen_pending`: a watchlist change (or a reorg) is
     waiting for the token's next scoring run to screen it again."""
     with request.app.state.read_sessions() as session:
-        pending = tokens_to_rescreen(session)
+        pending = queue.pending_tokens(session)
         return {"items": [token_json(t, t.id in pending) for t in list_tokens(session)]}
 
 

@@ -13,7 +13,7 @@ from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import ERRORS, Address, AddressProfile, AddressReport, FlaggedReport
 from monitor.reports import export, flagged, html
 from monitor.reports.profile import address_profile
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import rules_file
 from monitor.timefmt import now_iso
 from monitor.tokens import find_token
 
@@ -38,7 +38,7 @@ def flagged_report(
 ) -> Response:
     """Flagged addresses, highest risk first (docs/reports.md)."""
     threshold = min_risk if min_risk is not None else int(
-        load_rules_config(request.app.state.settings.rules_file).flag_min_risk)
+        rules_file.load(request.app.state.settings).flag_min_risk)
     sessions = request.app.state.read_sessions
     with sessions() as session:
         token_ids = [find_token(session, token).id] if token is not None else None

@@ -16,7 +16,7 @@ from monitor.api.suppression_schemas import (
     SuppressionPage,
 )
 from monitor.db import transaction
-from monitor.scoring.config import load_rules_config
+from monitor.scoring import rules_file
 
 router = APIRouter(prefix="/api/v1/suppressions", tags=["suppressions"], responses=ERRORS,
                    route_class=GuardedRoute)
@@ -52,7 +52,7 @@ def create_suppression(request: Request, body: SuppressionCreate,
     left out of the address's risk (still shown, marked `suppressed`). The address's score
     rows change in the same transaction. A sanctions exposure is refused (409). The key's
     name is the actor."""
-    weights = load_rules_config(request.app.state.settings.rules_file).weights
+    weights = rules_file.load(request.app.state.settings).weights
     with transaction(request.app.state.sessions) as session:
         suppression, rescored = suppressions.add(
             session, address=body.address, rule=body.rule, token=body.token,
@@ -65,7 +65,7 @@ def delete_suppression(request: Request, suppression_id: SuppressionId,
                        caller: Annotated[Caller, Depends(investigator)]) -> dict[str, Any]:
     """End a suppression now: the address's reasons count again at once, and its next
     scoring run raises their alerts."""
-    weights = load_rules_config(request.app.state.settings.rules_file).weights
+    weights = rules_file.load(request.app.state.settings).weights
     with transaction(request.app.state.sessions) as session:
         suppression, rescored = suppressions.remove(session, suppression_id,
                                                     actor=caller.name, weights=weights)
