@@ -56,11 +56,12 @@ def test_every_rule_id_and_role_is_documented() -> None:
 
 def test_every_report_field_is_documented() -> None:
     text = _read("reports.md")
-    fields = {*schemas.ScoreItem.model_fields, *schemas.FlaggedShare.model_fields,
-              *schemas.PatternReport.model_fields, *CSV_FIELDS, "next_cursor"}
-    for field in fields:
-        name = schemas.PatternTransferOut.model_fields[field].alias if field == "from_" else field
-        assert re.search(rf"\b{re.escape(name)}\b", text), field
+    models = (schemas.ScoreItem, schemas.ReasonOut, schemas.FlaggedShare,
+              schemas.PatternReport, schemas.PatternTransferOut)
+    fields = {info.alias or name for model in models
+              for name, info in model.model_fields.items()}
+    for field in {*fields, *CSV_FIELDS, "next_cursor"}:
+        assert re.search(rf"\b{re.escape(field)}\b", text), field
 
 
 def test_every_api_route_is_documented_with_its_least_role() -> None:

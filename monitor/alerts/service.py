@@ -28,7 +28,7 @@ from monitor import metrics
 from monitor.errors import Conflict, NotFound, UserError
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.risk import severity as severity_of
-from monitor.scoring.service import current_scores
+from monitor.scoring.scores import current_scores
 
 SYSTEM = "amlmon"
 TRANSITIONS: dict[str, set[str]] = {

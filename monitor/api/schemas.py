@@ -180,6 +180,10 @@ class ReasonOut(Out):
     pattern_id: int | None = Field(None, description="The pattern (network) this finding "
                                    "is a member's view of; see /api/v1/patterns/{id}")
     role: str | None = Field(None, description="The address's role in that pattern")
+    list_: str | None = Field(None, alias="list", description="A watchlist finding's list")
+    category: str | None = Field(None, description="That list's category when the reason "
+                                 "was written (sanctioned, mixer, …)")
+    listed: str | None = Field(None, description="The listed address the finding leads to")
     suppressed: dict[str, Any] | None = Field(
         None, description="{id, until} of the suppression that keeps this reason out of the "
         "risk until then (see /api/v1/suppressions)")

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from monitor.api.schemas import Address, Out, Strict, Timestamp, text
 from monitor.scoring.config import RULE_IDS
-from monitor.suppressions import REASON_MAX
+from monitor.scoring.suppressions import REASON_MAX
 
 RuleName = Literal[RULE_IDS]  # type: ignore[valid-type]
 

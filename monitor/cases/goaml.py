@@ -47,7 +47,7 @@ from monitor.addresses import ZERO, checksum, parse_address
 from monitor.amounts import scaled
 from monitor.cases.evidence import EvidenceToken, EvidenceTransfer, evidence_transfers
 from monitor.errors import NotFound, UserError
-from monitor.scoring.service import current_scores
+from monitor.scoring.scores import current_scores
 from monitor.settings import ReportingEntity, default_goaml_schema
 from monitor.timefmt import iso
 

@@ -53,7 +53,7 @@ def score(
     # Imported here, not at the top: every `amlmon` command loads this module, and the
     # scoring stack behind it (networkx, scipy) would slow them all down.
     from monitor import jobs
-    from monitor.scoring import service
+    from monitor.scoring import scores
 
     context: AppContext = ctx.obj
     settings = context.settings
@@ -68,7 +68,7 @@ def score(
                                    "incremental" if incremental else "full", token_ids)
     with context.sessions() as session:
         for run in summary.runs:
-            flagged = sum(1 for s in service.current_scores(session, run.token_id).values()
+            flagged = sum(1 for s in scores.current_scores(session, run.token_id).values()
                           if s.risk_score >= config.flag_min_risk)
             typer.echo(f"token {run.token_id}: scored {run.addresses_scored} addresses "
                        f"(run {run.id}); {flagged} flagged at risk >= {config.flag_min_risk}")

@@ -39,7 +39,7 @@ def add(
     """Suppress an address for one rule (or all) until a date: its reasons are still
     computed and shown, marked suppressed, but leave its risk and raise no new alert. Its
     score rows change at once. Audited."""
-    from monitor import suppressions
+    from monitor.scoring import suppressions
 
     context: AppContext = ctx.obj
     weights = rules_file.load(context.settings).weights
@@ -63,8 +63,8 @@ def list_(
     fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
 ) -> None:
     """Suppressions in force (with --all, every one ever made), newest first."""
-    from monitor import suppressions
     from monitor.cli.score import _address
+    from monitor.scoring import suppressions
 
     context: AppContext = ctx.obj
     subject = _address(address, "--address") if address is not None else None
@@ -84,7 +84,7 @@ def remove(
 ) -> None:
     """End a suppression now: the address's reasons count again at once, and its next
     scoring run raises their alerts. Audited."""
-    from monitor import suppressions
+    from monitor.scoring import suppressions
 
     context: AppContext = ctx.obj
     weights = rules_file.load(context.settings).weights

@@ -16,7 +16,7 @@ from monitor.cases import service, views
 from monitor.cases.evidence import evidence_transfers
 from monitor.reports import html
 from monitor.reports.patterns import pattern_picture
-from monitor.scoring.service import current_scores
+from monitor.scoring.scores import current_scores
 from monitor.timefmt import iso, now_iso
 
 _ACTIONS = {"case.open": "opened the case", "case.update": "changed",

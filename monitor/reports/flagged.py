@@ -25,7 +25,7 @@ from models import AddressScore, ScoreRun, Token
 from monitor.addresses import checksum
 from monitor.amounts import scaled
 from monitor.scoring.pattern_store import pattern_ids
-from monitor.scoring.service import current_score
+from monitor.scoring.scores import current_score
 from monitor.timefmt import iso, now_iso
 
 PAGE = 500  # rows per database round trip when the whole report is read

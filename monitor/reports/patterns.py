@@ -20,7 +20,7 @@ from monitor.addresses import checksum
 from monitor.amounts import scaled
 from monitor.errors import NotFound
 from monitor.reports.flowgraph import FlowGraph, pattern_graph
-from monitor.scoring.service import current_scores
+from monitor.scoring.scores import current_scores
 from monitor.timefmt import iso, now_iso
 
 PAGE = 500

@@ -19,7 +19,7 @@ from monitor.addresses import ZERO, checksum
 from monitor.amounts import exact_sum, ordering_sum, scaled, total
 from monitor.reports.flagged import item
 from monitor.scoring.pattern_store import address_patterns
-from monitor.scoring.service import current_score
+from monitor.scoring.scores import current_score
 from monitor.timefmt import iso, now_iso
 
 

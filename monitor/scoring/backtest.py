@@ -36,7 +36,7 @@ from monitor.alerts.stats import state_of
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate
 from monitor.scoring.flows import load_flows
-from monitor.suppressions import MARK, Active
+from monitor.scoring.suppressions import MARK, Active
 from monitor.watchlist.service import listed_addresses
 
 Key = tuple[int, str, str]  # (token id, address, rule)

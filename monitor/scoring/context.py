@@ -37,6 +37,11 @@ class Hit:
     evidence: tuple[str, ...]  # tx hashes, earliest first
     pattern: str | None = None  # key of the pattern this is a member's view of
     role: str | None = None
+    # A watchlist finding: the list and category it comes from, and the listed address
+    # (checksummed) it leads to.
+    list_name: str | None = None
+    category: str | None = None
+    listed: str | None = None
 
 
 @dataclass

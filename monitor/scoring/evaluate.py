@@ -216,7 +216,8 @@ def add(found: Reasons, rule_id: str, hit: Hit) -> None:
         return
     reasons = found.setdefault(hit.address, {})
     reason = Reason(rule_id, int(round(min(max(hit.score, 0), 100))), hit.detail,
-                    list(hit.evidence), hit.pattern, hit.role)
+                    list(hit.evidence), hit.pattern, hit.role, hit.list_name, hit.category,
+                    hit.listed)
     if rule_id not in reasons or _stronger(reason, reasons[rule_id]):
         reasons[rule_id] = reason
 

@@ -22,14 +22,23 @@ class Reason:
     evidence: list[str]
     pattern: str | None = None  # key of the pattern (monitor.scoring.patterns) it comes from
     role: str | None = None  # the address's role in that pattern
+    list_name: str | None = None  # a watchlist finding's list, its category, and the
+    category: str | None = None  # listed address it leads to
+    listed: str | None = None
 
     def as_dict(self, pattern_ids: dict[str, int] | None = None) -> dict[str, Any]:
-        """As stored and reported; a pattern finding names its pattern's id and the role."""
+        """As stored and reported: a pattern finding names its pattern's id and the role; a
+        watchlist finding its list, category and listed address, so that what reads a
+        reason never parses its sentence. Rows written before a field existed lack it."""
         out: dict[str, Any] = {"rule": self.rule, "score": self.score, "detail": self.detail,
                                "evidence": self.evidence}
         if self.pattern is not None:
             out["pattern_id"] = (pattern_ids or {}).get(self.pattern)
             out["role"] = self.role
+        if self.list_name is not None:
+            out["list"] = self.list_name
+            out["category"] = self.category
+            out["listed"] = self.listed
         return out
 
 

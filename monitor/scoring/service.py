@@ -1,10 +1,11 @@
 """Scoring runs: features → rules + IsolationForest → fused risk, persisted per run.
 
-A run scores one token. Address scores are stored as a change log: a run writes a row
-for every address whose risk or reasons differ from its current row (the latest one),
-including drops to zero, so the current picture is "latest row per address" and a rerun
-on unchanged data writes nothing. `incremental` runs are skipped when no transfer was
-ingested and no address was marked dirty (e.g. by a reorg) since the last run.
+A run scores one token. Address scores are stored as a change log (monitor.scoring.scores):
+a run writes a row for every address whose risk or reasons differ materially from its
+current row, including drops to zero, so a rerun on unchanged data writes nothing.
+`incremental` runs are skipped when no transfer was ingested and nothing was queued for
+re-scoring (monitor.scoring.queue: a reorg, a list change, a suppression ending) since the
+last run.
 """
 
 from __future__ import annotations
@@ -20,10 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import AddressScore, ScoreRun, Token, Transfer
-from monitor import metrics, suppressions
-from monitor.amounts import exact_sum, total
-from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
-from monitor.scoring import incremental, pattern_store, queue
+from monitor import metrics
+from monitor.db import SCORING_LOCKS, lock_for_transaction
+from monitor.scoring import incremental, pattern_store, queue, scores, suppressions
 from monitor.scoring.config import RULE_IDS, RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate, listing_index
 from monitor.scoring.flows import extend_flows, load_flows
@@ -143,56 +143,19 @@ def run(
     return score_run
 
 
-def current_scores(session: Session, token_id: int,
-                   addresses: list[str] | None = None) -> dict[str, AddressScore]:
-    """The latest score row of every address of a token (or of `addresses` only)."""
-    if addresses is not None:
-        found: dict[str, AddressScore] = {}
-        for start in range(0, len(addresses), 1000):
-            found.update(_latest(session, token_id, addresses[start:start + 1000]))
-        return found
-    return _latest(session, token_id, None)
-
-
-def _latest(session: Session, token_id: int, addresses: list[str] | None,
-            ) -> dict[str, AddressScore]:
-    where = [AddressScore.token_id == token_id]
-    if addresses is not None:
-        where.append(AddressScore.address.in_(addresses))
-    latest = (
-        select(AddressScore.address, func.max(AddressScore.score_run_id).label("run"))
-        .where(*where).group_by(AddressScore.address).subquery()
-    )
-    rows = session.scalars(
-        select(AddressScore).join(
-            latest, (AddressScore.address == latest.c.address)
-            & (AddressScore.score_run_id == latest.c.run),
-        ).where(AddressScore.token_id == token_id)
-    )
-    return {row.address: row for row in rows}
-
-
-def current_score(session: Session, token_id: int, address: str) -> AddressScore | None:
-    """The latest score row of one address: what current_scores(...)[address] would be,
-    without reading every address of the token."""
-    return session.scalar(
-        select(AddressScore).where(AddressScore.token_id == token_id,
-                                   AddressScore.address == address)
-        .order_by(AddressScore.score_run_id.desc()).limit(1))
-
-
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
              min_change: float, pattern_ids: dict[str, int], region: np.ndarray | None = None,
              built_by: int | None = None, suppressed: suppressions.Active | None = None) -> int:
     """Write a score row for each address (of `region`, when given) whose finding changed,
-    its reasons marked and its risk fused as the suppressions in force (`suppressed`) say.
+    its reasons marked and its risk fused as the suppressions in force (`suppressed`) say;
+    how many.
 
     Rows written since run `built_by` built the scoring state from the database are
     trusted as the base of an address's exact totals; older ones may predate a reorg (a
     reorg makes the next run rebuild the state), so their addresses are summed afresh."""
     flows = scored.flows
     names = None if region is None else [str(a) for a in flows.addresses[region]]
-    current = current_scores(session, token.id, names)
+    current = scores.current_scores(session, token.id, names)
     candidates = scored.risk.items() if region is None else (
         (int(a), scored.risk[int(a)]) for a in region if int(a) in scored.risk)
     changed: dict[str, tuple[int, list[dict[str, Any]], int]] = {}
@@ -217,28 +180,19 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         return 0
     trusted = {name: row for name, row in current.items()
                if built_by is not None and row.score_run_id >= built_by}
-    totals = _exact_totals(session, token.chain_id, token.id, list(changed),
-                           score_run.up_to_block, trusted)
-    for name, (risk, reasons, index) in changed.items():
-        stats = totals.get(name, {})
-        anomaly_score = (float(scored.anomaly_scores[index])
-                         if index > 0 and not np.isnan(scored.anomaly_scores[index]) else None)
-        session.add(AddressScore(
-            score_run_id=score_run.id, token_id=token.id, address=name, risk_score=risk,
-            severity=severity(risk), anomaly_score=anomaly_score,
-            reasons=reasons,
-            features=_feature_row(scored, index),
-            first_seen=stats.get("first_seen"), last_seen=stats.get("last_seen"),
-            in_count=stats.get("in_count", 0), out_count=stats.get("out_count", 0),
-            in_value=stats.get("in_value", 0), out_value=stats.get("out_value", 0),
-        ))
-    session.flush()
+    scores.write(session, token, score_run, [
+        scores.NewRow(name, risk, reasons, _anomaly_score(scored, index),
+                      _feature_row(scored, index))
+        for name, (risk, reasons, index) in changed.items()], trusted)
     return len(changed)
 
 
 def _material(before: AddressScore, risk: int, reasons: list[dict[str, Any]],
               min_change: float) -> bool:
-    """Whether a new score differs from the stored one enough to be a new finding."""
+    """Whether a new score differs from the stored one enough to be a new finding: its
+    severity or rules changed, a risk or reason score moved by `min_change`, a reason has
+    new evidence, or a watchlist finding leads to another list or listed address (or was
+    written before reasons named them)."""
     if before.reasons == reasons and before.risk_score == risk:
         return False
     if min_change <= 0:
@@ -254,7 +208,15 @@ def _material(before: AddressScore, risk: int, reasons: list[dict[str, Any]],
             return True
         if not set(reason["evidence"]) <= set(old[rule]["evidence"]):
             return True
+        if any(reason.get(key) != old[rule].get(key) for key in ("list", "category", "listed")):
+            return True
     return False
+
+
+def _anomaly_score(scored: Scored, index: int) -> float | None:
+    if index <= 0 or np.isnan(scored.anomaly_scores[index]):
+        return None
+    return float(scored.anomaly_scores[index])
 
 
 def _feature_row(scored: Scored, index: int) -> dict[str, float]:
@@ -263,72 +225,3 @@ def _feature_row(scored: Scored, index: int) -> dict[str, float]:
     values = scored.features.matrix[index]
     return {name: round(float(v), 6) for name, v in zip(scored.features.names, values,
                                                          strict=True)}
-
-
-def _exact_totals(
-    session: Session, chain_id: int, token_id: int, addresses: list[str], up_to: int | None,
-    previous: dict[str, AddressScore] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Exact uint256 in/out sums and first/last seen of the addresses being written, over
-    the transfers up to block `up_to` (what the run scored).
-
-    An address whose `previous` row was written by a run up to an earlier block gets that
-    row's totals plus the transfers since: a busy wallet's whole history is summed once,
-    not on every incremental run.
-    """
-    totals: dict[str, dict[str, Any]] = {
-        a: {"in_count": 0, "out_count": 0, "in_value": 0, "out_value": 0} for a in addresses
-    }
-    since: dict[int, list[str]] = {-1: []}
-    if previous and up_to is not None:
-        blocks = dict(session.execute(select(ScoreRun.id, ScoreRun.up_to_block).where(
-            ScoreRun.id.in_({row.score_run_id for row in previous.values()}))).all())
-        for address in addresses:
-            row = previous.get(address)
-            block = blocks.get(row.score_run_id) if row is not None else None
-            if row is None or block is None or block > up_to or row.first_seen is None:
-                since[-1].append(address)
-                continue
-            totals[address] = {
-                "in_count": row.in_count, "out_count": row.out_count,
-                "in_value": int(row.in_value), "out_value": int(row.out_value),
-                "first_seen": as_utc(row.first_seen), "last_seen": as_utc(row.last_seen)}
-            since.setdefault(block, []).append(address)
-    else:
-        since[-1] = list(addresses)
-    for after, group in since.items():
-        _add_totals(session, chain_id, token_id, group, after, up_to, totals)
-    return totals
-
-
-def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[str],
-                after: int, up_to: int | None, totals: dict[str, dict[str, Any]]) -> None:
-    for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
-        for start in range(0, len(addresses), 500):
-            chunk = addresses[start:start + 500]
-            # (token, address) indexes serve a whole history; the primary key, which
-            # leads with (token, block), serves "since block `after`". The planner is
-            # told which by what it cannot use: `block + 0` is no index column, nor is
-            # `address || ''`. Left to itself on a table without statistics yet (right
-            # after a backfill) it read a million-row token through the primary key to
-            # sum two addresses' dozen transfers (0.4 s a query).
-            if after < 0:
-                where = [column.in_(chunk)]
-                if up_to is not None:
-                    where.append(Transfer.block_number + 0 <= up_to)
-            else:
-                where = [(column + "").in_(chunk), Transfer.block_number > after]
-                if up_to is not None:
-                    where.append(Transfer.block_number <= up_to)
-            where += [Transfer.chain_id == chain_id, Transfer.token_id == token_id]
-            rows = session.execute(
-                select(column, func.count(), exact_sum(session, Transfer.amount),
-                       func.min(Transfer.block_time), func.max(Transfer.block_time))
-                .where(*where).group_by(column))
-            for address, count, amount, first, last in rows:
-                entry = totals[address]
-                entry[f"{side}_count"] += int(count)
-                entry[f"{side}_value"] += total(amount)
-                first, last = as_utc(first), as_utc(last)
-                entry["first_seen"] = min(entry.get("first_seen", first), first)
-                entry["last_seen"] = max(entry.get("last_seen", last), last)

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Alert, Token
 from models.base import Base
-from monitor import db, jobs, suppressions
+from monitor import db, jobs
 from monitor.addresses import checksum
 from monitor.alerts import service
+from monitor.scoring import suppressions
 from monitor.scoring.backtest import backtest
 from monitor.scoring.config import DEFAULTS, parse
 from monitor.settings import Settings

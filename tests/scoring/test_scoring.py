@@ -23,6 +23,7 @@ from monitor.scoring import evaluate, service
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import load_flows
 from monitor.scoring.patterns import ROLES
+from monitor.scoring.scores import current_scores
 from monitor.sim import History, generate_independent
 from support.anvil import Anvil
 from support.cli import run_cli
@@ -63,7 +64,7 @@ def _token(session: Session) -> Token:
 
 def _current(world: World) -> dict[str, AddressScore]:
     with world.sessions() as session:
-        return service.current_scores(session, _token(session).id)
+        return current_scores(session, _token(session).id)
 
 
 def test_every_laundering_network_is_flagged_with_its_members(world: World) -> None:
@@ -103,7 +104,7 @@ def test_patterns_are_stored_with_every_member_its_role_and_exact_totals(world: 
         patterns = session.scalars(select(Pattern).where(Pattern.status == "active")).all()
         assert {p.typology for p in patterns} >= {case.rule for case in world.history.cases
                                                   if not case.near_miss}
-        scores = service.current_scores(session, _token(session).id)
+        scores = current_scores(session, _token(session).id)
         for pattern in patterns:
             members = session.scalars(select(PatternMember)
                                       .where(PatternMember.pattern_id == pattern.id)).all()

@@ -13,7 +13,7 @@ from models import Alert
 from monitor.reports.flagged import flagged_items
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.risk import Reason, fuse, severity
-from monitor.scoring.service import current_scores
+from monitor.scoring.scores import current_scores
 from monitor.settings import Settings
 
 FLAG = DEFAULTS.flag_min_risk

@@ -15,7 +15,8 @@ from models import Suppression
 from monitor import audit, db, jobs
 from monitor.addresses import checksum
 from monitor.alerts import service as alerts
-from monitor.scoring.service import ScoringCache, current_score, current_scores
+from monitor.scoring.scores import current_score, current_scores
+from monitor.scoring.service import ScoringCache
 from support.cli import assert_one_line_error, run_cli
 from support.history import TOKEN
 from support.rules import RULES_FILE

@@ -17,8 +17,8 @@ from monitor import db
 from monitor.addresses import ZERO, checksum
 from monitor.errors import Conflict
 from monitor.scoring.config import DEFAULTS
-from monitor.scoring.service import current_score
-from monitor.suppressions import add, sanctioned_source
+from monitor.scoring.scores import current_score
+from monitor.scoring.suppressions import add, sanctioned_source
 from support.cli import assert_one_line_error, run_cli
 from support.rules import RULES_FILE
 from support.suppressing import Scored, flagged, flagging_pairs, later, reason_of
@@ -128,22 +128,31 @@ def test_a_suppression_made_before_the_listing_never_hides_it(
             weights=DEFAULTS.weights)
 
 
-def test_the_sentence_alone_says_sanctioned_when_the_list_changed_since(
+def test_the_reason_alone_says_sanctioned_when_the_list_changed_since(
     scored: Scored,
 ) -> None:
     """A reason written when its target was sanctioned stays unsuppressible until a
-    re-score writes it again, even if the list no longer names the target."""
-    target = "0x" + "5a" * 20
-    reason = {"rule": EXPOSURE, "score": 90, "evidence": [],
+    re-score writes it again, even if the list no longer names the target: its category
+    says so, not its sentence. A reason written before reasons carried their category
+    counts as sanctioned."""
+    target = checksum("0x" + "5a" * 20)
+    reason = {"rule": EXPOSURE, "score": 90, "evidence": [], "list": "OFAC SDN",
+              "category": "sanctioned", "listed": target,
               "detail": f"40% of its inflow is directly received from sanctioned address "
-                        f"{checksum(target)} (OFAC SDN: Someone); path …"}
-    listed = {"rule": EXPOSURE, "score": 100, "evidence": [],
+                        f"{target} (OFAC SDN: Someone); path …"}
+    listed = {"rule": EXPOSURE, "score": 100, "evidence": [], "list": "OFAC SDN",
+              "category": "sanctioned", "listed": checksum("0x" + "11" * 20),
               "detail": "is listed on OFAC SDN (sanctioned: Someone) and made 3 transfer(s)"}
-    mixer = {**reason, "detail": reason["detail"].replace("sanctioned", "mixer")}
+    mixer = {**reason, "list": "mixers", "category": "mixer",
+             "detail": "a sentence that says sanctioned, which nothing reads"}
+    old = {key: value for key, value in mixer.items()
+           if key not in ("list", "category", "listed")}
     with scored.sessions() as session:
         for sanctioned in (reason, listed):
             assert sanctioned_source(session, scored.token_id, "0x" + "11" * 20,
-                                     sanctioned) == "a sanctioned list"
+                                     sanctioned) == "OFAC SDN"
         assert sanctioned_source(session, scored.token_id, "0x" + "11" * 20, mixer) is None
+        assert sanctioned_source(session, scored.token_id, "0x" + "11" * 20,
+                                 old) == "a sanctioned list"
         assert sanctioned_source(session, scored.token_id, "0x" + "11" * 20,
                                  {**reason, "rule": "fan_out"}) is None

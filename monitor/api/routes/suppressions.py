@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from monitor import suppressions
 from monitor.api.auth import Caller, investigator, viewer
 from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import BIGINT, ERRORS, Address
@@ -16,7 +15,7 @@ from monitor.api.suppression_schemas import (
     SuppressionPage,
 )
 from monitor.db import transaction
-from monitor.scoring import rules_file
+from monitor.scoring import rules_file, suppressions
 
 router = APIRouter(prefix="/api/v1/suppressions", tags=["suppressions"], responses=ERRORS,
                    route_class=GuardedRoute)

@@ -56,7 +56,9 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
             detail = (f"is listed on {listing.list_name} ({listing.category}"
                       f"{': ' + listing.label if listing.label else ''}) and made "
                       f"{idx.size} transfer(s)")
-            hits.append(Hit(address, 100 * weight, detail, ctx.evidence(idx)))
+            hits.append(Hit(address, 100 * weight, detail, ctx.evidence(idx),
+                            list_name=listing.list_name, category=listing.category,
+                            listed=ctx.who(address)))
     for address in np.flatnonzero(np.maximum(down, up) >= p.min_exposure):
         if address == 0 or address in listed:
             continue
@@ -82,7 +84,9 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
                  * p.hop_decay ** (hops - 1))
         if hops == 1:
             score = max(score, 80 * target_weight)  # any direct contact with a listed address
-        hits.append(Hit(int(address), score, detail, ctx.evidence(rows)))
+        hits.append(Hit(int(address), score, detail, ctx.evidence(rows),
+                        list_name=target.list_name, category=target.category,
+                        listed=ctx.who(int(path[-1]))))
     return hits
 
 

@@ -8,8 +8,9 @@ without them, and no new alert is raised for them. Sanctions are never suppressi
 `watchlist_exposure` reason that comes from a sanctioned list is never marked, and a
 suppression that would cover one is refused when that is known at creation.
 
-Creating or removing one writes, in the caller's transaction, an audit row and a new score
-row for each (token, address) whose marks change, so the flagged set follows at once.
+Creating or removing one writes, in the caller's transaction, an audit row and amends the
+score row of each (token, address) whose marks change (monitor.scoring.scores.amend), so
+the flagged set follows at once.
 Scoring runs apply the suppressions in force (`Active`) to every row they write, and
 queue for re-scoring the addresses whose rows still carry the mark of an expired one
 (`queue_expired`), so expiry needs nobody. Functions never commit.
@@ -17,43 +18,32 @@ queue for re-scoring the addresses whose rows still carry the mark of an expired
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import AddressScore, ScoreRun, Suppression, Token, Transfer
+from models import Suppression, Token, Transfer
 from monitor import audit
 from monitor.addresses import checksum, parse_address
 from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
 from monitor.errors import Conflict, NotFound, UserError
-from monitor.scoring import queue
+from monitor.scoring import queue, scores
 from monitor.scoring.config import RULE_IDS
-from monitor.scoring.risk import Reason, fuse, severity
+from monitor.scoring.evaluate import Scored
+from monitor.scoring.risk import Reason, fuse
 from monitor.timefmt import iso
 from monitor.tokens import find_token
 from monitor.watchlist.service import listed_addresses
-
-if TYPE_CHECKING:
-    from monitor.scoring.evaluate import Scored
 
 EXPOSURE = "watchlist_exposure"
 SANCTIONED = "sanctioned"
 MARK = "suppressed"  # the key of a suppressed reason's mark
 REASON_MAX = 4000
 ACTOR_MAX = 128
-# A re-marking writes score rows outside a scoring run; rows need a run id newer than the
-# current one. Not "done": what reads "the token's last run" must not take it for one.
-RUN_KIND, RUN_STATUS = "suppression", "applied"
-DIRTY_REASON = "suppression"
-
-# What the watchlist_exposure rule writes: "… sent to sanctioned address 0xAb… (List…)"
-# for exposure, "is listed on List (sanctioned…) and made …" for a listed address itself.
-_TARGET = re.compile(r"\b([a-z_]+) address (0x[0-9a-fA-F]{40}) \(")
-_LISTED = re.compile(r"^is listed on .*? \(([a-z_]+)[:)]")
+CAUSE = "suppression"  # the stand-in run of a re-marking, and the re-score queue's reason
 
 
 def add(session: Session, *, address: str, until: datetime, reason: str, actor: str,
@@ -105,7 +95,7 @@ def remove(session: Session, suppression_id: int, *, actor: str, weights: dict[s
                  before=before, after=_snapshot(suppression))
     touched = _remark(session, suppression, weights, now)
     queue.mark(session, {(token_id, suppression.address) for token_id in touched},
-               DIRTY_REASON)
+               CAUSE)
     return suppression, len(touched)
 
 
@@ -211,35 +201,33 @@ def queue_expired(session: Session, token_id: int, now: datetime) -> None:
     the mark of a suppression no longer in force (it expired), so the run starting now
     writes their rows unmarked and raises their alerts again. Suppressions are made by
     hand: their addresses are few, and only those rows are read."""
-    from monitor.scoring.service import current_scores  # it imports this module
-
     ended = {suppression_id: address for suppression_id, address in session.execute(
         select(Suppression.id, Suppression.address).where(
             or_(Suppression.token_id == token_id, Suppression.token_id.is_(None)),
             or_(Suppression.until <= now, Suppression.removed_at.is_not(None))))}
     if not ended:
         return
-    rows = current_scores(session, token_id, sorted(set(ended.values())))
+    rows = scores.current_scores(session, token_id, sorted(set(ended.values())))
     stale = {address for address, row in rows.items()
              if any(mark["id"] in ended for mark in _marks(row.reasons).values())}
-    queue.mark(session, {(token_id, address) for address in stale}, DIRTY_REASON)
+    queue.mark(session, {(token_id, address) for address in stale}, CAUSE)
 
 
 def sanctioned_source(session: Session, token_id: int, address: str,
                       reason: dict[str, Any]) -> str | None:
     """The sanctioned list a `watchlist_exposure` reason comes from, else None.
 
-    Sanctioned when the address itself, the listed address the reason's sentence names,
+    Sanctioned when the address itself, the listed address the reason leads to (`listed`)
     or a party to one of its evidence transfers is on a sanctioned list now, or when the
-    sentence names the sanctioned category (the list may have changed since it was
-    written): every doubt falls on the side of never hiding a sanction."""
+    reason's list was in the sanctioned category when it was written (`category`; the list
+    may have changed since). A reason written before reasons carried their category counts
+    as sanctioned until a run writes it again: every doubt falls on the side of never
+    hiding a sanction."""
     if reason.get("rule") != EXPOSURE:
         return None
-    detail = str(reason.get("detail", ""))
     parties = {address}
-    target = _TARGET.search(detail)
-    if target:
-        parties.add(target.group(2).lower())
+    if reason.get("listed"):
+        parties.add(str(reason["listed"]).lower())
     evidence = [str(tx) for tx in reason.get("evidence") or []]
     if evidence:
         # The hash index on tx_hash serves the lookup.
@@ -250,8 +238,9 @@ def sanctioned_source(session: Session, token_id: int, address: str,
     listed = listed_addresses(session, [SANCTIONED], parties)
     if listed:
         return min(entry.list_name for entries in listed.values() for entry in entries)
-    named = {m.group(1) for m in (target, _LISTED.search(detail)) if m}
-    return "a sanctioned list" if SANCTIONED in named else None
+    if reason.get("category", SANCTIONED) == SANCTIONED:
+        return str(reason.get("list") or "a sanctioned list")
+    return None
 
 
 def _refuse_sanctions(session: Session, suppression: Suppression) -> None:
@@ -262,7 +251,7 @@ def _refuse_sanctions(session: Session, suppression: Suppression) -> None:
     address = suppression.address
     listed = listed_addresses(session, [SANCTIONED], [address])
     source = min((e.list_name for e in listed.get(address, [])), default=None)
-    for token_id, row in _current_rows(session, address, suppression.token_id):
+    for token_id, row in scores.rows_of(session, address, suppression.token_id):
         for reason in row.reasons:
             source = source or sanctioned_source(session, token_id, address, reason)
     if source is not None:
@@ -273,47 +262,24 @@ def _refuse_sanctions(session: Session, suppression: Suppression) -> None:
 
 def _remark(session: Session, suppression: Suppression, weights: dict[str, float],
             now: datetime) -> list[int]:
-    """Write a new score row for each token of the suppression where the address's
-    current row is marked otherwise than the suppressions in force now make it; the
-    tokens written. Holds each token's scoring lock, as runs do, so a run never writes
-    over a re-marking it did not see."""
+    """Amend the score row of each token of the suppression where the address's current
+    row is marked otherwise than the suppressions in force now make it; the tokens
+    amended. Holds each token's scoring lock, as runs do, so a run never writes over a
+    re-marking it did not see."""
     written = []
-    for token_id, _ in _current_rows(session, suppression.address, suppression.token_id):
+    for token_id, _ in scores.rows_of(session, suppression.address, suppression.token_id):
         lock_for_transaction(session, SCORING_LOCKS, token_id)
         # Read again under the lock: a run that held it may have written a newer row.
-        [(_, row)] = _current_rows(session, suppression.address, token_id)
+        [(_, row)] = scores.rows_of(session, suppression.address, token_id)
         risk, reasons = Active(session, token_id, weights, now,
                                [suppression.address]).apply(row.address, row.risk_score,
                                                             row.reasons)
         if risk == row.risk_score and reasons == row.reasons:
             continue
-        run = ScoreRun(kind=RUN_KIND, token_id=token_id, status=RUN_STATUS, started_at=now,
-                       finished_at=now, addresses_scored=1,
-                       # No block: a later run sums this row's totals afresh rather than
-                       # from a block this row was not counted up to.
-                       up_to_block=None, model={"suppression_id": suppression.id})
-        session.add(run)
-        session.flush()
-        session.add(AddressScore(
-            score_run_id=run.id, token_id=token_id, address=row.address, risk_score=risk,
-            severity=severity(risk), anomaly_score=row.anomaly_score, reasons=reasons,
-            features=row.features, first_seen=row.first_seen, last_seen=row.last_seen,
-            in_count=row.in_count, out_count=row.out_count, in_value=row.in_value,
-            out_value=row.out_value, computed_at=now))
+        scores.amend(session, row, risk, reasons, CAUSE, {"suppression_id": suppression.id},
+                     now)
         written.append(token_id)
-    session.flush()
     return written
-
-
-def _current_rows(session: Session, address: str,
-                  token_id: int | None) -> list[tuple[int, AddressScore]]:
-    """(token, current score row) of the address on `token_id`, or on every token."""
-    from monitor.scoring.service import current_score  # it imports this module
-
-    token_ids = [token_id] if token_id is not None else sorted(session.scalars(
-        select(AddressScore.token_id).distinct().where(AddressScore.address == address)))
-    rows = [(t, current_score(session, t, address)) for t in token_ids]
-    return [(t, row) for t, row in rows if row is not None]
 
 
 def _in_force(now: datetime) -> tuple[Any, ...]:
