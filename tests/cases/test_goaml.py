@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from models import (
 )
 from monitor import db
 from monitor.addresses import checksum
-from monitor.alerts.service import raise_from_run
+from monitor.alerts.raising import raise_from_run
 from monitor.amounts import scaled
 from monitor.cases import goaml
 from monitor.cases.evidence import evidence_transfers
@@ -331,7 +331,9 @@ def test_amount_local_is_exact_then_rounded_half_even(amount: int, decimals: int
 def rounded(amount: int, decimals: int, price: Decimal) -> Decimal:
     """amount x price to 13 places, half-even, in exact rational arithmetic."""
     scaled_value = Fraction(amount, 10**decimals) * Fraction(price) * 10**13
-    return Decimal(round(scaled_value)).scaleb(-13)  # round(): half to even
+    with localcontext() as context:
+        context.prec = 100  # scaleb rounds to the context's precision (28 digits by default)
+        return Decimal(round(scaled_value)).scaleb(-13)  # round(): half to even
 
 
 def test_reporting_entity_settings_from_file_and_nested_environment(
