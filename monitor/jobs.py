@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import ScoreRun, Token
 from monitor import audit
 from monitor.alerts import notify
-from monitor.alerts.service import raise_from_run
+from monitor.alerts.raising import raise_from_run
 from monitor.db import transaction
 from monitor.scoring import queue, rules_file, service
 from monitor.settings import Settings

@@ -1,1 +1,2 @@
-"""Alerts raised from score runs: deduplication, triage lifecycle, audit trail, webhooks."""
+"""Alerts: raised from score runs (raising), triaged to an outcome (lifecycle), counted by
+rule (stats), backtested against another rules file (backtest), delivered (notify)."""

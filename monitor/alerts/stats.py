@@ -1,6 +1,6 @@
 """Rule statistics: what became of each rule's alerts. Per rule, the alerts raised in a
 period and how many were closed as reported, false_positive or inconclusive (by triage
-or by their case, both through alerts.service.close_alert), are still active, were
+or by their case, both through alerts.lifecycle.close_alert), are still active, were
 retracted after a reorg, or were closed before outcomes were recorded.
 
 The database groups and counts; a period of a million alerts costs one row per (rule,

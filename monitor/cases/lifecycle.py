@@ -13,6 +13,7 @@ from models import Alert, Case, CaseAlert
 from models.alerts import CLOSED_STATUSES
 from models.cases import CASE_OUTCOMES
 from monitor import audit
+from monitor.alerts.lifecycle import close_alert
 from monitor.cases.fields import NOTE_MAX, snapshot, text_field
 from monitor.cases.notes import add_note
 from monitor.errors import Conflict, NotFound, UserError
@@ -81,8 +82,6 @@ def decide(session: Session, case_id: int, *, actor: str, approve: bool,
 def _close_alerts(session: Session, case: Case, actor: str) -> list[int]:
     """Close the case's active alerts with its outcome and free every link (the alerts may
     join another case later); the ids of the alerts closed."""
-    from monitor.alerts.service import close_alert  # the scoring stack: loaded when needed
-
     assert case.outcome is not None
     rows = session.execute(select(CaseAlert, Alert).join(Alert, Alert.id == CaseAlert.alert_id)
                            .where(CaseAlert.case_id == case.id, CaseAlert.active)

@@ -59,11 +59,11 @@ def list_(
     """Alerts, newest first."""
     # Imported here, not at the top: every `amlmon` command loads this module, and the
     # scoring stack behind it (networkx, scipy) would slow them all down.
-    from monitor.alerts import service
+    from monitor.alerts import lifecycle
 
     context: AppContext = ctx.obj
     with context.sessions() as session:
-        alerts = service.list_alerts(
+        alerts = lifecycle.list_alerts(
             session, status=status.value if status else None,
             severity=severity.value if severity else None, rule=rule, limit=limit)
         tokens = {t.id: t for t in session.query(Token)}
@@ -91,12 +91,12 @@ def update(
     actor: Annotated[str | None, typer.Option(help='Who you are (default: $USER, else "cli")')] = None,
 ) -> None:
     """Change an alert's status (forward only), add a note, or assign it. Audited."""
-    from monitor.alerts import service
+    from monitor.alerts import lifecycle
 
     context: AppContext = ctx.obj
     who = actor or default_actor()
     with transaction(context.sessions) as session:
-        alert = service.update_alert(session, alert_id, actor=who,
+        alert = lifecycle.update_alert(session, alert_id, actor=who,
                                      status=status.value if status else None, note=note,
                                      assignee=assignee,
                                      outcome=outcome.value if outcome else None)

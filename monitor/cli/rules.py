@@ -79,9 +79,9 @@ def backtest(
     """Re-score the stored history in memory with another rules file and show, per rule,
     the alerts it would add and remove, and how many removed ones were closed as false
     positives and as reported. Writes nothing."""
+    from monitor.alerts.backtest import BASELINES
+    from monitor.alerts.backtest import backtest as run_backtest
     from monitor.scoring import rules_file
-    from monitor.scoring.backtest import BASELINES
-    from monitor.scoring.backtest import backtest as run_backtest
     from monitor.scoring.config import load_rules_config
     from monitor.tokens import find_token, list_tokens
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Alert, AlertEvent, Notification
 from monitor import db, jobs, metrics
-from monitor.alerts import service
+from monitor.alerts import lifecycle
 from monitor.errors import Conflict
 from monitor.ingest import store
 from monitor.scoring import queue
@@ -68,17 +68,17 @@ def test_lifecycle_moves_forward_only_and_every_change_is_audited(
     write_history(sessions)
     jobs.score_and_alert(sessions, settings(pg_url))
     with db.transaction(sessions) as session:
-        alert_id = service.list_alerts(session, status="open", limit=1)[0].id
-        service.update_alert(session, alert_id, actor="ana", status="acknowledged",
+        alert_id = lifecycle.list_alerts(session, status="open", limit=1)[0].id
+        lifecycle.update_alert(session, alert_id, actor="ana", status="acknowledged",
                              note="looking")
-        service.update_alert(session, alert_id, actor="ana", assignee="ben")
-        service.update_alert(session, alert_id, actor="ben", status="escalated", note="MLRO")
-        service.update_alert(session, alert_id, actor="ben", note="SAR drafted")
-        service.update_alert(session, alert_id, actor="mlro", status="reported")
+        lifecycle.update_alert(session, alert_id, actor="ana", assignee="ben")
+        lifecycle.update_alert(session, alert_id, actor="ben", status="escalated", note="MLRO")
+        lifecycle.update_alert(session, alert_id, actor="ben", note="SAR drafted")
+        lifecycle.update_alert(session, alert_id, actor="mlro", status="reported")
     with db.transaction(sessions) as session, pytest.raises(Conflict, match="is reported"):
-        service.update_alert(session, alert_id, actor="x", status="acknowledged")
+        lifecycle.update_alert(session, alert_id, actor="x", status="acknowledged")
     with sessions() as session:
-        events = service.alert_events(session, alert_id)
+        events = lifecycle.alert_events(session, alert_id)
         trail = [(e.actor, e.kind, e.from_status, e.to_status, e.note) for e in events]
     assert trail[1:] == [
         ("ana", "status", "open", "acknowledged", "looking"),
@@ -104,7 +104,7 @@ def test_alert_is_retracted_when_a_reorg_orphans_its_evidence(
     token_id = write_history(sessions)
     jobs.score_and_alert(sessions, settings(pg_url))
     with sessions() as session:
-        newest = max(service.list_alerts(session, status="open", limit=500),
+        newest = max(lifecycle.list_alerts(session, status="open", limit=500),
                      key=lambda a: a.first_seen_at)
         blocks = session.scalars(select(store.Transfer.block_number).where(
             store.Transfer.tx_hash.in_(newest.evidence))).all()
@@ -117,7 +117,7 @@ def test_alert_is_retracted_when_a_reorg_orphans_its_evidence(
     with sessions() as session:
         alert = session.get(Alert, newest.id)
         assert alert is not None and alert.status == "retracted"
-        [event] = [e for e in service.alert_events(session, alert.id) if e.kind == "retracted"]
+        [event] = [e for e in lifecycle.alert_events(session, alert.id) if e.kind == "retracted"]
         assert "orphaned by a chain reorganisation" in (event.note or "")
     assert token_id
 
@@ -235,7 +235,7 @@ def test_cli_actor_without_a_login_name_is_cli(pg_url: str, sessions: sessionmak
     write_history(sessions)
     jobs.score_and_alert(sessions, settings(pg_url))
     with sessions() as session:
-        alert_id = service.list_alerts(session, status="open", limit=1)[0].id
+        alert_id = lifecycle.list_alerts(session, status="open", limit=1)[0].id
     monkeypatch.setenv("AMLMON_DATABASE_URL", pg_url)
     for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
         monkeypatch.delenv(name, raising=False)
@@ -247,7 +247,7 @@ def test_cli_actor_without_a_login_name_is_cli(pg_url: str, sessions: sessionmak
     done = run_cli(capsys, "alerts", "update", str(alert_id), "--status", "acknowledged")
     assert done.code == 0, done.err
     with sessions() as session:
-        assert service.alert_events(session, alert_id)[-1].actor == "cli"
+        assert lifecycle.alert_events(session, alert_id)[-1].actor == "cli"
 
 
 def test_slack_messages_escape_data(pg_url: str, sessions: sessionmaker[Session],

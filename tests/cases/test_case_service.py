@@ -215,7 +215,7 @@ def test_other_outcomes_dismiss_the_alerts_with_that_outcome(scored: Any, outcom
 
 
 def test_an_alert_closed_on_its_own_stays_as_it_was(scored: Any) -> None:
-    from monitor.alerts.service import update_alert
+    from monitor.alerts.lifecycle import update_alert
 
     alert_ids = pattern_with_alerts(scored.sessions)[2][:2]
     with transaction(scored.sessions) as session:

@@ -18,9 +18,9 @@ from models import Alert, Token
 from models.base import Base
 from monitor import db, jobs
 from monitor.addresses import checksum
-from monitor.alerts import service
+from monitor.alerts import lifecycle
+from monitor.alerts.backtest import backtest
 from monitor.scoring import suppressions
-from monitor.scoring.backtest import backtest
 from monitor.scoring.config import DEFAULTS, parse
 from monitor.settings import Settings
 from monitor.watchlist.service import import_list
@@ -69,7 +69,7 @@ def test_a_stricter_file_removes_alerts_and_counts_their_decisions(
         for alert, outcome in ((below[0], "false_positive"), (below[1], "false_positive"),
                                (below[2], "reported"), (below[3], "inconclusive"),
                                (above[0], "false_positive")):
-            service.close_alert(session, session.get(Alert, alert.id), outcome, "ana")
+            lifecycle.close_alert(session, session.get(Alert, alert.id), outcome, "ana")
     counts = _row_counts(scored)
 
     result = run_cli(capsys, "rules", "backtest", "--rules", str(_strict_file(tmp_path)),
@@ -189,7 +189,7 @@ def test_stats_and_backtest_on_the_embedded_sqlite_database(
         low = session.scalars(select(Alert).where(Alert.risk_score < STRICT)
                               .order_by(Alert.id)).first()
         assert low is not None
-        service.close_alert(session, low, "false_positive", "ana")
+        lifecycle.close_alert(session, low, "false_positive", "ana")
     monkeypatch.setenv("AMLMON_DATABASE_URL", sqlite_url)
     monkeypatch.setenv("AMLMON_RULES_FILE", str(RULES_FILE))
     counts = _row_counts(sessions)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import Alert, AlertEvent
 from monitor import db, jobs, metrics
-from monitor.alerts import service
+from monitor.alerts import lifecycle
 from monitor.alerts.stats import rule_stats
 from monitor.api.app import create_app
 from monitor.apikeys import create_key
@@ -63,9 +63,9 @@ def test_stats_count_each_outcome_per_rule_over_a_period(
     with db.transaction(scored) as session:
         for alert, outcome in zip(first, ("reported", "false_positive", "false_positive",
                                           "inconclusive"), strict=False):
-            service.close_alert(session, session.get(Alert, alert.id), outcome, "ana",
+            lifecycle.close_alert(session, session.get(Alert, alert.id), outcome, "ana",
                                 "decided in review")
-        service.close_alert(session, session.get(Alert, second[0].id), "reported", "ana")
+        lifecycle.close_alert(session, session.get(Alert, second[0].id), "reported", "ana")
         # Not counted before the transaction commits.
         assert _outcome_count(rule, "false_positive") == before["false_positive"]
     assert _outcome_count(rule, "reported") == before["reported"] + 1
@@ -115,14 +115,14 @@ def test_close_alert_refuses_closed_alerts_and_unknown_outcomes(
         alert = session.get(Alert, first[0].id)
         assert alert is not None
         with pytest.raises(UserError, match="outcome: 'maybe'"):
-            service.close_alert(session, alert, "maybe", "ana")
-        service.close_alert(session, alert, "false_positive", "ana")
+            lifecycle.close_alert(session, alert, "maybe", "ana")
+        lifecycle.close_alert(session, alert, "false_positive", "ana")
         with pytest.raises(Conflict, match="is dismissed"):
-            service.close_alert(session, alert, "reported", "ana")
+            lifecycle.close_alert(session, alert, "reported", "ana")
     # A close rolled back (a case approval failing later in its transaction) counts nowhere.
     count = _outcome_count(rule, "reported")
     with pytest.raises(RuntimeError), db.transaction(scored) as session:
-        service.close_alert(session, session.get(Alert, first[1].id), "reported", "ana")
+        lifecycle.close_alert(session, session.get(Alert, first[1].id), "reported", "ana")
         raise RuntimeError("later step failed")
     with scored() as session:
         assert session.get(Alert, first[1].id).outcome is None  # type: ignore[union-attr]

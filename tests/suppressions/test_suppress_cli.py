@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from models import Suppression
 from monitor import audit, db, jobs
 from monitor.addresses import checksum
-from monitor.alerts import service as alerts
+from monitor.alerts import lifecycle as alerts
 from monitor.scoring.scores import current_score, current_scores
 from monitor.scoring.service import ScoringCache
 from support.cli import assert_one_line_error, run_cli

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from models import Alert, AlertEvent, Token
 from monitor.addresses import checksum
-from monitor.alerts import service
+from monitor.alerts import lifecycle
 from monitor.api.auth import Caller, investigator, viewer
 from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import (
@@ -51,7 +51,7 @@ def list_alerts(
     """Alerts, newest first. Follow `next_cursor` until it is null."""
     with request.app.state.read_sessions() as session:
         token_id = find_token(session, token).id if token is not None else None
-        alerts = service.list_alerts(
+        alerts = lifecycle.list_alerts(
             session, status=status, severity=severity, rule=rule, token_id=token_id,
             since=since, before_id=int(cursor) if cursor else None, limit=limit + 1)
         tokens = _tokens(session)
@@ -67,7 +67,7 @@ def get_alert(request: Request, alert_id: AlertId,
               _: Annotated[Caller, Depends(viewer)]) -> dict[str, Any]:
     """One alert with its score history and its full audit trail."""
     with request.app.state.read_sessions() as session:
-        alert = service.get_alert(session, alert_id)
+        alert = lifecycle.get_alert(session, alert_id)
         return _detail(session, alert)
 
 
@@ -76,7 +76,7 @@ def update_alert(request: Request, alert_id: AlertId, body: AlertPatch,
                  caller: Annotated[Caller, Depends(investigator)]) -> dict[str, Any]:
     """Triage: move the status forward, add a note, assign. The key's name is the actor."""
     with transaction(request.app.state.sessions) as session:
-        alert = service.update_alert(session, alert_id, actor=caller.name, status=body.status,
+        alert = lifecycle.update_alert(session, alert_id, actor=caller.name, status=body.status,
                                      note=body.note, assignee=body.assignee,
                                      outcome=body.outcome)
         return _detail(session, alert)

@@ -3,7 +3,7 @@ stored history, before anyone deploys it.
 
 Each token's history is scored in memory twice, with the rules in force and with the
 candidate rules (the same evaluation a score run does), and each finding that would make
-an alert (alerts.service.raises: the thresholds raise_from_run applies, with the
+an alert (alerts.raising.raises: the thresholds raise_from_run applies, with the
 suppressions in force left out) is a key (token, address, rule). Nothing is written: on
 Postgres the transaction is read-only.
 
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from models import Alert, Token
 from monitor.addresses import checksum
-from monitor.alerts.service import raises
+from monitor.alerts.raising import raises
 from monitor.alerts.stats import state_of
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate
