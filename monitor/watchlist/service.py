@@ -20,7 +20,7 @@ from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, Wa
 from monitor import audit
 from monitor.errors import UserError
 from monitor.scoring import queue
-from monitor.watchlist.parsers import ListFormat, ListFormatError, parse_list
+from monitor.watchlist.parsers import ListFormat, ListFormatError, ParsedList, parse_list
 
 # Rows per executemany batch, and addresses per IN (...) (SQLite allows 32766 parameters).
 BATCH = 5000
@@ -77,7 +77,9 @@ def import_list(
     source: str | None = None,
     actor: str = audit.SYSTEM,
 ) -> ImportResult:
-    """Replace list ``name``'s entries with those read from ``path``.
+    """Replace list ``name``'s entries with those read from ``path``: parse, diff against
+    the stored entries, write the difference, audit; when anything changed, every token is
+    queued for re-screening.
 
     The file is parsed completely before anything is written; a ListFormatError leaves the
     database untouched. An entry's own (valid) category wins over ``category``. A file with
@@ -87,115 +89,128 @@ def import_list(
     """
     name = validate_list_name(name)
     category = validate_category(category)
-    parsed = parse_list(path, fmt)
-    if not parsed.entries:
-        raise ListFormatError(
-            f"{parsed.path}: no EVM addresses found (format "
-            f"{parsed.format.value}); the list was left unchanged"
-        )
-    wanted: dict[str, dict[str, Any]] = {
-        e.address: {
-            "category": e.category or category,
-            "label": e.label,
-            "program": e.program,
-            "extra": e.extra,
-        }
-        for e in parsed.entries
-    }
-
-    watchlist = session.scalar(select(Watchlist).where(Watchlist.name == name).with_for_update())
-    before = None if watchlist is None else {
-        "category": watchlist.category, "entries": watchlist.entry_count,
-        "source": watchlist.source}
-    if watchlist is None:
-        watchlist = Watchlist(name=name, category=category, entry_count=0)
-        session.add(watchlist)
-        session.flush()
-    table = WatchlistEntry.__table__
-    current = {
-        row.address: {
-            "category": row.category,
-            "label": row.label,
-            "program": row.program,
-            "extra": row.extra or {},
-        }
-        for row in session.execute(
-            select(
-                table.c.address, table.c.category, table.c.label, table.c.program, table.c.extra
-            ).where(table.c.watchlist_id == watchlist.id)
-        )
-    }
-    added = sorted(wanted.keys() - current.keys())
-    removed = sorted(current.keys() - wanted.keys())
-    changed = [a for a in wanted.keys() & current.keys() if wanted[a] != current[a]]
-
-    for chunk in _chunks(removed, IN_CHUNK):
-        session.execute(
-            delete(table).where(table.c.watchlist_id == watchlist.id, table.c.address.in_(chunk))
-        )
-    for chunk in _chunks(added, BATCH):
-        session.execute(
-            insert(table),
-            [{"watchlist_id": watchlist.id, "address": a, **wanted[a]} for a in chunk],
-        )
-    if changed:
-        statement = (
-            update(table)
-            .where(
-                table.c.watchlist_id == bindparam("w_id"), table.c.address == bindparam("w_address")
-            )
-            .values(
-                category=bindparam("w_category"),
-                label=bindparam("w_label"),
-                program=bindparam("w_program"),
-                extra=bindparam("w_extra"),
-            )
-        )
-        for chunk in _chunks(sorted(changed), BATCH):
-            session.connection().execute(
-                statement,
-                [
-                    {
-                        "w_id": watchlist.id,
-                        "w_address": a,
-                        **{f"w_{k}": v for k, v in wanted[a].items()},
-                    }
-                    for a in chunk
-                ],
-            )
-
-    watchlist.category = category
-    watchlist.source = source if source is not None else str(path)
-    watchlist.entry_count = len(wanted)
-    watchlist.updated_at = utcnow()
-    session.add(
-        WatchlistImport(
-            watchlist_id=watchlist.id, source=watchlist.source, added=added, removed=removed
-        )
-    )
-    session.flush()
-    # Counts only: a list of a million addresses is one row here, and WatchlistImport
-    # keeps what was added and removed.
-    audit.record(session, actor, "watchlist.replace" if before else "watchlist.import",
-                 "watchlist", name, before=before, after={
-                     "category": category, "entries": len(wanted), "source": watchlist.source,
-                     "format": parsed.format.value, "added": len(added),
-                     "removed": len(removed), "changed": len(changed)})
-    result = ImportResult(
-        list_name=name,
-        added=added,
-        removed=removed,
-        total=len(wanted),
-        changed=len(changed),
-        format=parsed.format.value,
-        warnings=parsed.warnings,
-    )
+    parsed = _parse(path, fmt)
+    watchlist, before = _locked(session, name, category)
+    diff = _diff(_wanted(parsed, category), _stored(session, watchlist.id))
+    _write(session, watchlist, diff, category, source if source is not None else str(path))
+    _audit(session, actor, watchlist, before, parsed, diff)
+    result = ImportResult(list_name=name, added=diff.added, removed=diff.removed,
+                          total=len(diff.wanted), changed=len(diff.changed),
+                          format=parsed.format.value, warnings=parsed.warnings)
     if result.screening_changes:
         # Every token's screening is stale: the next scoring run re-screens it even with no
         # new transfers (the re-screen that `import` and `PUT` start at once takes these;
         # with rescreen off, the daemon's next `score` tick does).
         queue.mark_tokens(session, session.scalars(select(Token.id)), "watchlist")
     return result
+
+
+Fields = dict[str, Any]  # an entry's category, label, program and extra
+
+
+@dataclass
+class _Diff:
+    """What an import changes in a list: addresses added and removed (sorted), and the
+    entries kept with new fields."""
+
+    wanted: dict[str, Fields]
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+def _parse(path: Path | str, fmt: ListFormat | str | None) -> ParsedList:
+    parsed = parse_list(path, fmt)
+    if not parsed.entries:
+        raise ListFormatError(
+            f"{parsed.path}: no EVM addresses found (format "
+            f"{parsed.format.value}); the list was left unchanged"
+        )
+    return parsed
+
+
+def _wanted(parsed: ParsedList, category: str) -> dict[str, Fields]:
+    """The parsed entries as stored; an entry's own category wins over the list's."""
+    return {e.address: {"category": e.category or category, "label": e.label,
+                        "program": e.program, "extra": e.extra} for e in parsed.entries}
+
+
+def _locked(session: Session, name: str,
+            category: str) -> tuple[Watchlist, dict[str, Any] | None]:
+    """The list, locked until the caller commits (created when new), and its recorded
+    fields before the import (None for a new list)."""
+    watchlist = session.scalar(select(Watchlist).where(Watchlist.name == name).with_for_update())
+    if watchlist is not None:
+        return watchlist, {"category": watchlist.category, "entries": watchlist.entry_count,
+                           "source": watchlist.source}
+    watchlist = Watchlist(name=name, category=category, entry_count=0)
+    session.add(watchlist)
+    session.flush()
+    return watchlist, None
+
+
+def _stored(session: Session, watchlist_id: int) -> dict[str, Fields]:
+    table = WatchlistEntry.__table__
+    return {
+        row.address: {"category": row.category, "label": row.label, "program": row.program,
+                      "extra": row.extra or {}}
+        for row in session.execute(
+            select(table.c.address, table.c.category, table.c.label, table.c.program,
+                   table.c.extra).where(table.c.watchlist_id == watchlist_id))
+    }
+
+
+def _diff(wanted: dict[str, Fields], current: dict[str, Fields]) -> _Diff:
+    return _Diff(wanted, added=sorted(wanted.keys() - current.keys()),
+                 removed=sorted(current.keys() - wanted.keys()),
+                 changed=sorted(a for a in wanted.keys() & current.keys()
+                                if wanted[a] != current[a]))
+
+
+def _write(session: Session, watchlist: Watchlist, diff: _Diff, category: str,
+           source: str) -> None:
+    """Apply the difference to the list's entries (in batches), update the list and record
+    the import's added and removed addresses."""
+    table = WatchlistEntry.__table__
+    for chunk in _chunks(diff.removed, IN_CHUNK):
+        session.execute(
+            delete(table).where(table.c.watchlist_id == watchlist.id, table.c.address.in_(chunk))
+        )
+    for chunk in _chunks(diff.added, BATCH):
+        session.execute(
+            insert(table),
+            [{"watchlist_id": watchlist.id, "address": a, **diff.wanted[a]} for a in chunk],
+        )
+    statement = (
+        update(table)
+        .where(table.c.watchlist_id == bindparam("w_id"),
+               table.c.address == bindparam("w_address"))
+        .values(category=bindparam("w_category"), label=bindparam("w_label"),
+                program=bindparam("w_program"), extra=bindparam("w_extra"))
+    )
+    for chunk in _chunks(diff.changed, BATCH):
+        session.connection().execute(statement, [
+            {"w_id": watchlist.id, "w_address": a,
+             **{f"w_{k}": v for k, v in diff.wanted[a].items()}}
+            for a in chunk])
+    watchlist.category, watchlist.source = category, source
+    watchlist.entry_count = len(diff.wanted)
+    watchlist.updated_at = utcnow()
+    session.add(WatchlistImport(watchlist_id=watchlist.id, source=source, added=diff.added,
+                                removed=diff.removed))
+    session.flush()
+
+
+def _audit(session: Session, actor: str, watchlist: Watchlist, before: dict[str, Any] | None,
+           parsed: ParsedList, diff: _Diff) -> None:
+    # Counts only: a list of a million addresses is one row here, and WatchlistImport
+    # keeps what was added and removed.
+    audit.record(session, actor, "watchlist.replace" if before else "watchlist.import",
+                 "watchlist", watchlist.name, before=before, after={
+                     "category": watchlist.category, "entries": watchlist.entry_count,
+                     "source": watchlist.source, "format": parsed.format.value,
+                     "added": len(diff.added), "removed": len(diff.removed),
+                     "changed": len(diff.changed)})
 
 
 def list_watchlists(session: Session) -> list[Watchlist]:
