@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from monitor import db
-from monitor.amounts import scaled
+from monitor.amounts import scaled, shown
 from monitor.chain.decode import TransferRecord
 from monitor.ingest import store
 from monitor.reports import export, flagged, html
@@ -50,8 +50,9 @@ def test_address_page_and_profile_sum_exactly(any_db_url: str, make_sessions: An
         page = html.address_page(session, A)
         profile = address_profile(session, A)
     edges = [t for t in re.findall(r"<title>([^<]*)</title>", page) if "→" in t]
-    assert any("3000000.000000000000000003 in 3 transfer(s)" in e for e in edges), edges
-    assert any(f"{scaled(MAX, 18)} in 1 transfer(s)" in e for e in edges), edges
+    # A page is read by people: the same exact digits, grouped by thousands.
+    assert any("3,000,000.000000000000000003 in 3 transfer(s)" in e for e in edges), edges
+    assert any(f"{shown(MAX, 18)} in 1 transfer(s)" in e for e in edges), edges
     [counterparty] = profile["tokens"][0]["counterparties"]
     assert counterparty["sent_to"] == "3000000.000000000000000003"
     assert counterparty["received_from"] == scaled(MAX, 18)

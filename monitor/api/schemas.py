@@ -194,6 +194,7 @@ class ScoreItem(Out):
 
     chain_id: int
     token: str
+    symbol: str | None = Field(description="The token's symbol")
     address: str
     risk_score: int
     severity: str
@@ -333,6 +334,7 @@ class PatternSummary(Out):
     id: int
     chain_id: int
     token: str
+    symbol: str | None = Field(description="The token's symbol")
     typology: str = Field(description="The rule id of the graph typology that found it")
     status: Literal["active", "retired"]
     score: int

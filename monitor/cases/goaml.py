@@ -44,7 +44,7 @@ from models import (
     Token,
 )
 from monitor.addresses import ZERO, checksum, parse_address
-from monitor.amounts import scaled
+from monitor.amounts import shown
 from monitor.cases.evidence import EvidenceToken, EvidenceTransfer, evidence_transfers
 from monitor.errors import NotFound, UserError
 from monitor.scoring.scores import current_scores
@@ -165,7 +165,7 @@ def _transaction(root: Any, transfer: EvidenceTransfer, entity: ReportingEntity,
     token = transfer.token
     contract = _checksum(token.address)
     symbol = token.symbol or "units"
-    amount = scaled(transfer.amount, token.decimals)
+    amount = shown(transfer.amount, token.decimals)
     item = "" if transfer.item_id is None else f", item id {transfer.item_id}"
     kind = ("mint" if transfer.from_address == ZERO
             else "burn" if transfer.to_address == ZERO else "transfer")
@@ -266,7 +266,7 @@ def _pattern_lines(session: Session, case_id: int) -> list[str]:
     ).all()
     return [f"- Pattern {p.id} ({p.typology}, score {p.score}, {p.status}) on "
             f"{_token_name(t)}: {p.title}; {p.member_count} members, {p.transfer_count} "
-            f"transfers, {scaled(int(p.total_value), t.decimals)} {t.symbol or 'units'} in "
+            f"transfers, {shown(int(p.total_value), t.decimals)} {t.symbol or 'units'} in "
             f"total, {iso(p.first_time)} to {iso(p.last_time)}."
             for p, t in rows]
 

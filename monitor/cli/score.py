@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from models import Token
 from monitor.addresses import parse_address
+from monitor.amounts import grouped
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.errors import UserError
@@ -160,6 +161,8 @@ def patterns(
         if token is not None:
             token_ids = [find_token(session, _address(token, "--token")).id]
         rows = list(reports.pattern_items(session, token_ids, typology, status.value))
+    if fmt is ListFormat.table:  # a person reads it: amounts grouped, as on every page
+        rows = [{**row, "total_value": grouped(row["total_value"])} for row in rows]
     print_rows(rows, ("id", "typology", "score", "member_count", "transfer_count",
                       "total_value", "anchor", "title"), fmt, width=200)
 

@@ -65,6 +65,7 @@ def item(token: Token, score: AddressScore, patterns: list[int] | None = None,
     return {
         "chain_id": token.chain_id,
         "token": _token_checksum(token.address),
+        "symbol": token.symbol,
         "address": checksum(score.address),
         "risk_score": score.risk_score,
         "severity": score.severity,

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlalchemy.orm import Session
 
 from monitor.addresses import checksum
+from monitor.amounts import grouped
 from monitor.reports.flowgraph import flow_graph
 from monitor.reports.profile import token_entries
 from monitor.timefmt import now_iso
@@ -26,6 +27,9 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+# Every amount on a page is read by a person: grouped by thousands (monitor.amounts).
+_env.filters["amount"] = grouped
 
 # The flagged page's only script. Served as it is in the file, so its hash, computed here
 # once, is what the Content-Security-Policy allows: no other script can run on a report,

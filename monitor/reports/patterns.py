@@ -33,6 +33,7 @@ def summary(pattern: Pattern, token: Token) -> dict[str, Any]:
         "id": pattern.id,
         "chain_id": token.chain_id,
         "token": checksum(token.address),
+        "symbol": token.symbol,
         "typology": pattern.typology,
         "status": pattern.status,
         "score": pattern.score,

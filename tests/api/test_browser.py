@@ -6,6 +6,7 @@ are kept in build/test-artifacts/ (or $AMLMON_TEST_ARTIFACTS) for a human to loo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import update
 
+from models import Token
+from monitor import db
+from monitor.amounts import grouped
 from support.api import client
 from support.cli import REPO
 
@@ -32,11 +37,12 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
-def _open(browser: Browser, api: Any, path: str) -> tuple[Page, list[str]]:
+def _open(browser: Browser, api: Any, path: str,
+          width: int = 1280) -> tuple[Page, list[str]]:
     # As an investigator's browser: no headers of its own; it answers the API's Basic
     # challenge (a login prompt, for a person) with the key as password, then keeps
     # sending it, so links between reports work.
-    context = browser.new_context(viewport={"width": 1280, "height": 900},
+    context = browser.new_context(viewport={"width": width, "height": 900},
                                   http_credentials={"username": "investigator",
                                                     "password": api.keys["viewer"]})
     page = context.new_page()
@@ -102,6 +108,31 @@ def test_flagged_report_sorts_and_links(browser: Browser, api: Any) -> None:
         assert page.locator("svg.flow").count() >= 1
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "flagged-then-address.png"))
+    finally:
+        page.context.close()
+    assert problems == []
+
+
+def test_pattern_page_fits_the_screen_with_grouped_amounts(browser: Browser, api: Any) -> None:
+    """The largest pattern's page at 1400 px: no sideways scrolling, every amount grouped
+    by thousands as its sentence's are, the token's symbol beside its address."""
+    with db.transaction(api.sessions) as session:
+        session.execute(update(Token).values(symbol="TBOND"))
+    with client(api.base, api.keys["viewer"]) as http:
+        patterns = http.get("/api/v1/patterns", params={"limit": 500}).json()["items"]
+    largest = max(patterns, key=lambda p: (p["transfer_count"], p["id"]))
+    page, problems = _open(browser, api, f"/api/v1/patterns/{largest['id']}?format=html",
+                           width=1400)
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth") <= page.evaluate(
+            "document.documentElement.clientWidth")
+        summary = page.locator("section.card p.muted").first.inner_text()
+        assert f"Token {largest['symbol']} {largest['token']}" in summary
+        assert f"moving {grouped(largest['total_value'])} {largest['symbol']}" in summary
+        amounts = page.locator("table").last.locator("td.num:nth-child(5)").all_inner_texts()
+        assert amounts and all(re.fullmatch(r"\d{1,3}(,\d{3})*(\.\d+)?", a) for a in amounts)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "pattern-report.png"), full_page=True)
     finally:
         page.context.close()
     assert problems == []

@@ -35,7 +35,7 @@ from models import (
 from monitor import db
 from monitor.addresses import checksum
 from monitor.alerts.raising import raise_from_run
-from monitor.amounts import scaled
+from monitor.amounts import shown
 from monitor.cases import goaml
 from monitor.cases.evidence import evidence_transfers
 from monitor.errors import NotFound, UserError
@@ -180,7 +180,7 @@ def test_report_validates_and_holds_every_transfer_once_with_exact_amounts(
     for tx, e in zip(transactions, evidence, strict=True):
         assert tx.findtext("date_transaction") == e.block_time.strftime("%Y-%m-%dT%H:%M:%S")
         description = tx.findtext("transaction_description") or ""
-        assert f" of {scaled(e.amount, 6)} TBOND (exact; {e.amount} base units" in description
+        assert f" of {shown(e.amount, 6)} TBOND (exact; {e.amount} base units" in description
         assert Decimal(tx.findtext("amount_local") or "") == rounded(e.amount, 6, PRICE)
         assert contract in (tx.findtext("transaction_location") or "")
         for side, address in (("from", e.from_address), ("to", e.to_address)):
