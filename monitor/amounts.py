@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, cast, func
+from sqlalchemy import ColumnExpressionArgument, Float, cast, func
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -45,7 +45,7 @@ def units(value: float) -> str:
     return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def exact_sum(session: Session, amount: ColumnElement[Any]) -> ColumnElement[Any]:
+def exact_sum(session: Session, amount: ColumnExpressionArgument[Any]) -> ColumnElement[Any]:
     """An aggregate of `amount` (a uint256 column) that `total` reads back exactly.
 
     Postgres adds NUMERIC(78,0) exactly in SQL. SQLite stores amounts as text and its SUM
@@ -65,7 +65,7 @@ def total(summed: Any) -> int:
     return int(summed)
 
 
-def ordering_sum(session: Session, amount: ColumnElement[Any]) -> ColumnElement[Any]:
+def ordering_sum(session: Session, amount: ColumnExpressionArgument[Any]) -> ColumnElement[Any]:
     """An aggregate to ORDER BY the sum of `amount`: exact on Postgres; on SQLite a float
     sum, fine for ranking (`exact_sum` gives the values shown)."""
     if session.get_bind().dialect.name == "postgresql":

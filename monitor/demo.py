@@ -55,7 +55,9 @@ def demo(settings: Settings, sessions: sessionmaker[Session], out_dir: Path,
     """Run the pipeline; the node keeps running while the caller holds the context."""
     history = generate(SEED, investors=150, days=60, cases_per_rule=1)
     with run_anvil(chain_id=CHAIN_ID) as node:
-        agent_address = str(node.rpc("eth_accounts")[0])  # type: ignore[index]
+        accounts = node.rpc("eth_accounts")
+        assert isinstance(accounts, list)
+        agent_address = str(accounts[0])
         address = deploy_token(node.url, "Demo Green Bond 2030", "GRN30", 6,
                                sender=agent_address)
         agent = TokenAgent(node.url, address, agent_address)

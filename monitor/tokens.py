@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, select
 from sqlalchemy.orm import Session
 
 from models import Chain, Token
@@ -12,10 +13,16 @@ from monitor import audit
 from monitor.errors import Conflict, UserError
 from monitor.settings import Settings
 
+
 # What the tokens table stores (models/chain.py). The CLI's options and the API's body use
 # the same numbers; check_metadata covers what they cannot see: values read from a contract.
-NAME_MAX: int = Token.__table__.c.name.type.length
-SYMBOL_MAX: int = Token.__table__.c.symbol.type.length
+def _length(column: ColumnElement[Any]) -> int:
+    assert isinstance(column.type, String) and column.type.length is not None
+    return column.type.length
+
+
+NAME_MAX = _length(Token.__table__.c.name)
+SYMBOL_MAX = _length(Token.__table__.c.symbol)
 DECIMALS_MAX = 77  # the column's CHECK: 10**77 is the largest power of ten a uint256 holds
 MAX_BLOCK = 2**63 - 1  # start_block is a BIGINT
 

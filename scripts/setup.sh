@@ -4,7 +4,7 @@
 #            (no dev extra), and .tools/ with anvil, the local Ethereum node, from the npm
 #            package @foundry-rs/anvil. No Debian packages. (scripts/demo.sh)
 #   all      (the default) runtime, plus the dev extra (pytest, hypothesis, schemathesis,
-#            playwright, vyper, ruff) and the Debian packages the tests drive, prometheus
+#            playwright, vyper, ruff, mypy) and the Debian packages the tests drive, prometheus
 #            (promtool) and chromium, when missing (needs root or sudo). (scripts/test.sh)
 # Postgres is not installed here: tests use $AMLMON_TEST_DATABASE_URL, else a server on
 # 127.0.0.1:5432, else a throwaway cluster started from the system's PostgreSQL binaries.

@@ -15,8 +15,7 @@ from monitor.api import schemas
 from monitor.api.app import create_app
 from monitor.daemon import job_failures_total
 from monitor.reports.flagged import CSV_FIELDS
-from monitor.scoring.config import RULE_IDS
-from monitor.scoring.patterns import ROLES
+from monitor.scoring.config import ROLES, RULE_IDS
 from monitor.settings import Settings
 from support.routes import api_routes
 

@@ -153,13 +153,13 @@ def backtest(session: Session, tokens: list[Token], current: RulesConfig,
     rows, total = [], RuleBacktest("all")
     for rule in sorted(stored_by.keys() | rerun_by.keys() | new_by.keys()):
         rows.append(RuleBacktest(rule))
-        was, now, then = stored_by[rule], rerun_by[rule], new_by[rule]
+        was, again, then = stored_by[rule], rerun_by[rule], new_by[rule]
         for row in (rows[-1], total):
             row.stored += len(was)
-            row.rerun += len(now)
+            row.rerun += len(again)
             row.new += len(then)
             row.vs_stored.count(was, then, decided)
-            row.vs_rerun.count(now, then, decided)
+            row.vs_rerun.count(again, then, decided)
     return Backtest([checksum(t.address) for t in tokens], rows, total)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from monitor.api.schemas import BIGINT, Address, Out, Strict, Timestamp, text
+from monitor.api.schemas import BIGINT, Address, Out, Strict, Text, Timestamp
 from monitor.cases.fields import NAME_MAX, NARRATIVE_MAX, NOTE_MAX, TITLE_MAX
 from monitor.cases.links import MAX_LINKS
 
@@ -20,11 +20,11 @@ class CaseCreate(Strict):
     """Open a case from alerts, patterns (their members and the members' active alerts of
     the pattern's token) and/or addresses (their active alerts): at least one of them."""
 
-    title: text(TITLE_MAX, 1)  # type: ignore[valid-type]
-    narrative: text(NARRATIVE_MAX) = ""  # type: ignore[valid-type]
+    title: Annotated[str, Text(TITLE_MAX, 1)]
+    narrative: Annotated[str, Text(NARRATIVE_MAX)] = ""
     priority: Priority = "medium"
     due_at: Timestamp | None = Field(None, description="ISO-8601; UTC when no offset")
-    assignee: text(NAME_MAX, 1) | None = None  # type: ignore[valid-type]
+    assignee: Annotated[str, Text(NAME_MAX, 1)] | None = None
     alerts: list[Id] = Field([], max_length=MAX_LINKS, description="Alert ids")
     patterns: list[Id] = Field([], max_length=MAX_LINKS, description="Pattern ids")
     addresses: list[Address] = Field([], max_length=MAX_LINKS)
@@ -34,13 +34,13 @@ class CasePatch(Strict):
     """Any of: fields (null clears `due_at` or `assignee`), `status` investigating (from
     open), a note, a close to propose with its outcome."""
 
-    title: text(TITLE_MAX, 1) | None = None  # type: ignore[valid-type]
-    narrative: text(NARRATIVE_MAX) | None = None  # type: ignore[valid-type]
+    title: Annotated[str, Text(TITLE_MAX, 1)] | None = None
+    narrative: Annotated[str, Text(NARRATIVE_MAX)] | None = None
     priority: Priority | None = None
     due_at: Timestamp | None = None
-    assignee: text(NAME_MAX, 1) | None = None  # type: ignore[valid-type]
+    assignee: Annotated[str, Text(NAME_MAX, 1)] | None = None
     status: Literal["investigating"] | None = None
-    note: text(NOTE_MAX, 1) | None = None  # type: ignore[valid-type]
+    note: Annotated[str, Text(NOTE_MAX, 1)] | None = None
     propose: Outcome | None = Field(None, description="Propose closing with this outcome; "
                                                       "another key approves it")
 
@@ -54,7 +54,7 @@ class CasePatch(Strict):
 class CaseDecision(Strict):
     approve: bool = Field(description="true: close with the proposed outcome; false: send "
                                       "back to investigating (a note saying why is needed)")
-    note: text(NOTE_MAX, 1) | None = None  # type: ignore[valid-type]
+    note: Annotated[str, Text(NOTE_MAX, 1)] | None = None
 
 
 class CaseSummary(Out):

@@ -45,8 +45,8 @@ def add_docs_page(app: FastAPI, path: str = "/docs") -> None:
     """Swagger UI (FastAPI's page, built once) with a policy made for it: its bundle and
     stylesheet from the CDN FastAPI names, its one inline script by hash, its requests to
     this server only. (Create the app with docs_url=None.)"""
-    page = get_swagger_ui_html(openapi_url=str(app.openapi_url),
-                               title=f"{app.title} - API docs").body.decode()
+    page = bytes(get_swagger_ui_html(openapi_url=str(app.openapi_url),
+                                     title=f"{app.title} - API docs").body).decode()
     inline = re.findall(r"<script>(.*?)</script>", page, re.DOTALL)
     policy = ("default-src 'none'; script-src https://cdn.jsdelivr.net "
               + " ".join(script_hash(s) for s in inline)

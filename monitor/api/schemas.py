@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+from annotated_types import GroupedMetadata
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from monitor.addresses import parse_address
@@ -26,9 +29,17 @@ def _address(value: str) -> str:
     return parse_address(value)  # ValueError -> 422 with the reason
 
 
-def text(max_length: int, min_length: int = 0) -> object:
-    return Annotated[str, StringConstraints(min_length=min_length, max_length=max_length),
-                     AfterValidator(_printable)]
+@dataclass(frozen=True)
+class Text(GroupedMetadata):
+    """A text field's constraints: `Annotated[str, Text(128, 1)]` is 1 to 128 characters,
+    none of them NUL (Postgres refuses NUL in text)."""
+
+    max_length: int
+    min_length: int = 0
+
+    def __iter__(self) -> Iterator[object]:
+        yield StringConstraints(min_length=self.min_length, max_length=self.max_length)
+        yield AfterValidator(_printable)
 
 
 def _utc(value: datetime) -> datetime:
@@ -60,8 +71,8 @@ class AlertPatch(Strict):
     """Triage: at least one of status, note, assignee."""
 
     status: Literal["acknowledged", "escalated", "dismissed", "reported"] | None = None
-    note: text(4000, 1) | None = None  # type: ignore[valid-type]
-    assignee: text(128, 1) | None = None  # type: ignore[valid-type]
+    note: Annotated[str, Text(4000, 1)] | None = None
+    assignee: Annotated[str, Text(128, 1)] | None = None
     outcome: Literal["reported", "false_positive", "inconclusive"] | None = Field(
         None, description="When closing: reported (status reported); false_positive "
                           "(the default) or inconclusive (status dismissed)")
@@ -70,15 +81,15 @@ class AlertPatch(Strict):
 class TokenCreate(Strict):
     chain_id: int = Field(ge=1, le=MAX_CHAIN_ID)
     address: Address
-    name: text(NAME_MAX) | None = None  # type: ignore[valid-type]
-    symbol: text(SYMBOL_MAX) | None = None  # type: ignore[valid-type]
+    name: Annotated[str, Text(NAME_MAX)] | None = None
+    symbol: Annotated[str, Text(SYMBOL_MAX)] | None = None
     decimals: int | None = Field(None, ge=0, le=DECIMALS_MAX)
     standard: Literal["erc20", "erc1155", "erc3643"] = "erc20"
     start_block: int = Field(0, ge=0, le=BIGINT)
 
 
 class KeyCreate(Strict):
-    name: text(128, 1)  # type: ignore[valid-type]
+    name: Annotated[str, Text(128, 1)]
     role: Role
 
 

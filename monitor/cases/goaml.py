@@ -275,21 +275,20 @@ def _reason_lines(session: Session, case_id: int) -> list[str]:
     """Every address of the case (linked, alerted, pattern members) per token, riskiest
     first, with its current reasons."""
     wanted: dict[int, set[str]] = {}
-    for token_id, address in session.execute(
+    for query in (
         select(Alert.token_id, Alert.address).join(CaseAlert, CaseAlert.alert_id == Alert.id)
-        .where(CaseAlert.case_id == case_id)
-    ).all() + session.execute(
+        .where(CaseAlert.case_id == case_id),
         select(Pattern.token_id, PatternMember.address)
         .join(PatternMember, PatternMember.pattern_id == Pattern.id)
         .join(CasePattern, CasePattern.pattern_id == Pattern.id)
-        .where(CasePattern.case_id == case_id)
-    ).all() + session.execute(
+        .where(CasePattern.case_id == case_id),
         # A linked address names no token: every token that scored it.
         select(AddressScore.token_id, AddressScore.address).distinct()
         .join(CaseAddress, CaseAddress.address == AddressScore.address)
-        .where(CaseAddress.case_id == case_id)
-    ).all():
-        wanted.setdefault(token_id, set()).add(address)
+        .where(CaseAddress.case_id == case_id),
+    ):
+        for token_id, address in session.execute(query):
+            wanted.setdefault(token_id, set()).add(address)
     tokens = {t.id: t for t in session.scalars(select(Token).where(Token.id.in_(wanted)))}
     scored = [(score, tokens[token_id])
               for token_id, addresses in sorted(wanted.items())

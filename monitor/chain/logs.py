@@ -52,6 +52,7 @@ class LogFetcher:
         topics0: Sequence[str],
         from_block: int,
         to_block: int,
+        # The identity when not given (T is then Logs, which no default can say: the ignore).
         transform: Callable[[Logs], T] = lambda logs: logs,  # type: ignore[assignment,return-value]
     ) -> Iterator[tuple[int, int, T]]:
         """Yield (low, high, transform(logs)) covering [from_block, to_block] in order."""

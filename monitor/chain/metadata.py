@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
@@ -56,15 +58,15 @@ def read_metadata(rpc_url: str, timeout: float, address: str) -> TokenMetadata:
     )
 
 
-def _text(w3: Web3, address: str, fn: str) -> str | None:
-    value = _call(w3, address, _STRING_ABI, fn)
+def _text(w3: Web3, address: ChecksumAddress, fn: str) -> str | None:
+    value: str | None = _call(w3, address, _STRING_ABI, fn)
     if value is None:
-        raw = _call(w3, address, _BYTES32_ABI, fn)
+        raw: bytes | None = _call(w3, address, _BYTES32_ABI, fn)
         value = raw.rstrip(b"\0").decode("utf-8", "replace") if raw else None
     return value or None
 
 
-def _call(w3: Web3, address: str, abi: list[dict[str, object]], fn: str) -> object | None:
+def _call(w3: Web3, address: ChecksumAddress, abi: list[dict[str, Any]], fn: str) -> Any:
     # A token without an optional metadata function is normal; only its value is missing.
     try:
         return w3.eth.contract(address=address, abi=abi).functions[fn]().call()

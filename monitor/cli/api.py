@@ -27,6 +27,7 @@ apikey_app = typer.Typer(help="API keys: create (shown once), revoke, list.",
                          no_args_is_help=True)
 
 
+# The models' roles; mypy cannot enumerate members built from a list (the ignore).
 Role = StrEnum("Role", {r: r for r in ROLES})  # type: ignore[misc]
 
 

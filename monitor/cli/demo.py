@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from monitor import db
 from monitor.cli.context import AppContext
@@ -20,6 +27,7 @@ from monitor.scoring import rules_file
 from monitor.settings import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -50,7 +58,7 @@ def demo(
         with Progress(TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("{task.fields[items]:>7,} items"), TimeElapsedColumn(),
                       console=console, disable=not console.is_terminal) as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def progress(stage: str, done: int, total: int, items: int) -> None:
                 if stage not in tasks:
@@ -74,9 +82,9 @@ def demo(
         engine.dispose()
 
 
-def _summary(report: dict[str, object], alerts: int, transfers: int) -> None:
-    items = report["items"]  # type: ignore[index]
-    shown: dict[str, dict[str, object]] = {}
+def _summary(report: dict[str, Any], alerts: int, transfers: int) -> None:
+    items = report["items"]
+    shown: dict[str, dict[str, Any]] = {}
     for entry in items:  # highest risk first: keep the first address of each leading rule
         shown.setdefault(entry["reasons"][0]["rule"], entry)
     rows = [{"risk": entry["risk_score"], "severity": entry["severity"],
@@ -108,7 +116,7 @@ def _program() -> list[str]:
     return [sys.executable, "-m", "monitor.cli"]
 
 
-def _serve(settings: Settings, engine: object, sessions: sessionmaker[Session],
+def _serve(settings: Settings, engine: Engine, sessions: sessionmaker[Session],
            node_url: str) -> None:
     from monitor.apikeys import create_key
     from monitor.chain.rpc import RpcClient
@@ -120,7 +128,7 @@ def _serve(settings: Settings, engine: object, sessions: sessionmaker[Session],
         _, key = create_key(session, "demo", "admin")
     base = f"http://{settings.api_host}:{settings.api_port}"
     with RpcClient([node_url], chain="31337") as client:
-        daemon = Daemon(live, engine, sessions, client, 31337)  # type: ignore[arg-type]
+        daemon = Daemon(live, engine, sessions, client, 31337)
         daemon.start()
         typer.echo(f"serving: API and /metrics on {base} (Ctrl-C to stop); node {node_url}\n"
                    f"  demo admin key: {key}\n"

@@ -11,12 +11,13 @@ import typer
 from prometheus_client import start_http_server
 
 from monitor import logs
-from monitor.chain.rpc import RpcError
+from monitor.chain.rpc import RpcClient, RpcError
 from monitor.cli.api import serve
 from monitor.cli.context import AppContext
 from monitor.cli.ingest import make_client
 from monitor.metrics import REGISTRY
 from monitor.scoring import rules_file
+from monitor.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +61,8 @@ def _wait_for_signal(stop: threading.Event) -> None:
     stop.wait()
 
 
-def _wait_for_chain_id(client, settings, stop: threading.Event) -> int | None:  # type: ignore[no-untyped-def]
+def _wait_for_chain_id(client: RpcClient, settings: Settings,
+                       stop: threading.Event) -> int | None:
     """The node's chain id; an unreachable node at start-up is waited for, not fatal."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -69,8 +69,9 @@ def score(
                                    "incremental" if incremental else "full", token_ids)
     with context.sessions() as session:
         for run in summary.runs:
-            flagged = sum(1 for s in scores.current_scores(session, run.token_id).values()
-                          if s.risk_score >= config.flag_min_risk)
+            assert run.token_id is not None  # a score run scores one token
+            flagged = sum(s.risk_score >= config.flag_min_risk
+                          for s in scores.current_scores(session, run.token_id).values())
             typer.echo(f"token {run.token_id}: scored {run.addresses_scored} addresses "
                        f"(run {run.id}); {flagged} flagged at risk >= {config.flag_min_risk}")
     for label in summary.skipped:

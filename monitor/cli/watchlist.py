@@ -20,6 +20,7 @@ app = typer.Typer(
     help="Watchlists: sanctioned, mixer, exchange and other listed addresses.", no_args_is_help=True
 )
 
+# The models' categories; mypy cannot enumerate members built from a list (the ignore).
 Category = StrEnum("Category", {c: c for c in WATCHLIST_CATEGORIES})  # type: ignore[misc]
 SANCTIONED = Category("sanctioned")
 
@@ -40,7 +41,7 @@ def import_(
         typer.Option("--list", help="Watchlist name (default: the file's name without extension)"),
     ] = None,
     category: Annotated[
-        Category,  # type: ignore[valid-type]
+        Category,
         typer.Option(
             "--category", help="Category of the list's entries (an entry's own category wins)"
         ),

@@ -36,14 +36,15 @@ CSV_FIELDS = (
 )
 
 
+CURSOR = r"^[0-9]{1,3}\.[0-9]{1,18}\.0x[0-9a-f]{40}$"  # what str(Cursor) writes
+
+
 class Cursor(NamedTuple):
     """Where a page ended: its last row's (risk, token id, address)."""
 
     risk: int
     token_id: int
     address: str
-
-    PATTERN = r"^[0-9]{1,3}\.[0-9]{1,18}\.0x[0-9a-f]{40}$"  # what str() writes
 
     def __str__(self) -> str:
         return f"{self.risk}.{self.token_id}.{self.address}"
@@ -92,7 +93,8 @@ def _items(session: Session, rows: Iterable[Any]) -> list[dict[str, Any]]:
     return [item(token, score, patterns[token.id].get(score.address)) for score, token in rows]
 
 
-def _flagged_rows(token_ids: list[int] | None, min_risk: int) -> Select[Any]:
+def _flagged_rows(token_ids: list[int] | None, min_risk: int,
+                  ) -> Select[AddressScore, Token]:
     """Current score rows at or above `min_risk`, in report order. "Current" is "no later
     row for the same address", which the (token, address, run) index answers per row."""
     later = aliased(AddressScore)

@@ -20,8 +20,9 @@ from monitor.timefmt import now_iso
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 
 # Autoescape everything: reason details and labels can carry watchlist text from outside.
+_loader = PackageLoader("monitor.reports", "templates")
 _env = Environment(
-    loader=PackageLoader("monitor.reports", "templates"),
+    loader=_loader,
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,
     trim_blocks=True,
@@ -34,7 +35,7 @@ _env.filters["amount"] = grouped
 # The flagged page's only script. Served as it is in the file, so its hash, computed here
 # once, is what the Content-Security-Policy allows: no other script can run on a report,
 # even one smuggled past escaping.
-SORT_SCRIPT = _env.loader.get_source(_env, "sort.js")[0]  # type: ignore[union-attr]
+SORT_SCRIPT = _loader.get_source(_env, "sort.js")[0]
 
 
 def script_hash(script: str) -> str:

@@ -50,7 +50,7 @@ def summary(pattern: Pattern, token: Token) -> dict[str, Any]:
 
 
 def _listing(token_ids: list[int] | None, typology: str | None,
-             status: str | None) -> Select[Any]:
+             status: str | None) -> Select[Pattern, Token]:
     statement = (select(Pattern, Token).join(Token, Token.id == Pattern.token_id)
                  .order_by(Pattern.id.desc()))
     if token_ids is not None:

@@ -15,7 +15,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from monitor.settings import ConfigError
 
@@ -44,9 +51,22 @@ class Population(Strict):
     silence_quantile: Share = 0.9
 
 
+# The roles a member plays in a pattern (monitor.scoring.patterns, docs/rules.md).
+ROLES = ("source", "feeder", "mule", "intermediary", "collector", "recipient", "hop",
+         "cycle_member", "hub")
+
+
+def _role(name: str) -> str:
+    if name not in ROLES:
+        raise ValueError(f"unknown role {name!r} (one of {', '.join(ROLES)})")
+    return name
+
+
+Role = Annotated[str, AfterValidator(_role)]
+
+
 class Patterns(Strict):
-    role_weights: dict[Literal["source", "feeder", "mule", "intermediary", "collector",
-                               "recipient", "hop", "cycle_member", "hub"], Share] = Field(
+    role_weights: dict[Role, Share] = Field(
         default_factory=lambda: {
             "source": 1.0, "collector": 1.0, "hub": 1.0, "cycle_member": 1.0, "hop": 0.95,
             "mule": 0.95, "intermediary": 0.95, "feeder": 0.9, "recipient": 0.85})

@@ -10,6 +10,7 @@ patterns (monitor.scoring.patterns), whose members become hits.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -26,7 +27,7 @@ from monitor.watchlist.service import Listing
 MAX_EVIDENCE = 25
 
 Params = TypeVar("Params")
-Finding = TypeVar("Finding", covariant=True)
+Finding = TypeVar("Finding")
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class Context(Generic[Params]):
         """Bool per element of `who` (address indices): is a finding for it wanted?"""
         return np.ones(who.shape, dtype=bool) if self.focus is None else self.focus[who]
 
-    def evidence(self, transfer_indices: np.ndarray | list[int]) -> tuple[str, ...]:
+    def evidence(self, transfer_indices: np.ndarray | Sequence[int | np.integer[Any]],
+                 ) -> tuple[str, ...]:
         idx = np.unique(np.asarray(transfer_indices, dtype=np.int64))
         ordered = idx[np.argsort(self.flows.t[idx], kind="stable")][:MAX_EVIDENCE]
         seen: dict[str, None] = {}

@@ -147,9 +147,9 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     changed = set(affected)
     for address in set(exposure) | {a for a, r in state.raw.items()
                                     if any(rule in r for rule in evaluate.GLOBAL_RULES)}:
-        before = {k: v for k, v in state.raw.get(address, {}).items()
-                  if k in evaluate.GLOBAL_RULES}
-        if exposure.get(address, {}) != before:
+        held = {k: v for k, v in state.raw.get(address, {}).items()
+                if k in evaluate.GLOBAL_RULES}
+        if exposure.get(address, {}) != held:
             changed.add(address)
     # Every re-scored address is scored by the forest again (its age moved, if nothing else).
     rescored = np.array(sorted(changed), dtype=np.int64)

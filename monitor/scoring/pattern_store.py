@@ -85,7 +85,8 @@ def _fields(pattern: Pattern, addresses: Any, signature: str, run_id: int,
 
 def _write_parts(session: Session, rewritten: list[tuple[int, Pattern]], addresses: Any,
                  role_weights: dict[str, float]) -> None:
-    members, transfers = [], []
+    members: list[dict[str, Any]] = []
+    transfers: list[dict[str, int]] = []
     for pattern_id, pattern in rewritten:
         for position, (address, role) in enumerate(pattern.members.items()):
             members.append({"pattern_id": pattern_id, "address": str(addresses[address]),

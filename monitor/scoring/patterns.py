@@ -23,9 +23,6 @@ import numpy as np
 
 from monitor.scoring.context import Context, Hit
 
-ROLES = ("source", "feeder", "mule", "intermediary", "collector", "recipient", "hop",
-         "cycle_member", "hub")
-
 
 @dataclass(frozen=True)
 class Pattern:

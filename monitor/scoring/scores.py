@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from models import AddressScore, ScoreRun, Token, Transfer
 from monitor.amounts import exact_sum, total
@@ -143,7 +144,8 @@ def _exact_totals(
         for address in addresses:
             row = previous.get(address)
             block = blocks.get(row.score_run_id) if row is not None else None
-            if row is None or block is None or block > up_to or row.first_seen is None:
+            if (row is None or block is None or block > up_to or row.first_seen is None
+                    or row.last_seen is None):
                 since[-1].append(address)
                 continue
             totals[address] = {
@@ -169,6 +171,7 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
             # `address || ''`. Left to itself on a table without statistics yet (right
             # after a backfill) it read a million-row token through the primary key to
             # sum two addresses' dozen transfers (0.4 s a query).
+            where: list[ColumnElement[bool]]
             if after < 0:
                 where = [column.in_(chunk)]
                 if up_to is not None:

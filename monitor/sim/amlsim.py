@@ -90,7 +90,7 @@ def read_sample(path: Path = SAMPLE) -> Sample:
 def _csv(archive: tarfile.TarFile, name: str) -> Iterator[dict[str, str]]:
     member = next((m for m in archive.getmembers() if m.name.endswith(f"/{name}")), None)
     if member is None:
-        raise ValueError(f"{archive.name}: no {name} inside")
+        raise ValueError(f"{archive.name!s}: no {name} inside")
     handle = archive.extractfile(member)
     assert handle is not None
     yield from csv.DictReader(io.TextIOWrapper(handle, encoding="utf-8"))

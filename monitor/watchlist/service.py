@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from models import Token
@@ -26,6 +26,8 @@ from monitor.watchlist.parsers import ListFormat, ListFormatError, ParsedList, p
 BATCH = 5000
 IN_CHUNK = 900
 NAME_MAX = 128
+# Entries are written with Core statements in batches: the mapped class's Table.
+_ENTRIES = cast(Table, WatchlistEntry.__table__)
 
 
 @dataclass
@@ -150,7 +152,7 @@ def _locked(session: Session, name: str,
 
 
 def _stored(session: Session, watchlist_id: int) -> dict[str, Fields]:
-    table = WatchlistEntry.__table__
+    table = _ENTRIES
     return {
         row.address: {"category": row.category, "label": row.label, "program": row.program,
                       "extra": row.extra or {}}
@@ -171,7 +173,7 @@ def _write(session: Session, watchlist: Watchlist, diff: _Diff, category: str,
            source: str) -> None:
     """Apply the difference to the list's entries (in batches), update the list and record
     the import's added and removed addresses."""
-    table = WatchlistEntry.__table__
+    table = _ENTRIES
     for chunk in _chunks(diff.removed, IN_CHUNK):
         session.execute(
             delete(table).where(table.c.watchlist_id == watchlist.id, table.c.address.in_(chunk))

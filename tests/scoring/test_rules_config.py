@@ -70,6 +70,8 @@ def test_overrides_merge_key_by_key(tmp_path: Path) -> None:
     ("colour: blue\n", "unknown setting colour"),
     ("weights:\n  anomaly: high\n", "weights.anomaly: input should be a valid number"),
     ("weights:\n  no_such_rule: 0.5\n", "weights: unknown rule id 'no_such_rule'"),
+    ("patterns:\n  role_weights:\n    boss: 0.5\n", "patterns.role_weights.boss.[key]: unknown "
+     "role 'boss' (one of source, feeder"),
     ("rules:\n  cycle:\n    window_seconds: -5\n", "rules.cycle.window_seconds: input should be "
      "greater than 0 (got -5)"),
     ("rules:\n  structuring:\n    band: 1.5\n", "rules.structuring.band: input should be less "

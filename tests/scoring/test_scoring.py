@@ -20,9 +20,8 @@ from models import AddressScore, Pattern, PatternMember, PatternTransfer, ScoreR
 from monitor import db
 from monitor.addresses import checksum
 from monitor.scoring import evaluate, service
-from monitor.scoring.config import DEFAULTS
+from monitor.scoring.config import DEFAULTS, ROLES
 from monitor.scoring.flows import load_flows
-from monitor.scoring.patterns import ROLES
 from monitor.scoring.scores import current_scores
 from monitor.sim import History, generate_independent
 from support.anvil import Anvil

@@ -18,12 +18,12 @@ from monitor.api.schemas import (
     KeyCreated,
     KeyList,
     KeyOut,
+    Text,
     TokenCreate,
     TokenList,
     TokenOut,
     WatchlistImported,
     WatchlistList,
-    text,
 )
 from monitor.apikeys import create_key, list_keys, revoke_key
 from monitor.db import transaction
@@ -35,7 +35,7 @@ from monitor.watchlist.parsers import ListFormat, ListFormatError
 from monitor.watchlist.service import import_list, summaries
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS, route_class=GuardedRoute)
-Name = Annotated[text(128, 1), Path(description="Name")]  # type: ignore[valid-type]
+Name = Annotated[str, Text(128, 1), Path(description="Name")]
 RESCREEN_STATUS = "/api/v1/tokens"  # each token's rescreen_pending
 MAX_LIST_BYTES = 64 * 1024 * 1024  # the full OFAC SDN_ADVANCED.XML is about 100 MB unzipped; lists
 # bigger than this belong on the command line, not in one HTTP request.
@@ -111,7 +111,7 @@ def get_watchlists(
     request: Request,
     _: Annotated[Caller, Depends(viewer)],
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[text(128, 1) | None,  # type: ignore[valid-type]
+    cursor: Annotated[Annotated[str, Text(128, 1)] | None,
                       Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
     """Imported watchlists by name, with their size and what the last import changed."""

@@ -11,7 +11,7 @@ from monitor import audit
 from monitor.api.audit_schemas import AuditPage
 from monitor.api.auth import Caller, admin
 from monitor.api.guard import GuardedRoute
-from monitor.api.schemas import BIGINT, ERRORS, Timestamp, text
+from monitor.api.schemas import BIGINT, ERRORS, Text, Timestamp
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS,
                    route_class=GuardedRoute)
@@ -21,12 +21,12 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"], responses=ERRORS,
 def list_audit(
     request: Request,
     _: Annotated[Caller, Depends(admin)],
-    object_type: Annotated[text(32, 1) | None,  # type: ignore[valid-type]
+    object_type: Annotated[Annotated[str, Text(32, 1)] | None,
                            Query(description="key, token, watchlist, suppression, case, "
                                              "config …")] = None,
-    object_id: Annotated[text(128, 1) | None,  # type: ignore[valid-type]
+    object_id: Annotated[Annotated[str, Text(128, 1)] | None,
                          Query(description="The object's id or name")] = None,
-    actor: Annotated[text(128, 1) | None, Query()] = None,  # type: ignore[valid-type]
+    actor: Annotated[Annotated[str, Text(128, 1)] | None, Query()] = None,
     since: Annotated[Timestamp | None, Query(description="At or after (ISO-8601; UTC when "
                                                         "no offset)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -18,7 +18,7 @@ from monitor.api.case_schemas import (
     Priority,
 )
 from monitor.api.guard import GuardedRoute
-from monitor.api.schemas import BIGINT, ERRORS, text
+from monitor.api.schemas import BIGINT, ERRORS, Text
 from monitor.cases import lifecycle, service, views
 from monitor.cases.goaml import build_str, price_pairs
 from monitor.db import transaction
@@ -35,7 +35,7 @@ def list_cases(
     request: Request,
     _: Annotated[Caller, Depends(viewer)],
     status: CaseStatus | None = None,
-    assignee: Annotated[text(128, 1) | None, Query()] = None,  # type: ignore[valid-type]
+    assignee: Annotated[Annotated[str, Text(128, 1)] | None, Query()] = None,
     priority: Priority | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(pattern=r"^[1-9][0-9]{0,18}$",

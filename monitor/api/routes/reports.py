@@ -33,7 +33,7 @@ def flagged_report(
     min_risk: Annotated[int | None, Query(ge=0, le=100,
                                           description="Default: flag_min_risk")] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Items per JSON page")] = 500,
-    cursor: Annotated[str | None, Query(pattern=flagged.Cursor.PATTERN,
+    cursor: Annotated[str | None, Query(pattern=flagged.CURSOR,
                                         description="next_cursor of the previous page")] = None,
 ) -> Response:
     """Flagged addresses, highest risk first (docs/reports.md)."""

@@ -15,6 +15,8 @@ allowlist exists, value moving to an address outside it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 from scipy import sparse
 
@@ -59,7 +61,8 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
             hits.append(Hit(address, 100 * weight, detail, ctx.evidence(idx),
                             list_name=listing.list_name, category=listing.category,
                             listed=ctx.who(address)))
-    for address in np.flatnonzero(np.maximum(down, up) >= p.min_exposure):
+    # numpy's integers now; the name held a Python int in the loop above
+    for address in np.flatnonzero(np.maximum(down, up) >= p.min_exposure):  # type: ignore[assignment]
         if address == 0 or address in listed:
             continue
         direction = "received from" if down[address] >= up[address] else "sent to"
@@ -123,7 +126,7 @@ def _propagate(share: sparse.csr_matrix, seed: np.ndarray, hops: int, decay: flo
     return np.minimum(best, 1.0)
 
 
-def _path(adjacency: sparse.csr_matrix, start: int, listed: dict[int, object],
+def _path(adjacency: sparse.csr_matrix, start: int, listed: Mapping[int, object],
           max_hops: int) -> list[int] | None:
     """Shortest route start → … → listed along `adjacency` (breadth first, on the sparse
     matrix itself: building a graph object of every transfer costs more than scoring)."""
