@@ -90,6 +90,16 @@ class Collector:
                 merged = list(dict.fromkeys([*seen.extra.get(key, []), *entry.extra[key]]))
                 seen.extra[key] = merged
 
+    def add_ofac(self, value: str, where: str, uid: str, currency: str,
+                 sdn_type: str | None, label: str | None, program: str | None) -> None:
+        """An address from an OFAC record (any of its three formats): the record's id,
+        currency and SDN type go into `extra`."""
+        extra: dict[str, Any] = {"uid": uid, "currencies": [currency]}
+        if sdn_type:
+            extra["sdn_type"] = sdn_type
+        self.add(ListEntry(address=self.address(value, where), label=label, program=program,
+                           extra=extra))
+
     def entries(self) -> list[ListEntry]:
         return list(self.by_address.values())
 

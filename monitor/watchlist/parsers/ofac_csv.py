@@ -12,7 +12,6 @@ from typing import Any
 
 from monitor.watchlist.parsers.base import (
     Collector,
-    ListEntry,
     ListFormat,
     ListFormatError,
     ParsedList,
@@ -86,18 +85,8 @@ def parse_ofac_csv(path: Path) -> ParsedList:
             currency, value = match.group(1).upper(), match.group(2).rstrip(".")
             if not is_evm_claim(currency, value):
                 continue
-            where = f"{file}:{line}: ent_num {ent}"
-            extra: dict[str, Any] = {"uid": ent, "currencies": [currency]}
-            if sdn_type:
-                extra["sdn_type"] = sdn_type
-            collector.add(
-                ListEntry(
-                    address=collector.address(value, where),
-                    label=name,
-                    program=program,
-                    extra=extra,
-                )
-            )
+            collector.add_ofac(value, f"{file}:{line}: ent_num {ent}", ent, currency, sdn_type,
+                               name, program)
     return ParsedList(path, ListFormat.ofac_csv, collector.entries(), collector.warnings)
 
 

@@ -6,11 +6,9 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from monitor.watchlist.parsers.base import (
     Collector,
-    ListEntry,
     ListFormat,
     ListFormatError,
     ParsedList,
@@ -95,20 +93,12 @@ def parse_sdn_advanced_xml(path: Path) -> ParsedList:
             currency = currency_of(feature_types.get(type_id))
             if currency is None or not is_evm_claim(currency, value):
                 continue
-            where = f"{path}: DistinctParty FixedRef {party.ref}"
-            extra: dict[str, Any] = {"uid": party.ref, "currencies": [currency]}
             subtype, kind = party_subtypes.get(party.party_type_id or "", ("", ""))
             party_type = party_types.get(kind) if subtype in ("", "Unknown") else subtype
-            if party_type:
-                extra["sdn_type"] = party_type
-            collector.add(
-                ListEntry(
-                    address=collector.address(value, where),
-                    label=_party_name(party.name_parts, name_part_types),
-                    program="; ".join(dict.fromkeys(programs)) or None,
-                    extra=extra,
-                )
-            )
+            collector.add_ofac(value, f"{path}: DistinctParty FixedRef {party.ref}", party.ref,
+                               currency, party_type, _party_name(party.name_parts,
+                                                                 name_part_types),
+                               "; ".join(dict.fromkeys(programs)) or None)
     return ParsedList(path, ListFormat.sdn_advanced_xml, collector.entries(), collector.warnings)
 
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
 
 from monitor.watchlist.parsers.base import (
     Collector,
-    ListEntry,
     ListFormat,
     ListFormatError,
     ParsedList,
@@ -58,15 +56,5 @@ def _sdn_entry(path: Path, element: ET.Element, collector: Collector) -> None:
         value = text_of(child_named(id_element, "idNumber"))
         if currency is None or value is None or not is_evm_claim(currency, value):
             continue
-        where = f"{path}: sdnEntry uid {uid}"
-        extra: dict[str, Any] = {"uid": uid, "currencies": [currency]}
-        if sdn_type:
-            extra["sdn_type"] = sdn_type
-        collector.add(
-            ListEntry(
-                address=collector.address(value, where),
-                label=label,
-                program="; ".join(programs) or None,
-                extra=extra,
-            )
-        )
+        collector.add_ofac(value, f"{path}: sdnEntry uid {uid}", uid, currency, sdn_type,
+                           label, "; ".join(programs) or None)
