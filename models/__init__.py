@@ -16,6 +16,7 @@ from models.cases import (
     Suppression,
 )
 from models.chain import TOKEN_STANDARDS, Block, Chain, IngestCursor, Token
+from models.labels import LABELS, MODEL_STATUSES, Label, RankerModel
 from models.patterns import PATTERN_STATUSES, Pattern, PatternMember, PatternTransfer
 from models.scoring import SEVERITIES, AddressScore, DirtyAddress, ScoreRun
 from models.transfers import ZERO_ADDRESS, ComplianceEvent, Transfer
@@ -24,12 +25,12 @@ from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, Wa
 
 __all__ = [
     "ALERT_STATUSES", "CASE_OUTCOMES", "CASE_PRIORITIES", "CASE_STATUSES", "CLOSED_STATUSES",
-    "PATTERN_STATUSES", "ROLES", "SEVERITIES",
+    "LABELS", "MODEL_STATUSES", "PATTERN_STATUSES", "ROLES", "SEVERITIES",
     "TOKEN_STANDARDS",
     "UINT256_MAX", "WATCHLIST_CATEGORIES", "ZERO_ADDRESS",
     "AddressScore", "Alert", "AlertEvent", "ApiKey", "AuditEvent", "Base", "Block", "Case",
     "CaseAddress", "CaseAlert", "CaseNote", "CasePattern", "Chain",
-    "ComplianceEvent", "DirtyAddress", "IngestCursor", "Notification", "Pattern",
-    "PatternMember", "PatternTransfer", "ScoreRun", "Suppression", "Token",
+    "ComplianceEvent", "DirtyAddress", "IngestCursor", "Label", "Notification", "Pattern",
+    "PatternMember", "PatternTransfer", "RankerModel", "ScoreRun", "Suppression", "Token",
     "Transfer", "Uint256", "Watchlist", "WatchlistEntry", "WatchlistImport", "utcnow",
 ]

@@ -16,7 +16,8 @@ TABLES = {
     "score_runs", "address_scores", "dirty_addresses", "alerts", "alert_events",
     "notifications", "watchlists", "watchlist_entries", "watchlist_imports", "api_keys",
     "patterns", "pattern_members", "pattern_transfers", "audit_events", "cases",
-    "case_alerts", "case_patterns", "case_addresses", "case_notes", "suppressions",
+    "case_alerts", "case_patterns", "case_addresses", "case_notes", "suppressions", "labels",
+    "ranker_models",
 }
 
 
