@@ -28,6 +28,8 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 # with another application's on a shared server.
 CHAIN_LEASE_LOCKS = 0x616D6C  # "aml": (namespace, chain id) — one ingesting process per chain
 SCORING_LOCKS = 0x616D73  # "ams": (namespace, token id) — one scoring run per token at a time
+LABEL_LOCKS = 0x616D62  # "amb": (namespace, CRC-32 of a label source) — one writer per source
+RANKER_LOCKS = 0x616D72  # "amr": (namespace, token id) — one ranker training per token
 
 
 def normalize_url(url: str) -> str:

@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("monitor/cases/",),
     ("monitor/alerts/",),
     ("monitor/scoring/",),
-    ("monitor/watchlist/", "monitor/ingest/", "monitor/sim/"),
+    ("monitor/watchlist/", "monitor/labels/", "monitor/ingest/", "monitor/sim/"),
     ("monitor/tokens.py", "monitor/chain/", "monitor/contracts/", "monitor/devnode.py"),
     ("monitor/scoring/queue.py", "monitor/apikeys.py", "monitor/audit.py", "monitor/db.py",
      "monitor/settings.py", "monitor/logs.py", "monitor/metrics.py", "monitor/amounts.py",

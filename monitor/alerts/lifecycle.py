@@ -17,6 +17,7 @@ from models import Alert, AlertEvent
 from models.alerts import ALERT_STATUSES, CLOSED_STATUSES
 from monitor import metrics
 from monitor.errors import Conflict, NotFound, UserError
+from monitor.labels import outcomes
 
 TRANSITIONS: dict[str, set[str]] = {
     "open": {"acknowledged", "escalated", "dismissed", "reported"},
@@ -113,11 +114,13 @@ OUTCOME_STATUS = {"reported": "reported", "false_positive": "dismissed",
 
 
 def close_alert(session: Session, alert: Alert, outcome: str, actor: str,
-                note: str | None = None) -> Alert:
+                note: str | None = None, label: bool = True) -> Alert:
     """Close an active alert with its outcome (reported → status reported; false_positive,
     inconclusive → dismissed): the status event with the outcome in its data, and
     amlmon_alert_outcomes_total{rule,outcome} once the transaction commits. Rule
-    statistics and backtests read the outcome. Conflict when the alert is already closed."""
+    statistics and backtests read the outcome, and the outcome labels the address
+    (`alert:ID`, monitor.labels.outcomes) unless `label` is off: a case labels all its
+    addresses at once. Conflict when the alert is already closed."""
     status = OUTCOME_STATUS.get(outcome)
     if status is None:
         raise UserError(f"outcome: {outcome!r} is not one of {', '.join(OUTCOME_STATUS)}")
@@ -129,6 +132,8 @@ def close_alert(session: Session, alert: Alert, outcome: str, actor: str,
                            data={"outcome": outcome}))
     alert.status, alert.outcome, alert.updated_at = status, outcome, now
     session.flush()
+    if label:
+        outcomes.from_alert(session, alert, actor)
     _count_outcome_on_commit(session, alert.rule, outcome)
     refresh_open_gauge(session)
     return alert

@@ -238,9 +238,25 @@ class FlaggedReport(Out):
                                                       "null at the end")
 
 
+class LabelOut(Out):
+    """One source's label of an address (monitor.labels)."""
+
+    id: int
+    source: str = Field(description="An import's name, or alert:ID / case:ID for an outcome")
+    address: str = Field(description="EIP-55 checksummed")
+    chain_id: int | None = Field(description="null: on every chain")
+    label: Literal["laundering", "legitimate"]
+    confidence: float
+    note: str | None
+    created_by: str
+    created_at: str | None
+
+
 class AddressReport(Out):
     generated_at: str
     address: str
+    labels: list[LabelOut] = Field(description="Its labels, newest first; a label never "
+                                               "flags an address")
     tokens: list[ScoreItem]
 
 
@@ -286,6 +302,8 @@ class ProfileToken(Out):
 class AddressProfile(Out):
     generated_at: str
     address: str
+    labels: list[LabelOut] = Field(description="Its labels, newest first; a label never "
+                                               "flags an address")
     tokens: list[ProfileToken]
 
 

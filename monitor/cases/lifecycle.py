@@ -17,6 +17,7 @@ from monitor.alerts.lifecycle import close_alert
 from monitor.cases.fields import NOTE_MAX, snapshot, text_field
 from monitor.cases.notes import add_note
 from monitor.errors import Conflict, NotFound, UserError
+from monitor.labels import outcomes
 
 
 class SelfApproval(UserError):
@@ -68,8 +69,10 @@ def decide(session: Session, case_id: int, *, actor: str, approve: bool,
         case.status, case.outcome = "closed", case.proposed_outcome
         case.approved_by, case.closed_at = actor, now
         closed = _close_alerts(session, case, actor)
+        labelled = outcomes.from_case(session, case, actor)
         audit.record(session, actor, "case.approve", "case", case.id, before=before,
-                     after={**_state(case), "alerts_closed": closed, **written}, note=note)
+                     after={**_state(case), "alerts_closed": closed, "labelled": labelled,
+                            **written}, note=note)
     else:
         case.status, case.proposed_outcome, case.proposed_by = "investigating", None, None
         audit.record(session, actor, "case.reject", "case", case.id, before=before,
@@ -92,7 +95,7 @@ def _close_alerts(session: Session, case: Case, actor: str) -> list[int]:
         if alert.status in CLOSED_STATUSES:  # closed on its own meanwhile (triage, a reorg)
             continue
         close_alert(session, alert, case.outcome, actor,
-                    f"closed with case {case.id} as {case.outcome}")
+                    f"closed with case {case.id} as {case.outcome}", label=False)
         closed.append(alert.id)
     session.flush()
     return closed

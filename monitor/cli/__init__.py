@@ -35,6 +35,7 @@ _COMMANDS = {
     "suppress": "monitor.cli.suppress:app",
     "rules": "monitor.cli.rules:app",
     "audit": "monitor.cli.audit:app",
+    "labels": "monitor.cli.labels:app",
 }
 
 

@@ -20,7 +20,7 @@ app = typer.Typer(help="The audit log: who changed what, when.", no_args_is_help
 def list_(
     ctx: typer.Context,
     object_type: Annotated[str | None, typer.Option(
-        "--object-type", help="key, token, watchlist, suppression, case, config …")] = None,
+        "--object-type", help="key, token, watchlist, suppression, case, label, model, config …")] = None,
     object_id: Annotated[str | None, typer.Option(
         "--object-id", help="The object's id or name (with --object-type)")] = None,
     actor: Annotated[str | None, typer.Option(help="Who made the change")] = None,

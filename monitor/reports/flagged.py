@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from models import AddressScore, ScoreRun, Token
 from monitor.addresses import checksum
 from monitor.amounts import scaled
+from monitor.labels.store import address_labels
 from monitor.scoring.pattern_store import pattern_ids
 from monitor.scoring.scores import current_score
 from monitor.timefmt import iso, now_iso
@@ -191,7 +192,8 @@ def address_report(session: Session, address: str) -> dict[str, Any]:
         if score is not None:
             entries.append(item(token, score,
                                 pattern_ids(session, token.id, [address]).get(address)))
-    return {"generated_at": now_iso(), "address": checksum(address), "tokens": entries}
+    return {"generated_at": now_iso(), "address": checksum(address),
+            "labels": address_labels(session, address), "tokens": entries}
 
 
 def json_chunks(min_risk: int, items: Iterable[dict[str, Any]],

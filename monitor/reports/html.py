@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from monitor.addresses import checksum
 from monitor.amounts import grouped
+from monitor.labels.store import address_labels
 from monitor.reports.flowgraph import flow_graph
 from monitor.reports.profile import token_entries
 from monitor.timefmt import now_iso
@@ -104,5 +105,5 @@ def address_page(session: Session, address: str, transfers: int = 200,
                                     found.counterparties, entry["evidence"])
         entries.append(entry)
     return _env.get_template("address.html.j2").render(
-        address=checksum(address), tokens=entries, generated_at=now_iso(),
-        pattern_link=pattern_link)
+        address=checksum(address), tokens=entries, labels=address_labels(session, address),
+        generated_at=now_iso(), pattern_link=pattern_link)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
 from monitor.amounts import exact_sum, ordering_sum, scaled, total
+from monitor.labels.store import address_labels
 from monitor.reports.flagged import item
 from monitor.scoring.pattern_store import address_patterns
 from monitor.scoring.scores import current_score
@@ -74,6 +75,7 @@ def activity(session: Session, token: Token, address: str, limit: int) -> Activi
 def address_profile(session: Session, address: str, limit: int = 200,
                     counterparties: int = 25) -> dict[str, Any]:
     return {"generated_at": now_iso(), "address": checksum(address),
+            "labels": address_labels(session, address),
             "tokens": [entry for _, _, entry in token_entries(session, address, limit,
                                                                counterparties)]}
 

@@ -150,6 +150,8 @@ LEAST_ROLE = {
     ("GET", "/api/v1/suppressions"): "viewer",
     ("POST", "/api/v1/suppressions"): "investigator",
     ("DELETE", "/api/v1/suppressions/{suppression_id}"): "investigator",
+    ("GET", "/api/v1/labels"): "viewer",
+    ("POST", "/api/v1/labels"): "investigator",
 }
 
 
@@ -198,6 +200,11 @@ def _requests(api: Any) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
             "reason": "matrix"}}),
         ("DELETE", "/api/v1/suppressions/{suppression_id}"): ("/api/v1/suppressions/999999",
                                                               {}),
+        ("GET", "/api/v1/labels"): ("/api/v1/labels", {}),
+        # An address no other test reads: labels never change a score.
+        ("POST", "/api/v1/labels"): ("/api/v1/labels", {"json": {
+            "source": "matrix", "labels": [{"address": "0x" + "76" * 20,
+                                            "label": "legitimate"}]}}),
     }
 
 
