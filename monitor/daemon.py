@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from monitor import db, jobs, metrics
 from monitor.chain.rpc import RpcClient
 from monitor.ingest.poller import IngestOptions, Poller
+from monitor.ranker import store as rankers
 from monitor.scoring import rules_file
 from monitor.scoring.config import RULE_IDS
 from monitor.scoring.service import ScoringCache
@@ -143,7 +144,15 @@ class Daemon:
         self._score("incremental")
 
     def retrain(self) -> None:
-        """A full run: refits the IsolationForest on the whole current feature matrix."""
+        """Retrains the rankers of tokens whose labels changed (new outcomes), then a full
+        run: refits the IsolationForest on the whole current feature matrix and fuses the
+        rankers in force."""
+        if self.stop.is_set() or not self.lease.held:
+            return
+        with self.sessions() as session:
+            tokens = [t.id for t in list_tokens(session, self.chain_id)]
+        if tokens:
+            jobs.retrain_rankers(self.sessions, self.settings, tokens)
         self._score("full")
 
     def _score(self, kind: str) -> None:
@@ -169,6 +178,8 @@ class Daemon:
 
     def start(self) -> None:
         metrics.initialise(str(self.chain_id), list(RULE_IDS))
+        with self.sessions() as session:
+            rankers.publish(session)
         self.scheduler.start()
 
     def shutdown(self) -> None:

@@ -67,6 +67,34 @@ def score_and_alert(
     return summary
 
 
+def retrain_rankers(sessions: sessionmaker[Session], settings: Settings,
+                    token_ids: list[int] | None = None) -> list[str]:
+    """Train the ranker of every (or the given) token whose labels changed since its
+    newest version (new outcomes, imports, removals); a line per token trained. The
+    daemon's `retrain` tick runs this before its full score run, which then fuses what is
+    in force. A token with too few labels is skipped quietly (its line says why). The
+    rules are evaluated afresh: a scoring cache's state may be changing under another
+    job's incremental run meanwhile."""
+    from monitor.ranker import store
+    from monitor.ranker.training import service as training
+
+    config = rules_file.load(settings)
+    lines = []
+    with sessions() as session:
+        ids = token_ids or list(session.scalars(select(Token.id).order_by(Token.id)))
+    for token_id in ids:
+        with transaction(sessions) as session:
+            token = session.get(Token, token_id)
+            if token is None or not training.due(session, token):
+                continue
+            trained = training.train(session, token, config, audit.SYSTEM)
+            lines.append(trained.line)
+            (log.info if trained.row is not None else log.debug)("%s", trained.line)
+    with sessions() as session:
+        store.publish(session)
+    return lines
+
+
 def audit_rules_reload(sessions: sessionmaker[Session], settings: Settings,
                        seen: dict[str, Any] | None) -> dict[str, Any] | None:
     """Record a `config.reload` when the rules file changed since `seen` (the state the

@@ -77,6 +77,15 @@ alert_outcomes_total = Counter(
 notifications_total = Counter(
     "amlmon_notifications_total", "Webhook deliveries by outcome", ["outcome"], registry=REGISTRY
 )
+model_pr_auc = Gauge(
+    "amlmon_model_pr_auc",
+    "Cross-validated PR-AUC (average precision) of the token's ranker in force",
+    ["token"], registry=REGISTRY,
+)
+model_trained_timestamp_seconds = Gauge(
+    "amlmon_model_trained_timestamp_seconds",
+    "Unix time the token's ranker in force was trained", ["token"], registry=REGISTRY,
+)
 job_last_success_timestamp_seconds = Gauge(
     "amlmon_job_last_success_timestamp_seconds", "Unix time a scheduled job last succeeded",
     ["job"], registry=REGISTRY,

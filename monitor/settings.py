@@ -142,7 +142,8 @@ class Settings(BaseSettings):
     )
     retrain_interval_seconds: float = Field(
         21600.0, gt=0,
-        description="`amlmon run`: full scoring run (refits the IsolationForest) every N seconds",
+        description="`amlmon run`: retrain the rankers whose labels changed, then a full "
+                    "scoring run (refits the IsolationForest) every N seconds",
     )
     notify_interval_seconds: float = Field(
         30.0, gt=0, description="`amlmon run`: webhook outbox delivery every N seconds"

@@ -36,6 +36,8 @@ from monitor.alerts.stats import state_of
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate
 from monitor.scoring.flows import load_flows
+from monitor.scoring.learned import with_ranker
+from monitor.scoring.service import ranked_by
 from monitor.scoring.suppressions import MARK, Active
 from monitor.watchlist.service import listed_addresses
 
@@ -146,9 +148,11 @@ def backtest(session: Session, tokens: list[Token], current: RulesConfig,
         if not flows.n:
             continue
         permissioned = token.standard == "erc3643"
+        ranked = ranked_by(session, token)  # the ranker in force ranks under both files
         for config, keys in ((current, rerun), (candidate, new)):
-            keys |= raised_keys(token.id, evaluate(flows, config, listings, permissioned),
-                                config, Active(session, token.id, config.weights, now))
+            scored = with_ranker(evaluate(flows, config, listings, permissioned), ranked, config)
+            keys |= raised_keys(token.id, scored, config,
+                                Active(session, token.id, config.weights, now))
     stored_by, rerun_by, new_by = _by_rule(stored), _by_rule(rerun), _by_rule(new)
     rows, total = [], RuleBacktest("all")
     for rule in sorted(stored_by.keys() | rerun_by.keys() | new_by.keys()):

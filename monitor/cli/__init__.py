@@ -36,6 +36,7 @@ _COMMANDS = {
     "rules": "monitor.cli.rules:app",
     "audit": "monitor.cli.audit:app",
     "labels": "monitor.cli.labels:app",
+    "model": "monitor.cli.model:app",
 }
 
 

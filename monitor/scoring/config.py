@@ -198,6 +198,23 @@ class Anomaly(Strict):
     explain_above: Share = 0.8
 
 
+class LearnedRanker(Strict):
+    """The ranker trained on labels (monitor.ranker): when it trains, how it fits, and
+    which of its scores become reasons."""
+
+    min_labels: Count = 20
+    folds: Annotated[int, Field(ge=2, le=20)] = 5
+    min_score: Score = 20
+    explain_features: Annotated[int, Field(ge=1, le=10)] = 3
+    max_iter: Count = 300
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.1
+    max_leaf_nodes: Annotated[int, Field(ge=2)] = 31
+    min_samples_leaf: Count = 20
+    l2_regularization: Annotated[float, Field(ge=0)] = 0.0
+    calibration: Literal["isotonic", "sigmoid"] = "sigmoid"
+    random_state: int = 7
+
+
 class Rules(Strict):
     structuring: Structuring = Structuring()
     split_transfers: SplitTransfers = SplitTransfers()
@@ -216,6 +233,7 @@ class Rules(Strict):
     watchlist_exposure: WatchlistExposure = WatchlistExposure()
     non_kyc_recipient: FixedScore = FixedScore(score=60)
     anomaly: Anomaly = Anomaly()
+    learned_ranker: LearnedRanker = LearnedRanker()
 
 
 RULE_IDS = tuple(Rules.model_fields)

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from monitor.ranker.model import Learned
 from monitor.scoring import anomaly, features, population
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.context import Context, Hit, Rule
@@ -87,6 +88,8 @@ class Scored:
     stats: population.Yardsticks  # what the rules measured against
     fitted: anomaly.Fitted | None
     patterns: Patterns = field(default_factory=dict)
+    # The ranker in force and the labels it read (monitor.scoring.learned), if any.
+    learned: Learned | None = None
 
     def set_reasons(self, address: int, reasons: dict[str, Reason],
                     config: RulesConfig) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring import evaluate, population
+from monitor.scoring import evaluate, learned, population
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.flows import Flows
@@ -173,4 +173,7 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
         reasons.update(exposure.get(address, {}))
         state.set_reasons(address, reasons, config)
     state.flows, state.anomaly_scores = flows, scores
-    return rescored
+    # The ranker reads counterparties' findings and the labels too: it ranks the whole
+    # token again, and every address whose learned reason changed is re-scored.
+    ranked = learned.apply(state, config)
+    return np.union1d(rescored, ranked) if ranked.size else rescored

@@ -10,6 +10,7 @@ last run.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -23,7 +24,10 @@ from sqlalchemy.orm import Session
 from models import AddressScore, ScoreRun, Token, Transfer
 from monitor import metrics
 from monitor.db import SCORING_LOCKS, lock_for_transaction
-from monitor.scoring import incremental, pattern_store, queue, scores, suppressions
+from monitor.labels import store as labels
+from monitor.ranker import store as rankers
+from monitor.ranker.model import Learned
+from monitor.scoring import incremental, learned, pattern_store, queue, scores, suppressions
 from monitor.scoring.config import RULE_IDS, RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate, listing_index
 from monitor.scoring.flows import extend_flows, load_flows
@@ -49,19 +53,23 @@ class ScoringCache:
         return held[1] if held else None
 
     def score(self, session: Session, token: Token, newest: int | None, config: RulesConfig,
-              full: bool, run_id: int) -> tuple[Scored, np.ndarray | None, int]:
+              full: bool, run_id: int, ranked: Learned | None = None,
+              ) -> tuple[Scored, np.ndarray | None, int]:
         """The token's scored state; the addresses re-scored (None: all of them); the id of
-        the run that built the state from the database (`run_id` when this one did)."""
+        the run that built the state from the database (`run_id` when this one did).
+        `ranked`: the ranker in force and its labels (a change re-ranks every address)."""
         permissioned = token.standard == "erc3643"
         with self.lock:
             held = None if full else self._state.get(token.id)
             if held is None or newest is None or newest < held[0]:
-                scored = evaluate(load_flows(session, token), config, listed_addresses(session),
-                                  permissioned)
+                scored = learned.with_ranker(
+                    evaluate(load_flows(session, token), config, listed_addresses(session),
+                             permissioned), ranked, config)
                 region, built_by = None, run_id
             else:
                 built_by = held[2]
                 scored = held[1]
+                scored.learned = ranked  # rescore ranks the token again with it
                 try:
                     flows = (extend_flows(session, token, scored.flows, held[0])
                              if newest > held[0] else scored.flows)
@@ -103,21 +111,24 @@ def run(
     newest = session.scalar(select(func.max(Transfer.block_number))
                             .where(Transfer.token_id == token.id))
     dirty = queue.pending(session, token.id)
+    ranked = ranked_by(session, token)
     if (kind == "incremental" and last is not None and not dirty
-            and (newest or -1) <= (last.up_to_block if last.up_to_block is not None else -1)):
+            and (newest or -1) <= (last.up_to_block if last.up_to_block is not None else -1)
+            and (last.model or {}).get("ranker") == _ranker_note(ranked)):
         return None
     started = time.perf_counter()
     score_run = ScoreRun(kind=kind, token_id=token.id, status="running", up_to_block=newest)
     session.add(score_run)
     session.flush()
     if cache is None:
-        scored = evaluate(load_flows(session, token), config, listed_addresses(session),
-                          permissioned=token.standard == "erc3643")
+        scored = learned.with_ranker(
+            evaluate(load_flows(session, token), config, listed_addresses(session),
+                     permissioned=token.standard == "erc3643"), ranked, config)
         region, built_by = None, None
     else:
         scored, region, built_by = cache.score(session, token, newest, config,
                                                full=kind == "full" or bool(dirty),
-                                               run_id=score_run.id)
+                                               run_id=score_run.id, ranked=ranked)
     pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
                                      config.patterns.role_weights)
     suppressed = suppressions.Active(session, token.id, config.weights, now)
@@ -133,7 +144,7 @@ def run(
                - suppressed.unflagged(scored, config.flag_min_risk))
     score_run.model = {**scored.model, "rules": sorted(RULE_IDS), "changed_rows": written,
                        "active_addresses": active, "flagged_addresses": flagged,
-                       "patterns": len(scored.patterns)}
+                       "patterns": len(scored.patterns), "ranker": _ranker_note(ranked)}
     metrics.flagged_share.labels(token.address).set(flagged / active if active else 0.0)
     seconds = time.perf_counter() - started
     metrics.score_run_seconds.observe(seconds)
@@ -141,6 +152,25 @@ def run(
     log.info("scored token %s (%s): %s addresses, %s flagged rows changed in %.2fs",
              token.id, kind, score_run.addresses_scored, written, seconds)
     return score_run
+
+
+def ranked_by(session: Session, token: Token) -> Learned | None:
+    """The token's ranker in force with the labels it reads (None: no ranker)."""
+    ranker = rankers.current(session, token.id)
+    if ranker is None:
+        return None
+    verdicts = labels.verdicts(session, token.chain_id)
+    return Learned(ranker, {a: v.weight if v.laundering else -v.weight
+                            for a, v in verdicts.items()})
+
+
+def _ranker_note(ranked: Learned | None) -> dict[str, Any] | None:
+    """What a run records of the ranker it fused: its version and the labels it read."""
+    if ranked is None:
+        return None
+    return {"version": ranked.ranker.version, "labels": len(ranked.known),
+            "labels_digest": hashlib.sha256(repr(sorted(ranked.known.items())).encode())
+            .hexdigest()}
 
 
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,

@@ -15,34 +15,16 @@ from monitor.addresses import ZERO
 from monitor.scoring import evaluate, incremental, population
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import Flows
-from monitor.sim import History, generate, generate_independent
-from support.flows import HOLDERS, ISSUER, background, day, holder, index
-
-
-def _flows(history: History, count: int, numbering: list[str]) -> Flows:
-    """The first `count` transfers, addresses numbered in order of first appearance after
-    those in `numbering` (which grows), as the daemon's cache numbers appended ones."""
-    chosen = history.transfers[:count]
-    index = {a: i for i, a in enumerate(numbering)}
-    for t in chosen:
-        for a in (t.sender, t.receiver):
-            if a not in index:
-                index[a] = len(numbering)
-                numbering.append(a)
-    flows = Flows(
-        token_id=1, decimals=history.decimals, addresses=np.array(numbering, dtype=object),
-        t=np.array([t.timestamp for t in chosen], dtype=np.int64),
-        block=np.arange(count, dtype=np.int64),
-        src=np.array([index[t.sender] for t in chosen], dtype=np.int64),
-        dst=np.array([index[t.receiver] for t in chosen], dtype=np.int64),
-        amount=np.array([t.amount / 10**history.decimals for t in chosen]),
-        tx=np.array([f"0x{i:064x}" for i in range(count)]),
-    )
-    now = int(flows.t.max())
-    for freeze in history.freezes:
-        if freeze.timestamp <= now and freeze.address in index:
-            flows.frozen.setdefault(index[freeze.address], []).append((freeze.timestamp, None))
-    return flows
+from monitor.sim import generate, generate_independent
+from support.flows import (
+    HOLDERS,
+    ISSUER,
+    background,
+    day,
+    history_flows,
+    holder,
+    index,
+)
 
 
 def _assert_equals_a_full_evaluation(state: evaluate.Scored, flows: Flows,
@@ -85,11 +67,11 @@ def test_incremental_state_equals_a_full_evaluation_after_every_step(kind: str,
     total = len(history.transfers)
     numbering = [ZERO]
     start = int(total * 0.6)
-    state = evaluate.evaluate(_flows(history, start, numbering), DEFAULTS)
+    state = evaluate.evaluate(history_flows(history, start, numbering), DEFAULTS)
     steps = np.linspace(start, total, 40).astype(int)[1:]  # ~15 transfers a step
     rescored = []
     for count in steps:
-        flows = _flows(history, int(count), numbering)
+        flows = history_flows(history, int(count), numbering)
         region = incremental.rescore(state, flows, DEFAULTS, {})
         rescored.append(region.size)
         _assert_equals_a_full_evaluation(state, flows, region)

@@ -25,8 +25,10 @@ def test_shipped_rules_file_equals_the_defaults() -> None:
 
 def test_rule_ids_are_the_rules_evaluate_runs() -> None:
     """RULE_IDS (the sections of the rules file) is the one list of rule ids: every one but
-    the IsolationForest's `anomaly` is a rule that evaluate runs, and nothing else is."""
-    assert sorted((*PATTERN_RULES, *ADDRESS_RULES, "anomaly")) == sorted(RULE_IDS)
+    the IsolationForest's `anomaly` and the trained `learned_ranker` is a rule that
+    evaluate runs, and nothing else is."""
+    assert sorted((*PATTERN_RULES, *ADDRESS_RULES, "anomaly", "learned_ranker")) == sorted(
+        RULE_IDS)
     assert not set(PATTERN_RULES) & set(ADDRESS_RULES)
 
 

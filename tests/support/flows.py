@@ -24,6 +24,7 @@ from monitor.scoring.evaluate import Scored, evaluate
 from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern
 from monitor.scoring.risk import Reason
+from monitor.sim import History
 
 HOUR, DAY = 3600, 86400
 # A UTC midnight, so that day arithmetic (active days, split windows) is whole days.
@@ -217,6 +218,32 @@ def benign(seed: int = 1) -> Ledger:
         ledger.send(holder(k), TRADER, 5000, day(40 + k, 10))
         ledger.send(TRADER, holder(100 + 40 + k), 4800, day(40 + k, 15))
     return ledger
+
+
+def history_flows(history: History, count: int, numbering: list[str]) -> Flows:
+    """The first `count` transfers, addresses numbered in order of first appearance after
+    those in `numbering` (which grows), as the daemon's cache numbers appended ones."""
+    chosen = history.transfers[:count]
+    index = {a: i for i, a in enumerate(numbering)}
+    for t in chosen:
+        for a in (t.sender, t.receiver):
+            if a not in index:
+                index[a] = len(numbering)
+                numbering.append(a)
+    flows = Flows(
+        token_id=1, decimals=history.decimals, addresses=np.array(numbering, dtype=object),
+        t=np.array([t.timestamp for t in chosen], dtype=np.int64),
+        block=np.arange(count, dtype=np.int64),
+        src=np.array([index[t.sender] for t in chosen], dtype=np.int64),
+        dst=np.array([index[t.receiver] for t in chosen], dtype=np.int64),
+        amount=np.array([t.amount / 10**history.decimals for t in chosen]),
+        tx=np.array([f"0x{i:064x}" for i in range(count)]),
+    )
+    now = int(flows.t.max())
+    for freeze in history.freezes:
+        if freeze.timestamp <= now and freeze.address in index:
+            flows.frozen.setdefault(index[freeze.address], []).append((freeze.timestamp, None))
+    return flows
 
 
 # What evaluate found, by name.
