@@ -4,12 +4,15 @@
     .venv/bin/python bench/detection.py --datasets amlsim-neutral --fast
     .venv/bin/python bench/detection.py --datasets sim-independent --investors 1000 --fast
     .venv/bin/python bench/detection.py --datasets sim-generate --seeds 101 102
+    .venv/bin/python bench/detection.py --datasets amlsim-draws --fast --draws g1 g7
+    .venv/bin/python bench/detection.py --learned [bench/learned.py options]
 
-Data sets: `amlsim-published` and `amlsim-neutral` (IBM AMLSim's sample,
-monitor/sim/amlsim), `sim-independent` (monitor.sim.independent, drawn without reading the
-rules), and, on request only, `sim-generate` (monitor.sim.generate, written together with
-the rules: it shows that nothing regressed, not that detection holds, so it has no
-target). By default each history goes through amlmon as a new user runs it
+Data sets: `amlsim-draws` (eight draws of IBM's AMLSim generator, bench/detection_draws.py,
+generated into `--draws-dir` the first time), `amlsim-published` and `amlsim-neutral` (IBM
+AMLSim's sample, monitor/sim/amlsim), `sim-independent` (monitor.sim.independent, drawn
+without reading the rules), and, on request only, `sim-generate` (monitor.sim.generate,
+written together with the rules: it shows that nothing regressed, not that detection
+holds, so it has no target). By default each history goes through amlmon as a new user runs it
 (tests/support/pipeline.py: anvil, the repo's token, replay, `amlmon token add`, `ingest
 --once`, `score`, `report flagged`, default settings, a throwaway Postgres database per
 run). `--fast` scores flows built straight from the history with the same `evaluate`
@@ -20,13 +23,19 @@ number of labelled addresses, ranked by risk), the flagged share of active addre
 seconds per stage; beside them the baselines (tests/support/detection.py) at amlmon's
 flag budget and at K; per-typology recall and precision, near-miss recall, per-role recall
 and the benign look-alikes flagged when the data set has them. Runs of one data set are
-pooled (counts summed) into the closing table, which marks the targets of issue 14.
+pooled (counts summed) into the closing table, which marks the targets of issue 14; the
+generator's draws are not pooled: each is a line of its own, then the worst and the median,
+against issue 20's targets (false-alert members count neither way).
+
+`--learned` runs bench/learned.py instead (issue 21: a ranker trained on a labelled share
+of the accounts, F1 on the rest); the other arguments go to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import operator
+import statistics
 import sys
 import tempfile
 import time
@@ -46,13 +55,18 @@ from monitor.addresses import ZERO  # noqa: E402
 from monitor.scoring.config import RulesConfig, load_rules_config  # noqa: E402
 from monitor.scoring.flows import Flows  # noqa: E402
 from monitor.sim import History, amlsim, generate, generate_independent  # noqa: E402
+from monitor.sim.amlsim_draws import FALSE_ALERT  # noqa: E402
 from support import detection as d  # noqa: E402
 from support.pipeline import RULES_FILE, run_pipeline  # noqa: E402
 from support.postgres import create_database, drop_database, postgres_server  # noqa: E402
 
-DATASETS = ("amlsim-published", "amlsim-neutral", "sim-generate", "sim-independent")
+DATASETS = ("amlsim-draws", "amlsim-published", "amlsim-neutral", "sim-generate", "sim-independent")
 SIM_TARGETS = {"f1": 0.90, "typology_recall": 0.85, "lookalikes": 0.02}
 AMLSIM_TARGETS = {"f1": 0.75, "over_degree": 1.3}
+# issue 20: F1 floors by prevalence (at or above 5% laundering / below) and the ratio to the
+# better of the degree and IsolationForest baselines at K
+DRAW_TARGETS = {"common": 0.45, "rare": 0.25, "prevalence": 0.05, "over_baseline": 2.0}
+DEFAULT_DRAWS_DIR = Path.home() / ".cache" / "amlmon-bench" / "draws"
 
 
 @dataclass
@@ -158,25 +172,37 @@ def run_full(history: History, server: str, keep_db: bool) -> Outcome:
 def measure(history: History, outcome: Outcome) -> Measures:
     labels = set(history.labels())
     active = d.active_addresses(outcome.transfers)
-    flagged, k = outcome.flagged, len(labels)
+    # a generator's false alerts are built like its SAR groups: they count neither way
+    # (reported apart as look-alikes flagged)
+    uncounted = {a for a, kind in history.lookalikes.items() if kind == FALSE_ALERT}
+    flagged, k = outcome.flagged - uncounted, len(labels)
+    active -= uncounted
     return Measures(
         amlmon=d.quality(flagged, labels),
         at_k=d.precision_at(d.ranked(outcome.findings, active), labels, k),
         share=d.Share(len(flagged), len(active)),
-        at_budget=d.baselines(outcome.transfers, len(flagged), labels),
-        at_labels=d.baselines(outcome.transfers, k, labels),
+        at_budget=d.baselines(outcome.transfers, len(flagged), labels, uncounted),
+        at_labels=d.baselines(outcome.transfers, k, labels, uncounted),
         typology=d.typology_recall(history, flagged),
         precision=d.typology_precision(history, outcome.findings, flagged),
         near_miss=d.typology_recall(history, flagged, near_miss=True),
         roles=d.role_recall(history, flagged),
-        lookalikes=d.lookalike_flagged(history, flagged),
+        lookalikes=d.lookalike_flagged(history, outcome.flagged),
         seconds=outcome.seconds,
     )
 
 
 def histories(name: str, args: argparse.Namespace) -> Iterator[tuple[str, History, str]]:
     """(run label, history, a line about it) for each run of data set `name`."""
-    if name.startswith("amlsim-"):
+    if name == "amlsim-draws":
+        import detection_draws
+
+        for draw in args.draws:
+            spec = detection_draws.DRAWS[draw]
+            yield f"draw {draw}", detection_draws.load(draw, args.draws_dir), (
+                f"{spec.name}, SAR alerts {spec.mix()}, false alerts "
+                + ",".join(f"{t}={n}" for t, n in spec.false_alerts.items()))
+    elif name.startswith("amlsim-"):
         loaded = amlsim.load(name.removeprefix("amlsim-"))
         yield name, loaded.history, _amlsim_line(loaded)
     elif name == "sim-generate":
@@ -278,15 +304,36 @@ def targets(name: str, m: Measures) -> str:
                 f"{mark(worst[1].value >= SIM_TARGETS['typology_recall'])}; look-alikes "
                 f"flagged {looks.value:.1%} <= {SIM_TARGETS['lookalikes']:.0%} "
                 f"{mark(looks.value <= SIM_TARGETS['lookalikes'])}")
+    if name == "amlsim-draws":
+        prevalence = m.amlmon.labels / m.share.total if m.share.total else 0.0
+        floor = (DRAW_TARGETS["common"] if prevalence >= DRAW_TARGETS["prevalence"]
+                 else DRAW_TARGETS["rare"])
+        best = max(m.at_labels["degree"].f1, m.at_labels["isolation forest"].f1)
+        ratio = m.amlmon.f1 / best if best else float("inf")
+        return (f"F1 {m.amlmon.f1:.3f} >= {floor} at {prevalence:.1%} laundering "
+                f"{mark(m.amlmon.f1 >= floor)}; {ratio:.2f}x the better baseline at K "
+                f"({best:.3f}) >= {DRAW_TARGETS['over_baseline']}x "
+                f"{mark(ratio >= DRAW_TARGETS['over_baseline'])}")
     if name == "sim-generate":
         return "no target (written with the rules)"
     return "no target (the amounts mark the laundering transfers)"
 
 
 def main() -> None:
+    if "--learned" in sys.argv[1:]:
+        import learned
+
+        sys.exit(learned.main([a for a in sys.argv[1:] if a != "--learned"]))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learned", action="store_true",
+                        help="run bench/learned.py (issue 21) with the other arguments")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS,
                         default=[d for d in DATASETS if d != "sim-generate"])
+    parser.add_argument("--draws", nargs="+", default=["g1", "g2", "g3", "g4", "g5", "g6",
+                                                        "g7", "g8"],
+                        help="amlsim-draws: which of bench/detection_draws.py's draws")
+    parser.add_argument("--draws-dir", type=Path, default=DEFAULT_DRAWS_DIR,
+                        help="amlsim-draws: where draws are generated and read")
     parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105],
                         help="simulator seeds (the tests use others)")
     parser.add_argument("--investors", type=int, default=None,
@@ -316,6 +363,16 @@ def main() -> None:
           "baselines at amlmon's flag budget)")
     print(f"{'data set':<18}{'runs':>5}{'flagged':>9}{'share':>7}{'P':>7}{'R':>7}{'F1':>7}"
           f"{'P@K':>7}{'degree':>8}{'IF':>7}  targets")
+    draws = pooled.pop("amlsim-draws", [])
+    for label, m in zip([f"draw {g}" for g in args.draws], draws, strict=False):
+        print(f"{label:<18}{1:>5}{m.amlmon.flagged:>9,}{m.share.value:>7.1%}"
+              f"{m.amlmon.precision:>7.3f}{m.amlmon.recall:>7.3f}{m.amlmon.f1:>7.3f}"
+              f"{m.at_k.value:>7.3f}{m.at_budget['degree'].f1:>8.3f}"
+              f"{m.at_budget['isolation forest'].f1:>7.3f}  {targets('amlsim-draws', m)}")
+    if draws:
+        f1s = sorted((m.amlmon.f1, g) for g, m in zip(args.draws, draws, strict=False))
+        print(f"{'draws':<18} worst F1 {f1s[0][0]:.3f} ({f1s[0][1]}), median "
+              f"{statistics.median(f for f, _ in f1s):.3f}")
     for name, runs in pooled.items():
         m = reduce(operator.add, runs)
         print(f"{name:<18}{len(runs):>5}{m.amlmon.flagged:>9,}{m.share.value:>7.1%}"

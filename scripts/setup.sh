@@ -5,7 +5,9 @@
 #            package @foundry-rs/anvil. No Debian packages. (scripts/demo.sh)
 #   all      (the default) runtime, plus the dev extra (pytest, hypothesis, schemathesis,
 #            playwright, vyper, ruff, mypy) and the Debian packages the tests drive, prometheus
-#            (promtool) and chromium, when missing (needs root or sudo). (scripts/test.sh)
+#            (promtool), chromium and a JDK (javac: IBM's AMLSim generator, which the
+#            detection benches and a test draw from), when missing (needs root or sudo).
+#            (scripts/test.sh)
 # Postgres is not installed here: tests use $AMLMON_TEST_DATABASE_URL, else a server on
 # 127.0.0.1:5432, else a throwaway cluster started from the system's PostgreSQL binaries.
 # Idempotent and quick when nothing changed; each mode keeps its own install stamp, so
@@ -51,11 +53,13 @@ if ! .tools/node_modules/.bin/anvil --version 2>/dev/null | grep -q "Version: $A
     "@foundry-rs/anvil@$ANVIL_VERSION" >&2
 fi
 # Debian tools the tests drive (mode all): promtool/prometheus (alert rules, a real scrape)
-# and headless Chromium (the HTML report renders without errors).
+# headless Chromium (the HTML report renders without errors) and a JDK (the AMLSim generator
+# in ../shared/conformance/amlsim-gen compiles its Java simulator on first use).
 missing=()
 if [ "$MODE" = all ]; then
   command -v promtool >/dev/null || missing+=(prometheus)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v javac >/dev/null || missing+=(default-jdk-headless)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=(); elif command -v sudo >/dev/null; then sudo=(sudo);

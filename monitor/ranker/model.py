@@ -132,9 +132,3 @@ class Learned:
 
     ranker: Ranker
     known: dict[str, float]
-
-    def same(self, other: Learned | None) -> bool:
-        """The same model reading the same labels (it would rank every address alike)."""
-        return other is not None and other.known == self.known and (
-            other.ranker is self.ranker or (self.ranker.version is not None
-                                            and other.ranker.version == self.ranker.version))

@@ -130,11 +130,8 @@ def publish(session: Session) -> None:
     rows = session.execute(select(Token.address, RankerModel.pr_auc, RankerModel.created_at)
                            .join(RankerModel, RankerModel.token_id == Token.id)
                            .where(RankerModel.status == "current")).all()
-    held = {address for address, _, _ in rows}
     for gauge in (metrics.model_pr_auc, metrics.model_trained_timestamp_seconds):
-        for labels in list(gauge._metrics):  # noqa: SLF001 - drop tokens without a model
-            if labels[0] not in held:
-                gauge.remove(*labels)
+        gauge.clear()  # a token whose model was rolled back to none has no series
     for address, pr_auc, created_at in rows:
         metrics.model_pr_auc.labels(address).set(pr_auc)
         metrics.model_trained_timestamp_seconds.labels(address).set(as_utc(created_at).timestamp())

@@ -157,10 +157,16 @@ BASELINES = {"degree": degree_scores, "counterparties": counterparty_scores,
              "isolation forest": iforest_scores}
 
 
-def baselines(transfers: Sequence[Flow], budget: int,
-              labels: Collection[str]) -> dict[str, Quality]:
-    """Each baseline's quality when it may flag `budget` addresses."""
-    return {name: quality(top(scores(transfers), budget), labels)
+def baselines(transfers: Sequence[Flow], budget: int, labels: Collection[str],
+              uncounted: Collection[str] = ()) -> dict[str, Quality]:
+    """Each baseline's quality when it may flag `budget` addresses; `uncounted` addresses
+    (counted neither way) are left out of its ranking."""
+    skip = set(uncounted)
+
+    def ranked(scores: dict[str, float]) -> dict[str, float]:
+        return {a: s for a, s in scores.items() if a not in skip}
+
+    return {name: quality(top(ranked(scores(transfers)), budget), labels)
             for name, scores in BASELINES.items()}
 
 
