@@ -24,7 +24,7 @@ TOOLS = ("bash", "cat", "cut", "dirname", "grep", "head", "id", "mkdir", "sha256
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
     """A checkout with the real setup.sh and pyproject.toml, a recording .venv/bin/python
-    and anvil, and a PATH of real coreutils without promtool, chromium or npm."""
+    and anvil, and a PATH of real coreutils without promtool, chromium, javac or npm."""
     root = tmp_path / "checkout"
     (root / "scripts").mkdir(parents=True)
     shutil.copy(REPO / "scripts" / "setup.sh", root / "scripts" / "setup.sh")
@@ -66,7 +66,8 @@ def test_runtime_then_all_installs_what_is_missing(checkout: Path) -> None:
     assert run_setup(checkout, "runtime") == []
     assert run_setup(checkout, "all") == [
         "pip -m pip install --quiet --disable-pip-version-check -e .[dev]",
-        "apt-get install -y -q --no-install-recommends prometheus chromium"]
+        "apt-get install -y -q --no-install-recommends prometheus chromium "
+        "default-jdk-headless"]
     assert run_setup(checkout, "runtime") == []  # the dev extra includes the runtime
 
 
