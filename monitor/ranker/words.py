@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from monitor.ranker.features import COUNTERPARTY_MEAN
+
 _COUNTS = {
     "in_count": "incoming transfers", "out_count": "outgoing transfers",
     "in_counterparties": "distinct senders", "out_counterparties": "distinct receivers",
@@ -64,6 +66,8 @@ def phrase(name: str, value: float, typology: str | None = None) -> str:
     A role is said with the typology of the address's pattern in that role, when given."""
     if value != value:  # NaN: not measured
         return f"{name} not measured"
+    if name.startswith(COUNTERPARTY_MEAN):
+        return f"counterparties' average: {phrase(name[len(COUNTERPARTY_MEAN):], value)}"
     kind, _, base = name.rpartition(":")
     if kind == "rule":
         return f"{base.replace('_', ' ')} finding scored {value:.0f}"
@@ -92,6 +96,8 @@ def phrase(name: str, value: float, typology: str | None = None) -> str:
 
 def known(name: str) -> bool:
     """Whether `name` has a phrase of its own (not the fallback)."""
+    if name.startswith(COUNTERPARTY_MEAN):
+        return known(name[len(COUNTERPARTY_MEAN):])
     base = name.rpartition(":")[2]
     return (name.startswith(("rule:", "role:")) or base in _COUNTS or base in _SHARES
             or base in _OTHER or bool(_WINDOW.match(base)) or bool(_THIN_BURST.match(base)))
