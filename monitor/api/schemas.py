@@ -195,6 +195,9 @@ class ReasonOut(Out):
     category: str | None = Field(None, description="That list's category when the reason "
                                  "was written (sanctioned, mixer, …)")
     listed: str | None = Field(None, description="The listed address the finding leads to")
+    cap: int | None = Field(None, description="The highest risk the address has while this "
+                            "reason holds: the trained ranker holding the rules' findings "
+                            "below the flag (rule learned_ranker)")
     suppressed: dict[str, Any] | None = Field(
         None, description="{id, until} of the suppression that keeps this reason out of the "
         "risk until then (see /api/v1/suppressions)")

@@ -206,6 +206,7 @@ class LearnedRanker(Strict):
     folds: Annotated[int, Field(ge=2, le=20)] = 5
     min_score: Score = 20
     explain_features: Annotated[int, Field(ge=1, le=10)] = 3
+    demote_below: Annotated[float, Field(ge=0, lt=1)] = 0.5
     max_iter: Count = 300
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.1
     max_leaf_nodes: Annotated[int, Field(ge=2)] = 31

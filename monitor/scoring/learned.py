@@ -8,6 +8,12 @@ flags on its own is flagged, and any score adds to the other reasons as a rule's
 Scores under `min_score` give no reason. The addresses the model was trained on get no
 reason from it: their label is known, and a label never flags on its own.
 
+The ranker also cuts the rules' false positives, as investigators taught it: an address
+the rules flag but the ranker ranks well below its threshold (under `demote_below` of it)
+gets a learned reason with a cap, which holds its risk just below flag_min_risk: it keeps
+its findings, says why it is held, and raises no alert. Findings no model holds
+(risk.UNCAPPED: a watchlist exposure, a transfer to a non-KYC address) flag as before.
+
 The reason names how many reported (laundering-labelled) addresses the model ranked at
 most as high out of fold, and the features that raise this address's probability most,
 in words, with their values: "ranked like 14 reported addresses by model v3 (0.83, flags
@@ -30,7 +36,7 @@ from monitor.ranker.words import phrase
 from monitor.scoring.config import ROLES, RulesConfig
 from monitor.scoring.context import MAX_EVIDENCE
 from monitor.scoring.evaluate import ADDRESS_RULES, PATTERN_RULES, Scored
-from monitor.scoring.risk import Reason
+from monitor.scoring.risk import UNCAPPED, Reason, fuse
 
 RULE = "learned_ranker"
 
@@ -147,24 +153,54 @@ def reasons(scored: Scored, learned: Learned, config: RulesConfig) -> dict[int, 
     score = to_score(probability, ranker.threshold, config)
     trained = np.array([str(a) in ranker.training for a in scored.flows.addresses[rows]],
                        dtype=bool)
-    keep = np.flatnonzero((score >= params.min_score) & ~trained)
+    held_down = _held_down(scored, config, probability < params.demote_below
+                           * ranker.threshold, trained)
+    keep = np.flatnonzero(((score >= params.min_score) & ~trained) | held_down)
     if keep.size == 0:
         return {}
     contributions = ranker.contributions(x[keep])
     roles = _role_typologies(scored, set(rows[keep].tolist()))
+    cap = int(config.flag_min_risk) - 1
     out = {}
     for k, i in enumerate(keep):
         address = int(rows[i])
-        order = np.argsort(-contributions[k], kind="stable")[:params.explain_features]
-        top = [j for j in order if contributions[k, j] > 0] or list(order)
+        down = bool(held_down[i])
+        # what raises its probability most, or, held down, what lowers it most
+        order = np.argsort(contributions[k] if down else -contributions[k],
+                           kind="stable")[:params.explain_features]
+        top = [j for j in order if (contributions[k, j] < 0 if down
+                                    else contributions[k, j] > 0)] or list(order)
         words = [phrase(ranker.features[j], float(x[i, j]),
                         roles.get(address, {}).get(ranker.features[j])) for j in top]
-        detail = (f"ranked like {ranker.like(float(probability[i]))} reported addresses by "
-                  f"model {_version(ranker)} ({probability[i]:.2f}, flags from "
-                  f"{ranker.threshold:.2f}): {'; '.join(words)}")
+        if down:
+            detail = (f"ranked like the legitimate addresses by model {_version(ranker)} "
+                      f"({probability[i]:.2f}, flags from {ranker.threshold:.2f}): the rule "
+                      f"findings are held below the flag, at risk {cap}: {'; '.join(words)}")
+        else:
+            detail = (f"ranked like {ranker.like(float(probability[i]))} reported addresses "
+                      f"by model {_version(ranker)} ({probability[i]:.2f}, flags from "
+                      f"{ranker.threshold:.2f}): {'; '.join(words)}")
         out[address] = Reason(RULE, int(round(min(max(float(score[i]), 0.0), 100.0))), detail,
-                              _evidence(scored, address, [ranker.features[j] for j in top],
-                                        known))
+                              [] if down else _evidence(
+                                  scored, address, [ranker.features[j] for j in top], known),
+                              cap=cap if down else None)
+    return out
+
+
+def _held_down(scored: Scored, config: RulesConfig, low: np.ndarray,
+               trained: np.ndarray) -> np.ndarray:
+    """Per row (address - 1): flagged by the rules' findings, by none that a model never
+    holds (risk.UNCAPPED), and ranked well below the ranker's threshold (`low`)."""
+    out = np.zeros(low.size, dtype=bool)
+    for address, held in scored.raw.items():
+        i = address - 1
+        if not 0 <= i < low.size or not low[i] or trained[i]:
+            continue
+        findings = [reason for rule, reason in held.items() if rule != RULE]
+        if (fuse(findings, config.weights)[0] >= config.flag_min_risk
+                and fuse([r for r in findings if r.rule in UNCAPPED],
+                         config.weights)[0] < config.flag_min_risk):
+            out[i] = True
     return out
 
 

@@ -4,6 +4,11 @@ risk = 100 × (1 − Π (1 − weight_r × score_r / 100)) over the address's hi
 reason is enough to be high, several moderate ones add up, and no sum exceeds 100.
 Weights are per rule in config; `anomaly` alone is weighted below the flag threshold, so
 being unusual is a reason to look, not an accusation.
+
+A reason may carry a cap: the trained ranker's verdict that an address ranks like the
+legitimate ones its investigators closed (monitor.scoring.learned) holds the risk the
+other reasons give at the cap. Findings of compliance controls (UNCAPPED: a watchlist
+exposure, a transfer to a non-KYC address) are never held by a model.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SEVERITIES = (("critical", 85), ("high", 65), ("medium", 40), ("low", 0))
+UNCAPPED = ("watchlist_exposure", "non_kyc_recipient")
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class Reason:
     list_name: str | None = None  # a watchlist finding's list, its category, and the
     category: str | None = None  # listed address it leads to
     listed: str | None = None
+    cap: int | None = None  # the highest risk the address may have while this reason holds
 
     def as_dict(self, pattern_ids: dict[str, int] | None = None) -> dict[str, Any]:
         """As stored and reported: a pattern finding names its pattern's id and the role; a
@@ -39,6 +46,8 @@ class Reason:
             out["list"] = self.list_name
             out["category"] = self.category
             out["listed"] = self.listed
+        if self.cap is not None:
+            out["cap"] = self.cap
         return out
 
 
@@ -50,9 +59,17 @@ def severity(risk: float) -> str:
 
 
 def fuse(reasons: list[Reason], weights: dict[str, float]) -> tuple[int, list[Reason]]:
+    risk = _combined(reasons, weights)
+    caps = [reason.cap for reason in reasons if reason.cap is not None]
+    if caps:
+        risk = max(min(risk, min(caps)),
+                   _combined([r for r in reasons if r.rule in UNCAPPED], weights))
+    ordered = sorted(reasons, key=lambda r: (-weights.get(r.rule, 1.0) * r.score, r.rule))
+    return int(risk), ordered
+
+
+def _combined(reasons: list[Reason], weights: dict[str, float]) -> int:
     remaining = 1.0
     for reason in reasons:
         remaining *= 1.0 - min(max(weights.get(reason.rule, 1.0) * reason.score / 100, 0.0), 1.0)
-    risk = round(100 * (1 - remaining))
-    ordered = sorted(reasons, key=lambda r: (-weights.get(r.rule, 1.0) * r.score, r.rule))
-    return int(risk), ordered
+    return round(100 * (1 - remaining))

@@ -238,7 +238,8 @@ def _material(before: AddressScore, risk: int, reasons: list[dict[str, Any]],
             return True
         if not set(reason["evidence"]) <= set(old[rule]["evidence"]):
             return True
-        if any(reason.get(key) != old[rule].get(key) for key in ("list", "category", "listed")):
+        if any(reason.get(key) != old[rule].get(key)
+               for key in ("list", "category", "listed", "cap")):
             return True
     return False
 

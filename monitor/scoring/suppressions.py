@@ -165,8 +165,8 @@ class Active:
             else:
                 reason[MARK] = {"id": cover.id, "until": iso(cover.until)}
             marked.append(reason)
-        fused, _ = fuse([Reason(r["rule"], r["score"], r["detail"], r["evidence"])
-                         for r in kept], self._weights)
+        fused, _ = fuse([Reason(r["rule"], r["score"], r["detail"], r["evidence"],
+                                cap=r.get("cap")) for r in kept], self._weights)
         return fused, marked
 
     def unflagged(self, scored: Scored, min_risk: float) -> int:

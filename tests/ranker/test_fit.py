@@ -15,6 +15,7 @@ from monitor.ranker.training.fit import fit
 from monitor.ranker.words import known, phrase
 from monitor.scoring import learned
 from monitor.scoring.config import DEFAULTS, parse
+from monitor.scoring.risk import Reason, fuse
 from support.flows import benign_scored
 
 PARAMS = DEFAULTS.rules.learned_ranker.model_copy(update={"max_iter": 60})
@@ -143,6 +144,57 @@ def test_reasons_name_their_features_and_skip_the_trained() -> None:
     found = learned.reasons(scored, Learned(fitted.ranker, {}), DEFAULTS)
     assert found and not set(found) & set(trained.tolist())
     for reason in found.values():
+        if reason.cap is not None:
+            continue  # rule findings held down: test_the_ranker_holds_down_rule_findings
         assert reason.rule == "learned_ranker" and reason.score >= 20
         assert reason.detail.startswith("ranked like ") and "by model v7 (" in reason.detail
         assert reason.detail.split(": ", 1)[1]  # its top features, in words
+
+
+def test_a_cap_holds_risk_but_not_a_compliance_finding() -> None:
+    weights = DEFAULTS.weights
+    fan_in = Reason("fan_in", 80, "feeder", [])
+    held = Reason("learned_ranker", 5, "ranked like the legitimate", [], cap=49)
+    assert fuse([fan_in], weights)[0] == 80
+    assert fuse([fan_in, held], weights)[0] == 49
+    listed = Reason("watchlist_exposure", 90, "paid by a listed address", [])
+    assert fuse([fan_in, listed, held], weights)[0] == 90
+    assert held.as_dict()["cap"] == 49 and "cap" not in fan_in.as_dict()
+
+
+def test_the_ranker_holds_down_rule_findings_it_ranks_legitimate() -> None:
+    """The rules flag two quiet addresses that investigators' labels rank like the
+    legitimate ones: a fan-in finding is held below the flag, with the reason saying why,
+    and comes back when the ranker is gone; a watchlist finding is never held."""
+    scored = benign_scored()
+    inputs = learned.inputs(scored)
+    rows = np.arange(1, inputs.n)
+    degree = inputs.columns["feature:in_counterparties"][rows]
+    laundering = degree > np.quantile(degree, 0.8)
+    rng = np.random.default_rng(3)
+    trained = rows[rng.random(rows.size) < 0.7]
+    fitted = fit(inputs, trained, laundering[trained - 1], np.ones(trained.size),
+                 PARAMS.model_copy(update={"min_samples_leaf": 5}))
+    names = [str(a) for a in scored.flows.addresses]
+    fitted.ranker.training = frozenset(names[i] for i in trained)
+    rest = np.setdiff1d(rows, trained)
+    p = fitted.ranker.probability(features.matrix(
+        inputs, features.graph(inputs), np.zeros(inputs.n), fitted.ranker.features, rest))
+    quiet = rest[p < 0.5 * fitted.ranker.threshold]
+    assert quiet.size >= 2
+    feeder, exposed = int(quiet[0]), int(quiet[1])
+    scored.set_reasons(feeder, {"fan_in": Reason("fan_in", 80, "feeder", [])}, DEFAULTS)
+    scored.set_reasons(exposed, {"watchlist_exposure": Reason(
+        "watchlist_exposure", 80, "paid by a listed address", [])}, DEFAULTS)
+    flag = DEFAULTS.flag_min_risk
+    learned.with_ranker(scored, Learned(fitted.ranker, {}), DEFAULTS)
+    assert scored.risk[feeder] == flag - 1
+    held = scored.raw[feeder]["learned_ranker"]
+    assert held.cap == flag - 1 and "held below the flag" in held.detail
+    assert held.detail.split(": ")[-1]  # what lowers it, in words
+    assert "fan_in" in scored.raw[feeder]  # the finding stays, for the investigator
+    assert scored.risk[exposed] == 80
+    assert "learned_ranker" not in scored.raw.get(exposed, {}) or \
+        scored.raw[exposed]["learned_ranker"].cap is None
+    learned.with_ranker(scored, None, DEFAULTS)
+    assert scored.risk[feeder] == 80
