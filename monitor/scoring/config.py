@@ -84,7 +84,9 @@ class Structuring(Strict):
 class SplitTransfers(Strict):
     window_seconds: Seconds = DAY
     min_transfers: Annotated[int, Field(ge=2)] = 2
-    max_sender_share: Share = 0.05
+    rare_share: Annotated[float, Field(gt=0, le=1)] = 0.05
+    fade_decades: Annotated[float, Field(gt=0)] = 1.0
+    min_score: Score = 10
     habit_days: Annotated[int, Field(ge=2)] = 3
 
 

@@ -13,10 +13,12 @@ import functools
 from fractions import Fraction
 
 import numpy as np
+import pytest
 
 from monitor.scoring import population
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.evaluate import Scored, compute_features
+from monitor.scoring.rules.split_transfers import grade
 from support.flows import (
     AT,
     DAY,
@@ -25,6 +27,7 @@ from support.flows import (
     LARGEST,
     TOPPER,
     Ledger,
+    address,
     assert_hit,
     assert_no_pattern,
     assert_pattern,
@@ -235,7 +238,7 @@ def _split_scene() -> tuple[Scored, dict[str, dict[str, str]]]:
 
 def test_split_transfers_needs_min_transfers_to_one_receiver() -> None:
     scored, cases = _split_scene()
-    assert scored.stats.burst_rarity(SPLIT.min_transfers) <= SPLIT.max_sender_share
+    assert scored.stats.burst_rarity(SPLIT.min_transfers) <= SPLIT.rare_share
     assert_pattern(scored, "split_transfers", cases["fewest"])
     assert_no_pattern(scored, "split_transfers", *cases["too_few"])
 
@@ -256,7 +259,7 @@ def test_split_transfers_on_fewer_than_habit_days_windows_only() -> None:
 
 def test_split_transfers_into_a_service_wallet_name_only_the_sender() -> None:
     scored, cases = _split_scene()
-    assert scored.stats.burst_rarity(SPLIT.min_transfers, True) <= SPLIT.max_sender_share
+    assert scored.stats.burst_rarity(SPLIT.min_transfers, True) <= SPLIT.rare_share
     assert_pattern(scored, "split_transfers", cases["deposit"])
     assert reason(scored, EXCHANGE, "split_transfers") is None
 
@@ -274,13 +277,13 @@ def _senders(ledger: Ledger) -> int:
 
 @functools.cache
 def _rarity(extra: int) -> tuple[Scored, dict[str, str]]:
-    """A split pair on a token where exactly max_sender_share of the senders ever paid
+    """A split pair on a token where exactly rare_share of the senders ever paid
     one receiver min_transfers times within the window (plus `extra` more who did)."""
     p, ledger = SPLIT, background()
     few = [HOUR] * (p.min_transfers - 1)
     members = _pair(ledger, "rare", few)
     senders = _senders(ledger)
-    share = Fraction(str(p.max_sender_share))
+    share = Fraction(str(p.rare_share))
     # (1 + x) / (senders + x + y) == share, with the fewest other splitters x.
     x = 0
     while (y := (1 + x) / share - senders - x) < 0 or y.denominator != 1:
@@ -292,15 +295,34 @@ def _rarity(extra: int) -> tuple[Scored, dict[str, str]]:
     return score(ledger), members
 
 
-def test_split_transfers_at_most_max_sender_share_of_senders_split() -> None:
+def test_split_transfers_score_in_full_up_to_rare_share_and_fade_beyond() -> None:
     scored, members = _rarity(0)
-    assert scored.stats.burst_rarity(SPLIT.min_transfers) == SPLIT.max_sender_share
+    assert scored.stats.burst_rarity(SPLIT.min_transfers) == SPLIT.rare_share
     assert_pattern(scored, "split_transfers", members)
-    # One more splitter on the token: splitting is this token's ordinary business.
+    full = _split_score(scored, members)
+    assert full == 55  # the fewest transfers, rare: the rule's floor
+    # One more splitter on the token: a little more common, a little less telling; no
+    # cliff where the rule switches itself off.
     scored, members = _rarity(1)
-    assert scored.stats.burst_rarity(SPLIT.min_transfers) > SPLIT.max_sender_share
-    assert_no_pattern(scored, "split_transfers", *members)
-    assert_unflagged(scored, *members)
+    assert scored.stats.burst_rarity(SPLIT.min_transfers) > SPLIT.rare_share
+    assert_pattern(scored, "split_transfers", members)
+    assert 50 <= _split_score(scored, members) < full
+
+
+def _split_score(scored: Scored, members: dict[str, str]) -> float:
+    """The score of the one split pattern these names are members of."""
+    wanted = {address(name) for name in members}
+    found = [p for p in scored.patterns.values() if p.typology == "split_transfers"
+             and wanted & {str(scored.flows.addresses[a]) for a in p.members}]
+    assert len(found) == 1, [p.title for p in found]
+    return float(found[0].score)
+
+
+def test_split_grade_falls_by_the_decade() -> None:
+    rare, fade = SPLIT.rare_share, SPLIT.fade_decades
+    assert grade([rare / 10, rare], rare, fade).tolist() == [1.0, 1.0]
+    assert grade([rare * 10 ** (fade / 2)], rare, fade)[0] == pytest.approx(0.5)
+    assert grade([rare * 10 ** fade, 1.0], rare, fade).tolist() == [0.0, 0.0]
 
 
 @functools.cache
@@ -318,8 +340,15 @@ def test_split_transfers_leaves_top_ups_and_split_deposits_alone() -> None:
     assert_no_pattern(scored, "split_transfers", TOPPER, f"{TOPPER}:account")
     assert_unflagged(scored, TOPPER, f"{TOPPER}:account")
     scored, senders = _split_deposits_scene()
-    assert scored.stats.burst_rarity(SPLIT.min_transfers, True) > SPLIT.max_sender_share
-    assert_no_pattern(scored, "split_transfers", *senders, EXCHANGE)
+    rarity = scored.stats.burst_rarity(SPLIT.min_transfers, True)
+    assert rarity > SPLIT.rare_share
+    # Common on this token: each counts for little (it would add to other findings of
+    # the sender's), and none is flagged; the exchange is no member.
+    for sender in senders:
+        score = _split_score(scored, {sender: "source"})
+        assert score == pytest.approx(55 * float(grade(rarity, SPLIT.rare_share,
+                                                       SPLIT.fade_decades))) and score < 25
+    assert reason(scored, EXCHANGE, "split_transfers") is None
     assert_unflagged(scored, *senders)
 
 

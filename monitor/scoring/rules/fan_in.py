@@ -39,7 +39,7 @@ def detect(ctx: Context[FanIn]) -> list[Pattern]:
     pairs, group = np.unique(pair, return_inverse=True)
     pair_value = np.bincount(group, weights=f.amount[rows])
     dedicated = pair_value[group] >= p.min_dedication * feats.out_value[src]
-    senders, receivers, _ = rare_pairs(ctx)
+    senders, receivers = rare_pairs(ctx)
     split = np.isin(pair, senders * (1 << 32) + receivers)
     mule = rows[(few & (fresh | dedicated)) | split]
     # One event per (collector, feeder): distinct feeders are what matters.

@@ -4,9 +4,13 @@ Splitting one payment into several to the same counterparty is smurfing's simple
 (structuring without a threshold in sight), and laundering scripts do it to move funds
 in pieces. Ordinary holders do it too (a test transfer before the real one, a top-up in
 two steps), so what counts is how rare it is *on this token*: a pair qualifies when its
-busiest `window_seconds` holds at least `min_transfers` transfers and no more than
-`max_sender_share` of the token's senders ever made that many transfers to one receiver
-within the window. Deposits into a service wallet (exchange, custodian, by the token's
+busiest `window_seconds` holds at least `min_transfers` transfers, and it scores by the
+share of the token's senders that ever made that many transfers to one receiver within
+the window: in full at `rare_share` or less, then less by `fade_decades` decades of
+commonness (at the default 1, half at √10 × rare_share and nothing at 10 ×). The rule
+never switches itself off: where splitting is common (because laundering is), a split
+still counts, for less, beside the other findings; a pattern under `min_score` is not
+kept. Deposits into a service wallet (exchange, custodian, by the token's
 yardstick) or into a deposit address are compared with the token's other deposits,
 which are split far more often; the service side is never a member, nor the sender. A
 pair that makes several transfers a window on `habit_days` or more separate windows is
@@ -28,28 +32,51 @@ from monitor.scoring.population import pair_bursts
 from monitor.scoring.rules import duration, scale, share
 
 
-def rare_pairs(ctx: Context[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(senders, receivers, counts) of the pairs whose busiest window is rare on this
-    token; computed once per evaluation and shared with fan_in."""
+def split_pairs(ctx: Context[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(senders, receivers, counts, grades) of the pairs whose busiest window holds a split
+    that scores on this token (grade > 0; 1 where it is rare); computed once per
+    evaluation and shared with fan_in."""
     held = ctx.shared.get("split_pairs")
     if held is None:
         p, f = ctx.config.rules.split_transfers, ctx.flows
         side = ctx.service() | ctx.deposit()
         rows = np.flatnonzero(~side[f.src] & (f.dst != 0) & (f.src != f.dst))
         senders, receivers, counts = pair_bursts(f, rows, int(p.window_seconds))
-        rare = ((counts >= p.min_transfers)
-                & (ctx.stats.burst_rarity(counts, side[receivers]) <= p.max_sender_share))
-        rare[rare] = _burst_days(f, senders[rare], receivers[rare],
+        grades = np.zeros(counts.size)
+        split = counts >= p.min_transfers
+        grades[split] = grade(ctx.stats.burst_rarity(counts[split], side[receivers[split]]),
+                              p.rare_share, p.fade_decades)
+        keep = grades > 0
+        keep[keep] = _burst_days(f, senders[keep], receivers[keep],
                                  int(p.window_seconds)) < p.habit_days
-        held = ctx.shared["split_pairs"] = (senders[rare], receivers[rare], counts[rare])
+        held = ctx.shared["split_pairs"] = (senders[keep], receivers[keep], counts[keep],
+                                            grades[keep])
     return held
+
+
+def rare_pairs(ctx: Context[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(senders, receivers) of the split pairs that are rare on this token (grade 1)."""
+    senders, receivers, _, grades = split_pairs(ctx)
+    rare = grades >= 1.0
+    return senders[rare], receivers[rare]
+
+
+def grade(rarity: Any, rare_share: float, fade_decades: float) -> np.ndarray:
+    """1 at `rare_share` or less, falling linearly in log10 of rarity / rare_share to 0
+    `fade_decades` decades above it."""
+    ratio = np.maximum(np.asarray(rarity, dtype=float) / rare_share, 1.0)
+    return np.clip(1.0 - np.log10(ratio) / fade_decades, 0.0, 1.0)
 
 
 def detect(ctx: Context[SplitTransfers]) -> list[Pattern]:
     p, f = ctx.params, ctx.flows
     window = int(p.window_seconds)
     found = []
-    for sender, receiver, count in zip(*rare_pairs(ctx), strict=True):
+    for sender, receiver, count, weight in zip(*split_pairs(ctx), strict=True):
+        score = weight * scale(float(count), p.min_transfers, 4 * p.min_transfers, floor=55,
+                               cap=85)
+        if score < p.min_score:
+            continue
         deposit = bool(ctx.service()[receiver] or ctx.deposit()[receiver])
         rarity = float(ctx.stats.burst_rarity(int(count), deposit))
         sender, receiver = int(sender), int(receiver)
@@ -61,10 +88,12 @@ def detect(ctx: Context[SplitTransfers]) -> list[Pattern]:
         title = (
             f"split transfers: {used.size} transfers totalling "
             f"{ctx.amount(f.amount[used].sum())} from {ctx.who(sender)} to "
-            f"{ctx.who(receiver)} within {duration(span)}; only {share(rarity)} of this "
-            f"token's senders ever paid one {kind} {count} times within {duration(window)}"
+            f"{ctx.who(receiver)} within {duration(span)}; "
+            + (f"only {share(rarity)}" if weight >= 1.0 else
+               f"{share(rarity)} (common here: scored {weight:.0%})")
+            + f" of this token's senders ever paid one {kind} {count} times within "
+            f"{duration(window)}"
         )
-        score = scale(float(count), p.min_transfers, 4 * p.min_transfers, floor=55, cap=85)
         members = {sender: "source"} if deposit else {sender: "source", receiver: "collector"}
         pattern = build(ctx, "split_transfers", sender, members, used, score, title)
         if anchored(pattern, ctx.focus):
