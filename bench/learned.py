@@ -45,43 +45,27 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "bench"))
 
-from monitor.addresses import ZERO  # noqa: E402
+import detection_draws  # noqa: E402
+from detection import flows_from_history  # noqa: E402
+
 from monitor.ranker.model import Learned  # noqa: E402
 from monitor.ranker.training.fit import fit  # noqa: E402
 from monitor.scoring import learned  # noqa: E402
 from monitor.scoring.config import RulesConfig, load_rules_config  # noqa: E402
 from monitor.scoring.evaluate import Scored, evaluate  # noqa: E402
-from monitor.scoring.flows import Flows  # noqa: E402
 from monitor.sim import amlsim  # noqa: E402
 from monitor.sim.amlsim_draws import FALSE_ALERT, load_draw  # noqa: E402
 from monitor.sim.history import History  # noqa: E402
+from support.detection import Quality  # noqa: E402
 
 DATASETS = ("amlsim-draws", "amlsim-neutral")
 DRAWS = ("g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8")
 FRACTIONS = (0.05, 0.10, 0.30, 0.50)
 MARGIN, COMMON, RARE, PREVALENCE = 0.05, 0.70, 0.40, 0.05
 DEFAULT_DRAWS_DIR = Path.home() / ".cache" / "amlmon-bench" / "draws"
-
-
-@dataclass(frozen=True)
-class Quality:
-    flagged: int
-    true: int
-    labels: int
-
-    @property
-    def f1(self) -> float:
-        total = self.flagged + self.labels
-        return 2 * self.true / total if total else 0.0
-
-    @property
-    def precision(self) -> float:
-        return self.true / self.flagged if self.flagged else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.true / self.labels if self.labels else 0.0
 
 
 @dataclass(frozen=True)
@@ -100,28 +84,6 @@ class Row:
     seconds: float
 
 
-def flows_of(history: History) -> Flows:
-    """The scoring input amlmon would load after ingesting `history`, without a chain: the
-    zero address first, the others in sorted order, one block per transfer."""
-    transfers = history.transfers
-    ends = np.array([t.sender for t in transfers] + [t.receiver for t in transfers] + [ZERO],
-                    dtype=object)
-    addresses, inverse = np.unique(ends, return_inverse=True)
-    zero = int(np.flatnonzero(addresses == ZERO)[0])
-    order = np.concatenate(([zero], np.delete(np.arange(addresses.size), zero)))
-    remap = np.empty_like(order)
-    remap[order] = np.arange(order.size)
-    inverse = remap[inverse]
-    n = len(transfers)
-    return Flows(
-        token_id=1, decimals=history.decimals, addresses=addresses[order],
-        t=np.array([t.timestamp for t in transfers], dtype=np.int64),
-        block=np.arange(n, dtype=np.int64), src=inverse[:n].astype(np.int64),
-        dst=inverse[n:2 * n].astype(np.int64),
-        amount=np.array([t.amount for t in transfers], dtype=float) / 10**history.decimals,
-        tx=np.array([f"0x{i:064x}" for i in range(n)], dtype=object))
-
-
 def histories(args: argparse.Namespace) -> Iterator[tuple[str, History]]:
     for dataset in args.datasets:
         if dataset == "amlsim-neutral":
@@ -132,12 +94,8 @@ def histories(args: argparse.Namespace) -> Iterator[tuple[str, History]]:
 
 
 def _draw(name: str, folder: Path) -> History:
-    try:  # bench/detection_draws.py generates a draw it knows into the folder first
-        sys.path.insert(0, str(REPO / "bench"))
-        sys.path.insert(0, str(REPO / "tests"))
-        import detection_draws  # type: ignore[import-not-found]
-    except ImportError:
-        return load_draw(folder / name)
+    """A draw bench/detection_draws.py knows (generated into `folder` first), else one
+    already in folder/NAME."""
     if name in detection_draws.DRAWS:
         return detection_draws.load(name, folder)
     return load_draw(folder / name)
@@ -146,7 +104,7 @@ def _draw(name: str, folder: Path) -> History:
 def measure(name: str, history: History, config: RulesConfig, fractions: list[float],
             seeds: list[int]) -> list[Row]:
     started = time.perf_counter()
-    scored = evaluate(flows_of(history), config, permissioned=True)
+    scored = evaluate(flows_from_history(history), config, permissioned=True)
     print(f"== {name}: {len(history.transfers):,} transfers, {len(history.investors):,} "
           f"accounts, scored in {time.perf_counter() - started:.1f} s", flush=True)
     names = [str(a) for a in scored.flows.addresses]
@@ -218,7 +176,7 @@ def flagged(scored: Scored, config: RulesConfig) -> set[int]:
 
 
 def quality(found: set[int], labels: set[int]) -> Quality:
-    return Quality(len(found), len(found & labels), len(labels))
+    return Quality(len(found), len(found & labels), len(labels))  # by address index
 
 
 def _print_row(row: Row) -> None:
