@@ -5,6 +5,8 @@ has words; the score lands the threshold on flag_min_risk."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -166,7 +168,7 @@ def test_the_ranker_holds_down_rule_findings_it_ranks_legitimate() -> None:
     """The rules flag two quiet addresses that investigators' labels rank like the
     legitimate ones: a fan-in finding is held below the flag, with the reason saying why,
     and comes back when the ranker is gone; a watchlist finding is never held."""
-    scored = benign_scored()
+    scored = copy.deepcopy(benign_scored())  # shared by other tests: left as it was
     inputs = learned.inputs(scored)
     rows = np.arange(1, inputs.n)
     degree = inputs.columns["feature:in_counterparties"][rows]
