@@ -8,10 +8,13 @@ forest, each address's rule reasons). When new blocks arrive:
    per-address feature depends only on the address's own transfers;
 2. the *neighbourhood* to re-score is the touched addresses plus what a walk from them
    reaches (`neighbourhood`): every counterparty of a touched address that can be a
-   low-degree member of a pattern anchored at that counterparty (a feeder, mule, hop,
-   cycle member or relay), or whose side (service wallet, deposit address) changed; and
-   on from there through addresses with at most `degree_limit` counterparties (peel
-   chains, cycles, mules and pass-through chains are made of such addresses); a busy
+   low-degree member of a pattern anchored at that counterparty (a feeder, mule, hop
+   or relay), or whose side (service wallet, deposit address) changed; and on from there
+   through addresses with at most `degree_limit` counterparties (peel chains, mules and
+   pass-through chains are made of such addresses); cycle members may be busy, so the
+   walk also starts, crossing every edge, from the anchor of every loop a touched
+   address can change (`loop_anchors`), and the cycle rule runs on the whole token's
+   transfers for the loops through the neighbourhood; a busy
    address the walk reaches joins it but is not walked through: a pattern anchored there
    is found again from its own transfers, and its other members get their reasons from
    the pattern;
@@ -37,16 +40,17 @@ from monitor.scoring import evaluate, learned, population
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.flows import Flows
+from monitor.scoring.rules import cycle
 from monitor.watchlist.service import Listing
 
 
 def degree_limit(config: RulesConfig) -> int:
     """Counterparties above which an address ends the neighbourhood walk: the largest
-    degree a multi-address pattern allows its low-degree members (cycle members, mules
-    with their senders and receivers, peel-chain hops, pass-through intermediaries)."""
+    degree a multi-address pattern allows its low-degree members (mules with their
+    senders and receivers, peel-chain hops, pass-through intermediaries; cycle members
+    may be busy: `loop_anchors`)."""
     rules = config.rules
-    return int(max(rules.cycle.max_counterparties,
-                   2 * rules.scatter_gather.max_mule_counterparties,
+    return int(max(2 * rules.scatter_gather.max_mule_counterparties,
                    rules.peel_chain.max_hop_receipts + rules.peel_chain.max_hop_sends,
                    rules.rapid_pass_through.max_counterparties,
                    rules.fan_in.max_feeder_transfers))
@@ -87,6 +91,21 @@ def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: in
     return np.flatnonzero(level >= 0)
 
 
+def loop_anchors(state: Scored, flows: Flows, service: np.ndarray, config: RulesConfig,
+                 seeds: np.ndarray) -> np.ndarray:
+    """Anchors of the loops (rule cycle) a seed can change: of every loop through a seed
+    on the whole token now, and of every cycle held with a seed among its members. Cycle
+    members may be busy addresses the walk does not cross; the walk starts from these
+    anchors too, so that their loops (found on the whole token's transfers) and any other
+    pattern anchored there are found again."""
+    found = cycle.anchors_through(flows, service, config.rules.cycle, seeds)
+    mine = set(seeds.tolist())
+    held = [p.anchor for p in state.patterns.values()
+            if p.typology == "cycle" and mine.intersection(p.members)]
+    anchors = np.union1d(found, np.asarray(held, dtype=np.int64))
+    return anchors[anchors != 0]
+
+
 def _grown(mask: np.ndarray, size: int) -> np.ndarray:
     """`mask` (per address of the flows before) padded with False for new addresses."""
     return np.r_[mask, np.zeros(size - mask.size, dtype=bool)]
@@ -99,8 +118,8 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     old, feats = state.flows, state.features
     seeds = touched(old, flows)
     # A seed's changed features can change a pattern anchored at any of its counterparties
-    # only while it can be a low-degree member there (a feeder, mule, hop, cycle member,
-    # relay or its recipient: each has at most `degree_limit` counterparties, and degree
+    # only while it can be a low-degree member there (a feeder, mule, hop, relay or its
+    # recipient: each has at most `degree_limit` counterparties, and degree
     # only grows), or when its side (service wallet, deposit address) changed. So only
     # those seeds open their walk to every counterparty, and so does any address whose
     # side changed, new transfers or not (its wallet grew busy); any other busy seed
@@ -119,7 +138,9 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     seeds = np.union1d(seeds, flipped[flipped != 0])
     degree = population.degree(feats)
     open_seeds = (member_before & ~(before[0] & sides[0])) | changed_side
-    region = neighbourhood(flows, degree, seeds, limit, open_seeds)
+    anchors = loop_anchors(state, flows, sides[0], config, seeds)
+    open_seeds[anchors] = True
+    region = neighbourhood(flows, degree, np.union1d(seeds, anchors), limit, open_seeds)
     rows = flows.rows_touching(region)
     ends = np.union1d(flows.src[rows], flows.dst[rows])
     rows = flows.rows_touching(np.union1d(region, ends[(degree[ends] <= limit) & (ends != 0)]))
@@ -127,7 +148,11 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     focus[region] = True
     local = evaluate.contexts(flows.subset(rows), feats.restricted(rows, flows.n), config,
                               state.stats, listings, focus, sides)
-    found = evaluate.find_patterns(local)
+    found = evaluate.find_patterns(local, skip=("cycle",))
+    # Loops run on the whole token's transfers (busy members' too): from each starting
+    # leg the walk a full run makes, kept when a loop is anchored in the region.
+    whole = evaluate.contexts(flows, feats, config, state.stats, listings, focus, sides)
+    found.update({p.key: p for p in cycle.detect(whole["cycle"])})
     # Patterns anchored in the region are found again; the others stand.
     dropped = [key for key, p in state.patterns.items() if focus[p.anchor]]
     affected = set(region.tolist())
