@@ -127,7 +127,7 @@ class PeelChain(Strict):
 class Cycle(Strict):
     max_leg_transfers: Count = 2
     min_length: Annotated[int, Field(ge=2)] = 3
-    max_length: Annotated[int, Field(ge=2)] = 8
+    max_length: Annotated[int, Field(ge=2)] = 12
     window_seconds: Seconds = 30 * DAY
     amount_tolerance: Share = 0.5
     flag_chance: Positive = 0.1

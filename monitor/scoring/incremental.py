@@ -11,10 +11,7 @@ forest, each address's rule reasons). When new blocks arrive:
    low-degree member of a pattern anchored at that counterparty (a feeder, mule, hop
    or relay), or whose side (service wallet, deposit address) changed; and on from there
    through addresses with at most `degree_limit` counterparties (peel chains, mules and
-   pass-through chains are made of such addresses); cycle members may be busy, so the
-   walk also starts, crossing every edge, from the anchor of every loop a touched
-   address can change (`loop_anchors`), and the cycle rule runs on the whole token's
-   transfers for the loops through the neighbourhood; a busy
+   pass-through chains are made of such addresses); a busy
    address the walk reaches joins it but is not walked through: a pattern anchored there
    is found again from its own transfers, and its other members get their reasons from
    the pattern;
@@ -23,7 +20,9 @@ forest, each address's rule reasons). When new blocks arrive:
    features. Patterns anchored in the neighbourhood are found again and replace the
    ones held; the others stand, and every member of a pattern that changed gets its
    reasons again. The watchlist rules, whose taint crosses hubs, run on the whole token
-   and re-score whoever's exposure changed;
+   and re-score whoever's exposure changed; so does `cycle`, whose members may be busy
+   and whose search bound looks at every leg in a window: the loops that changed replace
+   the ones held, and their members get their reasons again;
 4. the neighbourhood is scored by the forest fitted in the last full run, against that
    run's token-wide statistics (the "large transfer" quantile).
 
@@ -48,7 +47,7 @@ def degree_limit(config: RulesConfig) -> int:
     """Counterparties above which an address ends the neighbourhood walk: the largest
     degree a multi-address pattern allows its low-degree members (mules with their
     senders and receivers, peel-chain hops, pass-through intermediaries; cycle members
-    may be busy: `loop_anchors`)."""
+    may be busy: loops are found again on the whole token)."""
     rules = config.rules
     return int(max(2 * rules.scatter_gather.max_mule_counterparties,
                    rules.peel_chain.max_hop_receipts + rules.peel_chain.max_hop_sends,
@@ -91,21 +90,6 @@ def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: in
     return np.flatnonzero(level >= 0)
 
 
-def loop_anchors(state: Scored, flows: Flows, service: np.ndarray, config: RulesConfig,
-                 seeds: np.ndarray) -> np.ndarray:
-    """Anchors of the loops (rule cycle) a seed can change: of every loop through a seed
-    on the whole token now, and of every cycle held with a seed among its members. Cycle
-    members may be busy addresses the walk does not cross; the walk starts from these
-    anchors too, so that their loops (found on the whole token's transfers) and any other
-    pattern anchored there are found again."""
-    found = cycle.anchors_through(flows, service, config.rules.cycle, seeds)
-    mine = set(seeds.tolist())
-    held = [p.anchor for p in state.patterns.values()
-            if p.typology == "cycle" and mine.intersection(p.members)]
-    anchors = np.union1d(found, np.asarray(held, dtype=np.int64))
-    return anchors[anchors != 0]
-
-
 def _grown(mask: np.ndarray, size: int) -> np.ndarray:
     """`mask` (per address of the flows before) padded with False for new addresses."""
     return np.r_[mask, np.zeros(size - mask.size, dtype=bool)]
@@ -138,9 +122,7 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     seeds = np.union1d(seeds, flipped[flipped != 0])
     degree = population.degree(feats)
     open_seeds = (member_before & ~(before[0] & sides[0])) | changed_side
-    anchors = loop_anchors(state, flows, sides[0], config, seeds)
-    open_seeds[anchors] = True
-    region = neighbourhood(flows, degree, np.union1d(seeds, anchors), limit, open_seeds)
+    region = neighbourhood(flows, degree, seeds, limit, open_seeds)
     rows = flows.rows_touching(region)
     ends = np.union1d(flows.src[rows], flows.dst[rows])
     rows = flows.rows_touching(np.union1d(region, ends[(degree[ends] <= limit) & (ends != 0)]))
@@ -149,12 +131,17 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     local = evaluate.contexts(flows.subset(rows), feats.restricted(rows, flows.n), config,
                               state.stats, listings, focus, sides)
     found = evaluate.find_patterns(local, skip=("cycle",))
-    # Loops run on the whole token's transfers (busy members' too): from each starting
-    # leg the walk a full run makes, kept when a loop is anchored in the region.
-    whole = evaluate.contexts(flows, feats, config, state.stats, listings, focus, sides)
-    found.update({p.key: p for p in cycle.detect(whole["cycle"])})
     # Patterns anchored in the region are found again; the others stand.
-    dropped = [key for key, p in state.patterns.items() if focus[p.anchor]]
+    dropped = [key for key, p in state.patterns.items()
+               if focus[p.anchor] and p.typology != "cycle"]
+    # Loops are found again on the whole token's transfers: their members may be busy
+    # and a new leg anywhere in a starting leg's window can make it a crowd. Only the
+    # loops that changed replace the ones held.
+    whole = evaluate.contexts(flows, feats, config, state.stats, listings, None, sides)
+    loops = {p.key: p for p in cycle.detect(whole["cycle"])}
+    held_loops = {key: p for key, p in state.patterns.items() if p.typology == "cycle"}
+    dropped += [key for key, p in held_loops.items() if loops.get(key) != p]
+    found.update({key: p for key, p in loops.items() if held_loops.get(key) != p})
     affected = set(region.tolist())
     for key in dropped:
         affected.update(state.patterns.pop(key).members)

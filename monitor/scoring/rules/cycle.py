@@ -23,10 +23,8 @@ A round whose legs go in order (each leg at or after the one before) with amount
 and what came back.
 
 The loop is a pattern: every member (a `cycle_member`), with the transfer of each leg,
-anchored at its lowest member. An incremental run widens its neighbourhood with the
-anchors of every loop through a touched address (`anchors_through`) and runs the rule on
-the whole token's transfers for the loops through its neighbourhood, so that each
-starting leg's walk is the one a full run makes.
+anchored at its lowest member. An incremental run runs the rule on the whole token's
+transfers (monitor.scoring.incremental), so each starting leg's walk is a full run's.
 """
 
 from __future__ import annotations
@@ -97,18 +95,6 @@ def detect(ctx: Context[Cycle]) -> list[Pattern]:
         if anchored(pattern, ctx.focus):
             found.setdefault(pattern.key, pattern)
     return list(found.values())
-
-
-def anchors_through(flows: Flows, service: np.ndarray, p: Cycle,
-                    seeds: np.ndarray) -> np.ndarray:
-    """Anchors (lowest members) of every loop the search finds through any of `seeds`
-    (addresses) on the whole token: an incremental run finds their loops again, wherever
-    they are anchored."""
-    through = np.zeros(flows.n_addresses, dtype=bool)
-    through[seeds] = True
-    thin = population.thin_rows(flows, service, p.max_leg_transfers)
-    found = {min(loop) for loop, _ in search(flows, thin, p, through)}
-    return np.array(sorted(found), dtype=np.int64)
 
 
 def search(f: Flows, thin: np.ndarray, p: Cycle,
