@@ -12,6 +12,7 @@ is measured on each token's own population (monitor.scoring.population).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -37,6 +38,22 @@ Score = Annotated[float, Field(ge=0, le=100)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+log = logging.getLogger(__name__)
+# Keys a rules file of an earlier version may still set, and what took their place: read
+# and ignored with a warning, so that an upgrade does not refuse a working file.
+RETIRED = {"max_sender_share": "split_transfers.rare_share (graded, never a switch)",
+           "max_counterparties": "cycle.max_leg_transfers (busy members allowed)"}
+
+
+def _without_retired(data: Any, rule: str) -> Any:
+    if not isinstance(data, dict):
+        return data
+    for key in set(data) & set(RETIRED):
+        log.warning("rules file: rules.%s.%s is retired (ignored): see %s", rule, key,
+                    RETIRED[key])
+    return {k: v for k, v in data.items() if k not in RETIRED}
 
 
 class Alerts(Strict):
@@ -89,6 +106,11 @@ class SplitTransfers(Strict):
     min_score: Score = 10
     habit_days: Annotated[int, Field(ge=2)] = 3
 
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        return _without_retired(data, "split_transfers")
+
 
 class FanOut(Strict):
     window_seconds: Seconds = 30 * DAY
@@ -135,6 +157,11 @@ class Cycle(Strict):
     flag_chance: Positive = 0.1
     max_chance: Positive = 10.0
     max_expansions: Count = 200
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, data: Any) -> Any:
+        return _without_retired(data, "cycle")
 
     @model_validator(mode="after")
     def _lengths(self) -> Cycle:
