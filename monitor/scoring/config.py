@@ -149,14 +149,11 @@ class PeelChain(Strict):
 
 
 class Cycle(Strict):
-    max_leg_transfers: Count = 2
+    max_counterparties: Annotated[int, Field(ge=2)] = 6
     min_length: Annotated[int, Field(ge=2)] = 3
     max_length: Annotated[int, Field(ge=2)] = 12
     window_seconds: Seconds = 30 * DAY
     amount_tolerance: Share = 0.5
-    flag_chance: Positive = 0.1
-    max_chance: Positive = 10.0
-    max_expansions: Count = 200
 
     @model_validator(mode="before")
     @classmethod

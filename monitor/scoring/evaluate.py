@@ -132,11 +132,9 @@ def address_reasons(ctxs: dict[str, Context[Any]], rules: Iterable[str]) -> Reas
     return found
 
 
-def find_patterns(ctxs: dict[str, Context[Any]], skip: tuple[str, ...] = ()) -> Patterns:
+def find_patterns(ctxs: dict[str, Context[Any]]) -> Patterns:
     found: Patterns = {}
     for rule_id, rule in PATTERN_RULES.items():
-        if rule_id in skip:
-            continue
         for pattern in rule(ctxs[rule_id]):
             held = found.get(pattern.key)
             if held is None or held.score < pattern.score:

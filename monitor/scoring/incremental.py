@@ -8,10 +8,10 @@ forest, each address's rule reasons). When new blocks arrive:
    per-address feature depends only on the address's own transfers;
 2. the *neighbourhood* to re-score is the touched addresses plus what a walk from them
    reaches (`neighbourhood`): every counterparty of a touched address that can be a
-   low-degree member of a pattern anchored at that counterparty (a feeder, mule, hop
-   or relay), or whose side (service wallet, deposit address) changed; and on from there
-   through addresses with at most `degree_limit` counterparties (peel chains, mules and
-   pass-through chains are made of such addresses); a busy
+   low-degree member of a pattern anchored at that counterparty (a feeder, mule, hop,
+   cycle member or relay), or whose side (service wallet, deposit address) changed; and
+   on from there through addresses with at most `degree_limit` counterparties (peel
+   chains, cycles, mules and pass-through chains are made of such addresses); a busy
    address the walk reaches joins it but is not walked through: a pattern anchored there
    is found again from its own transfers, and its other members get their reasons from
    the pattern;
@@ -20,9 +20,7 @@ forest, each address's rule reasons). When new blocks arrive:
    features. Patterns anchored in the neighbourhood are found again and replace the
    ones held; the others stand, and every member of a pattern that changed gets its
    reasons again. The watchlist rules, whose taint crosses hubs, run on the whole token
-   and re-score whoever's exposure changed; so does `cycle`, whose members may be busy
-   and whose search bound looks at every leg in a window: the loops that changed replace
-   the ones held, and their members get their reasons again;
+   and re-score whoever's exposure changed;
 4. the neighbourhood is scored by the forest fitted in the last full run, against that
    run's token-wide statistics (the "large transfer" quantile).
 
@@ -39,17 +37,16 @@ from monitor.scoring import evaluate, learned, population
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.flows import Flows
-from monitor.scoring.rules import cycle
 from monitor.watchlist.service import Listing
 
 
 def degree_limit(config: RulesConfig) -> int:
     """Counterparties above which an address ends the neighbourhood walk: the largest
-    degree a multi-address pattern allows its low-degree members (mules with their
-    senders and receivers, peel-chain hops, pass-through intermediaries; cycle members
-    may be busy: loops are found again on the whole token)."""
+    degree a multi-address pattern allows its low-degree members (cycle members, mules
+    with their senders and receivers, peel-chain hops, pass-through intermediaries)."""
     rules = config.rules
-    return int(max(2 * rules.scatter_gather.max_mule_counterparties,
+    return int(max(rules.cycle.max_counterparties,
+                   2 * rules.scatter_gather.max_mule_counterparties,
                    rules.peel_chain.max_hop_receipts + rules.peel_chain.max_hop_sends,
                    rules.rapid_pass_through.max_counterparties,
                    rules.fan_in.max_feeder_transfers))
@@ -102,8 +99,8 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     old, feats = state.flows, state.features
     seeds = touched(old, flows)
     # A seed's changed features can change a pattern anchored at any of its counterparties
-    # only while it can be a low-degree member there (a feeder, mule, hop, relay or its
-    # recipient: each has at most `degree_limit` counterparties, and degree
+    # only while it can be a low-degree member there (a feeder, mule, hop, cycle member,
+    # relay or its recipient: each has at most `degree_limit` counterparties, and degree
     # only grows), or when its side (service wallet, deposit address) changed. So only
     # those seeds open their walk to every counterparty, and so does any address whose
     # side changed, new transfers or not (its wallet grew busy); any other busy seed
@@ -130,18 +127,9 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     focus[region] = True
     local = evaluate.contexts(flows.subset(rows), feats.restricted(rows, flows.n), config,
                               state.stats, listings, focus, sides)
-    found = evaluate.find_patterns(local, skip=("cycle",))
+    found = evaluate.find_patterns(local)
     # Patterns anchored in the region are found again; the others stand.
-    dropped = [key for key, p in state.patterns.items()
-               if focus[p.anchor] and p.typology != "cycle"]
-    # Loops are found again on the whole token's transfers: their members may be busy
-    # and a new leg anywhere in a starting leg's window can make it a crowd. Only the
-    # loops that changed replace the ones held.
-    whole = evaluate.contexts(flows, feats, config, state.stats, listings, None, sides)
-    loops = {p.key: p for p in cycle.detect(whole["cycle"])}
-    held_loops = {key: p for key, p in state.patterns.items() if p.typology == "cycle"}
-    dropped += [key for key, p in held_loops.items() if loops.get(key) != p]
-    found.update({key: p for key, p in loops.items() if held_loops.get(key) != p})
+    dropped = [key for key, p in state.patterns.items() if focus[p.anchor]]
     affected = set(region.tolist())
     for key in dropped:
         affected.update(state.patterns.pop(key).members)

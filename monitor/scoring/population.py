@@ -38,13 +38,6 @@ class Yardsticks:
     deposit_burst_share: np.ndarray
     in_band_share: float  # share of transfers in the structuring band
     permissioned: bool
-    # The token's thin relationships (rules cycle.max_leg_transfers; thin_rows): how many
-    # addresses have one, how many (sender, receiver) legs there are, and the seconds
-    # from the token's first transfer between holders to its last. The cycle rule reads
-    # from them how many loops chance alone would close on this token.
-    thin_addresses: int = 0
-    thin_legs: int = 0
-    lifetime: float = 0.0
 
     def service(self, feats: Features) -> np.ndarray:
         """Bool per address: a service wallet (exchange, custodian, market maker, pool):
@@ -121,30 +114,7 @@ def measure(flows: Flows, feats: Features, config: RulesConfig,
     payers = real & ~service_side[flows.src]
     stats.burst_share = _burst_share(flows, payers & ~service_side[flows.dst], window)
     stats.deposit_burst_share = _burst_share(flows, payers & service_side[flows.dst], window)
-    thin = thin_rows(flows, wallets, config.rules.cycle.max_leg_transfers)
-    legs = unique_ints(flows.src[thin].astype(np.int64) * (1 << 32) + flows.dst[thin])
-    stats.thin_legs = int(legs.size)
-    stats.thin_addresses = int(unique_ints(np.r_[legs >> 32, legs & 0xFFFFFFFF]).size)
-    times = flows.t[real]
-    stats.lifetime = float(times.max() - times.min()) if times.size else 0.0
     return stats
-
-
-def thin_rows(flows: Flows, service: np.ndarray, max_transfers: int) -> np.ndarray:
-    """Rows (ascending) of the transfers on thin relationships: between two holders
-    (neither the zero address nor a service wallet) that exchanged at most
-    `max_transfers` transfers in all, either way. Busy addresses have them too: a
-    business that pays a supplier once."""
-    src, dst = flows.src, flows.dst
-    rows = np.flatnonzero((src != 0) & (dst != 0) & (src != dst) & ~service[src]
-                          & ~service[dst])
-    a, b = src[rows].astype(np.int64), dst[rows].astype(np.int64)
-    pair = np.minimum(a, b) * (1 << 32) + np.maximum(a, b)
-    order = np.argsort(pair, kind="stable")
-    ordered = pair[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    counts = np.diff(np.r_[starts, ordered.size])
-    return np.sort(rows[order[np.repeat(counts, counts) <= max_transfers]])
 
 
 def pair_bursts(flows: Flows, rows: np.ndarray, window: int

@@ -25,7 +25,6 @@ from support.flows import (
     holder,
     index,
 )
-from support.flows import address as named
 
 
 def _assert_equals_a_full_evaluation(state: evaluate.Scored, flows: Flows,
@@ -99,35 +98,4 @@ def test_a_busy_wallet_that_is_no_service_wallet_re_scores_its_new_transfer_not_
     assert list(after.addresses) == list(before.addresses)
     region = incremental.rescore(state, after, DEFAULTS, {})
     assert issuer in region.tolist() and region.size < 10, region.size
-    _assert_equals_a_full_evaluation(state, after, region)
-
-
-def test_a_loop_of_busy_members_closed_by_a_new_transfer_is_found_again_at_its_anchor() -> None:
-    """Cycle members may be busy (more counterparties than the walk crosses): the
-    transfer that closes a loop, between two members that are not its anchor, finds the
-    loop at its anchor, as a full evaluation does."""
-    ledger = background()
-    names = [f"inc:loop:{k}" for k in range(4)]
-    anchor = min(names, key=named)
-    for k, name in enumerate(names):  # each member deals once with many others
-        for j in range(incremental.degree_limit(DEFAULTS) + 1):
-            ledger.send(holder((7 * k + j) % HOLDERS), name, 50, day(31, j))
-    legs = [(names[k], names[(k + 1) % 4]) for k in range(4)]
-    last = next(leg for leg in legs if anchor not in leg)
-    for k, leg in enumerate(lg for lg in legs if lg != last):
-        ledger.send(*leg, 1_000, day(68 + k / 2))
-    before = ledger.flows()
-    state = evaluate.evaluate(before, DEFAULTS)
-    assert not any(p.typology == "cycle" and index(before, anchor) in p.members
-                   for p in state.patterns.values())
-    ledger.send(*last, 1_000, day(70))
-    after = ledger.flows()
-    assert list(after.addresses) == list(before.addresses)
-    degree = population.degree(state.features)
-    assert all(degree[index(before, n)] > incremental.degree_limit(DEFAULTS) for n in names)
-    region = incremental.rescore(state, after, DEFAULTS, {})
-    assert index(after, anchor) in region.tolist()
-    loops = [p for p in state.patterns.values() if p.typology == "cycle"
-             and set(p.members) == {index(after, n) for n in names}]
-    assert len(loops) == 1 and loops[0].anchor == index(after, anchor)
     _assert_equals_a_full_evaluation(state, after, region)

@@ -18,11 +18,9 @@ from support.flows import (
     DEPOSIT,
     DEPOSITOR,
     EXCHANGE,
-    FLAG,
     HOUR,
     MARKET_MAKER,
     Ledger,
-    address,
     assert_no_pattern,
     assert_pattern,
     assert_unflagged,
@@ -30,7 +28,6 @@ from support.flows import (
     benign_scored,
     customer,
     established,
-    patterns,
     ratio,
     score,
 )
@@ -144,22 +141,17 @@ CYCLE = DEFAULTS.rules.cycle
 
 
 def _cycle(ledger: Ledger, case: str, size: int, *, span: int | None = None,
-           follow: float = 0.99, extra: int = 0, known: int = 0,
-           days: list[int] | None = None) -> dict[str, str]:
+           follow: float = 0.99, extra: int = 0) -> dict[str, str]:
     """`size` addresses pass value round: the first, minted 10,000 a week before, pays
     the second, and so on back to the first, a leg a day (the last `span` seconds after
-    the first, if given; leg k on day `days[k]`, if given); each leg after the first
-    carries `follow` of the first. The second member also got 100 once from each of
-    `extra` established addresses before (one-off relationships of its own), and the
-    first paid the second 10 `known` times before the round."""
+    the first, if given); each leg after the first carries `follow` of the first. The
+    second member also got 100 from `extra` established addresses before."""
     names = [f"{case}:member:{k}" for k in range(size)]
     ledger.mint(names[0], 10_000, AT - 7 * DAY)
     for k in range(extra):
         ledger.send(established(ledger, f"{case}:payer:{k}"), names[1], 100, AT - DAY)
-    for k in range(known):
-        ledger.send(names[0], names[1], 10, AT - 3 * DAY + k * HOUR)
     for k in range(size):
-        at = AT + (days[k] if days is not None else k) * DAY
+        at = AT + k * DAY
         if span is not None and k == size - 1:
             at = AT + span
         amount = 10_000 if k == 0 else round(10_000 * follow, 2)
@@ -181,13 +173,9 @@ def _cycle_scene() -> tuple[Scored, dict[str, dict[str, str]]]:
         "tolerance": _cycle(ledger, "cy:tolerance", n, follow=1 - p.amount_tolerance),
         "too_different": _cycle(ledger, "cy:too_different", n,
                                 follow=1 - p.amount_tolerance - 1e-6),
-        # Legs out of order (the last member pays first): still a loop within the window.
-        "unordered": _cycle(ledger, "cy:unordered", 4, days=[2, 0, 3, 1]),
-        # The second member deals with many counterparties, each once.
-        "busy": _cycle(ledger, "cy:busy", n, extra=20),
-        # The first two members' relationship: at most max_leg_transfers in all, or more.
-        "thin": _cycle(ledger, "cy:thin", n, known=p.max_leg_transfers - 1),
-        "thick": _cycle(ledger, "cy:thick", n, known=p.max_leg_transfers),
+        # The second member: 2 counterparties in the loop, the rest outside.
+        "degree": _cycle(ledger, "cy:degree", n, extra=p.max_counterparties - 2),
+        "hub": _cycle(ledger, "cy:hub", n, extra=p.max_counterparties - 1),
     }
     # Look-alike: a holder deposits at the exchange, a second withdraws as much, and
     # pays the first back: a round through a service wallet, which has countless loops.
@@ -212,41 +200,20 @@ def test_cycle_has_at_most_max_length_members() -> None:
 
 def test_cycle_completes_within_its_window() -> None:
     scored, cases = _cycle_scene()
-    # Found, but a three-address loop that took the whole window is one chance closes
-    # about as often as not on this token: reported below the flag line.
-    slow = [p for p in patterns(scored, "cycle")
-            if {str(scored.flows.addresses[a]) for a in p.members}
-            == {address(n) for n in cases["window"]}]
-    assert len(slow) == 1
-    assert slow[0].score < FLAG <= assert_pattern(scored, "cycle", cases["shortest"]).score
+    assert_pattern(scored, "cycle", cases["window"])
     assert_no_pattern(scored, "cycle", *cases["too_slow"])
 
 
-def test_cycle_round_in_order_within_amount_tolerance_is_rarer_by_chance() -> None:
+def test_cycle_legs_within_amount_tolerance_of_the_first() -> None:
     scored, cases = _cycle_scene()
-    ordered = assert_pattern(scored, "cycle", cases["tolerance"])
-    assert "came back within" in ordered.title, ordered.title
-    # Amounts too different: a loop all the same, judged as legs in any order.
-    loose = assert_pattern(scored, "cycle", cases["too_different"])
-    assert "loop of one-off relationships" in loose.title, loose.title
-    assert loose.score < ordered.score
+    assert_pattern(scored, "cycle", cases["tolerance"])
+    assert_no_pattern(scored, "cycle", *cases["too_different"])
 
 
-def test_cycle_legs_in_any_order_within_the_window() -> None:
+def test_cycle_members_have_at_most_max_counterparties() -> None:
     scored, cases = _cycle_scene()
-    pattern = assert_pattern(scored, "cycle", cases["unordered"])
-    assert "loop of one-off relationships" in pattern.title
-    assert "chance would close about" in pattern.title
-
-
-def test_cycle_members_may_be_busy_but_their_legs_thin() -> None:
-    scored, cases = _cycle_scene()
-    quiet = assert_pattern(scored, "cycle", cases["shortest"])
-    busy = assert_pattern(scored, "cycle", cases["busy"])
-    # A member with many one-off relationships closes more loops by chance.
-    assert busy.score < quiet.score
-    assert_pattern(scored, "cycle", cases["thin"])
-    assert_no_pattern(scored, "cycle", *cases["thick"])
+    assert_pattern(scored, "cycle", cases["degree"])
+    assert_no_pattern(scored, "cycle", *cases["hub"])
 
 
 def test_cycle_leaves_a_round_through_the_exchange_alone() -> None:
