@@ -43,8 +43,7 @@ class Strict(BaseModel):
 log = logging.getLogger(__name__)
 # Keys a rules file of an earlier version may still set, and what took their place: read
 # and ignored with a warning, so that an upgrade does not refuse a working file.
-RETIRED = {"max_sender_share": "split_transfers.rare_share (graded, never a switch)",
-           "max_counterparties": "cycle.max_leg_transfers (busy members allowed)"}
+RETIRED = {"max_sender_share": "split_transfers.rare_share (graded, never a switch)"}
 
 
 def _without_retired(data: Any, rule: str) -> Any:
@@ -154,11 +153,6 @@ class Cycle(Strict):
     max_length: Annotated[int, Field(ge=2)] = 12
     window_seconds: Seconds = 30 * DAY
     amount_tolerance: Share = 0.5
-
-    @model_validator(mode="before")
-    @classmethod
-    def _retired(cls, data: Any) -> Any:
-        return _without_retired(data, "cycle")
 
     @model_validator(mode="after")
     def _lengths(self) -> Cycle:

@@ -69,17 +69,15 @@ def test_overrides_merge_key_by_key(tmp_path: Path) -> None:
 
 def test_a_retired_key_is_read_and_ignored_with_a_warning(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Files of an earlier version still load: split_transfers' switch and cycle's quiet
-    members were replaced by graded scores (issue 20)."""
+    """Files of an earlier version still load: split_transfers' switch was replaced by a
+    graded score (issue 20)."""
     path = tmp_path / "rules.yaml"
     path.write_text("rules:\n  split_transfers:\n    max_sender_share: 0.05\n"
-                    "    habit_days: 4\n  cycle:\n    max_counterparties: 6\n")
+                    "    habit_days: 4\n")
     with caplog.at_level("WARNING"):
         config = load_rules_config(path)
     assert config.rules.split_transfers.habit_days == 4
-    assert config.rules.cycle == DEFAULTS.rules.cycle
     assert "rules.split_transfers.max_sender_share is retired" in caplog.text
-    assert "rules.cycle.max_counterparties is retired" in caplog.text
 
 
 @pytest.mark.parametrize(("text", "message"), [
