@@ -29,7 +29,16 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.addresses import ZERO
-from monitor.sim.amlsim import DAY, DECIMALS, START, Row, address, mint_raises, units
+from monitor.sim.amlsim import (
+    DAY,
+    DECIMALS,
+    HOUR_OF_DAY,
+    START,
+    Row,
+    address,
+    mint_raises,
+    units,
+)
 from monitor.sim.history import Case, History, SimTransfer
 
 GENERATOR = (Path(__file__).resolve().parents[3] / "shared" / "conformance" / "amlsim-gen"
@@ -37,7 +46,6 @@ GENERATOR = (Path(__file__).resolve().parents[3] / "shared" / "conformance" / "a
 TYPOLOGIES = ("fan_in", "fan_out", "cycle", "scatter_gather", "gather_scatter", "bipartite",
               "stack", "random")
 FALSE_ALERT = "false_alert"
-HOUR_OF_DAY = 12 * 3600
 
 
 @dataclass(frozen=True)
