@@ -160,7 +160,7 @@ def run_fast(history: History, config: RulesConfig) -> Outcome:
             if config.weight(rule) * reason.score >= config.flag_min_risk:
                 alone[rule].add(str(scored.flows.addresses[index]))
     off = config.model_copy(update={"weights": {**config.weights, "split_transfers": 0.0}})
-    without = evaluate(flows_from_history(history), off, permissioned=True)
+    without = evaluate(flows, off, permissioned=True)
     split_off = {str(without.flows.addresses[a]) for a, risk in without.risk.items()
                  if risk >= config.flag_min_risk}
     names = scored.flows.addresses

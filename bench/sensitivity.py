@@ -18,6 +18,7 @@ on the eight draws and five seeds, a few hours on 2 cores; `--draws`, `--seeds` 
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
+
+from detection import flows_from_history  # noqa: E402
 
 from monitor.scoring.config import RulesConfig, load_rules_config, parse  # noqa: E402
 from monitor.scoring.evaluate import evaluate  # noqa: E402
@@ -69,10 +72,10 @@ def moved(data: dict[str, Any], key: str, value: float, factor: float) -> dict[s
             new = value + (1 if factor > 1 else -1)
     else:
         new = value * factor
-    out: dict[str, Any] = {}
+    out = copy.deepcopy(data)
     node, parts = out, key.split(".")
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
+        node = node[part]
     node[parts[-1]] = new
     return out
 
@@ -85,12 +88,6 @@ def f1(history: History, config: RulesConfig) -> float:
     labels = set(history.labels())
     total = len(flagged) + len(labels)
     return 2 * len(flagged & labels) / total if total else 0.0
-
-
-def flows_from_history(history: History) -> Any:
-    from detection import flows_from_history as build
-
-    return build(history)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         cells, worst = [], (0.0, "")
         for factor in FACTORS:
             try:
-                changed = parse(_overlay(data, moved(data, key, value, factor)), key)
+                changed = parse(moved(data, key, value, factor), key)
             except ConfigError:
                 cells.append("refused")
                 continue
@@ -140,12 +137,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bounds moving F1 by more than {CLIFF}: " + ("; ".join(cliffs) or "none"))
     print(f"{time.perf_counter() - started:.0f} s in all")
     return 0
-
-
-def _overlay(base: Any, update: Any) -> Any:
-    if not isinstance(base, dict) or not isinstance(update, dict):
-        return update
-    return {**base, **{k: _overlay(base.get(k), v) for k, v in update.items()}}
 
 
 if __name__ == "__main__":

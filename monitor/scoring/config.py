@@ -43,16 +43,17 @@ class Strict(BaseModel):
 log = logging.getLogger(__name__)
 # Keys a rules file of an earlier version may still set, and what took their place: read
 # and ignored with a warning, so that an upgrade does not refuse a working file.
-RETIRED = {"max_sender_share": "split_transfers.rare_share (graded, never a switch)"}
+RETIRED = {"split_transfers": {"max_sender_share": "rare_share (graded, never a switch)"}}
 
 
 def _without_retired(data: Any, rule: str) -> Any:
+    retired = RETIRED.get(rule, {})
     if not isinstance(data, dict):
         return data
-    for key in set(data) & set(RETIRED):
+    for key in sorted(set(data) & set(retired)):
         log.warning("rules file: rules.%s.%s is retired (ignored): see %s", rule, key,
-                    RETIRED[key])
-    return {k: v for k, v in data.items() if k not in RETIRED}
+                    retired[key])
+    return {k: v for k, v in data.items() if k not in retired}
 
 
 class Alerts(Strict):

@@ -36,7 +36,7 @@ from monitor.ranker.words import phrase
 from monitor.scoring.config import ROLES, RulesConfig
 from monitor.scoring.context import MAX_EVIDENCE
 from monitor.scoring.evaluate import ADDRESS_RULES, PATTERN_RULES, Scored
-from monitor.scoring.risk import UNCAPPED, Reason, fuse
+from monitor.scoring.risk import Reason, combined, uncapped
 
 RULE = "learned_ranker"
 
@@ -197,10 +197,8 @@ def _held_down(scored: Scored, config: RulesConfig, low: np.ndarray,
         if not 0 <= i < low.size or not low[i] or trained[i]:
             continue
         findings = [reason for rule, reason in held.items() if rule != RULE]
-        if (fuse(findings, config.weights)[0] >= config.flag_min_risk
-                and fuse([r for r in findings if r.rule in UNCAPPED],
-                         config.weights)[0] < config.flag_min_risk):
-            out[i] = True
+        out[i] = (combined(findings, config.weights) >= config.flag_min_risk
+                  > uncapped(findings, config.weights))
     return out
 
 

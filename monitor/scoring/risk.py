@@ -59,16 +59,21 @@ def severity(risk: float) -> str:
 
 
 def fuse(reasons: list[Reason], weights: dict[str, float]) -> tuple[int, list[Reason]]:
-    risk = _combined(reasons, weights)
+    risk = combined(reasons, weights)
     caps = [reason.cap for reason in reasons if reason.cap is not None]
     if caps:
-        risk = max(min(risk, min(caps)),
-                   _combined([r for r in reasons if r.rule in UNCAPPED], weights))
+        risk = max(min(risk, min(caps)), uncapped(reasons, weights))
     ordered = sorted(reasons, key=lambda r: (-weights.get(r.rule, 1.0) * r.score, r.rule))
     return int(risk), ordered
 
 
-def _combined(reasons: list[Reason], weights: dict[str, float]) -> int:
+def uncapped(reasons: list[Reason], weights: dict[str, float]) -> int:
+    """The risk the findings no model holds give on their own."""
+    return combined([r for r in reasons if r.rule in UNCAPPED], weights)
+
+
+def combined(reasons: list[Reason], weights: dict[str, float]) -> int:
+    """The reasons' risk before any cap."""
     remaining = 1.0
     for reason in reasons:
         remaining *= 1.0 - min(max(weights.get(reason.rule, 1.0) * reason.score / 100, 0.0), 1.0)

@@ -163,10 +163,10 @@ def baselines(transfers: Sequence[Flow], budget: int, labels: Collection[str],
     (counted neither way) are left out of its ranking."""
     skip = set(uncounted)
 
-    def ranked(scores: dict[str, float]) -> dict[str, float]:
+    def counted(scores: dict[str, float]) -> dict[str, float]:
         return {a: s for a, s in scores.items() if a not in skip}
 
-    return {name: quality(top(ranked(scores(transfers)), budget), labels)
+    return {name: quality(top(counted(scores(transfers)), budget), labels)
             for name, scores in BASELINES.items()}
 
 

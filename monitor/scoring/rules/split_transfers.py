@@ -33,31 +33,31 @@ from monitor.scoring.rules import duration, scale, share
 
 
 def split_pairs(ctx: Context[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(senders, receivers, counts, grades) of the pairs whose busiest window holds a split
-    that scores on this token (grade > 0; 1 where it is rare); computed once per
-    evaluation and shared with fan_in."""
+    """(senders, receivers, counts, rarities) of the pairs whose busiest window holds a
+    split that scores on this token (a rarity under 10^fade_decades × rare_share);
+    computed once per evaluation and shared with fan_in."""
     held = ctx.shared.get("split_pairs")
     if held is None:
         p, f = ctx.config.rules.split_transfers, ctx.flows
         side = ctx.service() | ctx.deposit()
         rows = np.flatnonzero(~side[f.src] & (f.dst != 0) & (f.src != f.dst))
         senders, receivers, counts = pair_bursts(f, rows, int(p.window_seconds))
-        grades = np.zeros(counts.size)
+        rarities = np.ones(counts.size)
         split = counts >= p.min_transfers
-        grades[split] = grade(ctx.stats.burst_rarity(counts[split], side[receivers[split]]),
-                              p.rare_share, p.fade_decades)
-        keep = grades > 0
+        rarities[split] = ctx.stats.burst_rarity(counts[split], side[receivers[split]])
+        keep = split & (grade(rarities, p.rare_share, p.fade_decades) > 0)
         keep[keep] = _burst_days(f, senders[keep], receivers[keep],
                                  int(p.window_seconds)) < p.habit_days
         held = ctx.shared["split_pairs"] = (senders[keep], receivers[keep], counts[keep],
-                                            grades[keep])
+                                            rarities[keep])
     return held
 
 
 def rare_pairs(ctx: Context[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(senders, receivers) of the split pairs that are rare on this token (grade 1)."""
-    senders, receivers, _, grades = split_pairs(ctx)
-    rare = grades >= 1.0
+    """(senders, receivers) of the split pairs that are rare on this token (scored in
+    full)."""
+    senders, receivers, _, rarities = split_pairs(ctx)
+    rare = rarities <= ctx.config.rules.split_transfers.rare_share
     return senders[rare], receivers[rare]
 
 
@@ -72,13 +72,13 @@ def detect(ctx: Context[SplitTransfers]) -> list[Pattern]:
     p, f = ctx.params, ctx.flows
     window = int(p.window_seconds)
     found = []
-    for sender, receiver, count, weight in zip(*split_pairs(ctx), strict=True):
+    for sender, receiver, count, rarity in zip(*split_pairs(ctx), strict=True):
+        weight = float(grade(rarity, p.rare_share, p.fade_decades))
         score = weight * scale(float(count), p.min_transfers, 4 * p.min_transfers, floor=55,
                                cap=85)
         if score < p.min_score:
             continue
         deposit = bool(ctx.service()[receiver] or ctx.deposit()[receiver])
-        rarity = float(ctx.stats.burst_rarity(int(count), deposit))
         sender, receiver = int(sender), int(receiver)
         if ctx.focus is not None and not ctx.focus[sender]:
             continue
