@@ -4,6 +4,14 @@ from models.alerts import ALERT_STATUSES, CLOSED_STATUSES, Alert, AlertEvent, No
 from models.audit import AuditEvent
 from models.auth import ROLES, ApiKey
 from models.base import Base, utcnow
+from models.bridges import (
+    BRIDGE_PROTOCOLS,
+    BRIDGE_SIDES,
+    BRIDGE_STATUSES,
+    Bridge,
+    BridgeEvent,
+    BridgeTransfer,
+)
 from models.cases import (
     CASE_OUTCOMES,
     CASE_PRIORITIES,
@@ -24,11 +32,13 @@ from models.types import UINT256_MAX, Uint256
 from models.watchlist import WATCHLIST_CATEGORIES, Watchlist, WatchlistEntry, WatchlistImport
 
 __all__ = [
-    "ALERT_STATUSES", "CASE_OUTCOMES", "CASE_PRIORITIES", "CASE_STATUSES", "CLOSED_STATUSES",
+    "ALERT_STATUSES", "BRIDGE_PROTOCOLS", "BRIDGE_SIDES", "BRIDGE_STATUSES",
+    "CASE_OUTCOMES", "CASE_PRIORITIES", "CASE_STATUSES", "CLOSED_STATUSES",
     "LABELS", "MODEL_STATUSES", "PATTERN_STATUSES", "ROLES", "SEVERITIES",
     "TOKEN_STANDARDS",
     "UINT256_MAX", "WATCHLIST_CATEGORIES", "ZERO_ADDRESS",
-    "AddressScore", "Alert", "AlertEvent", "ApiKey", "AuditEvent", "Base", "Block", "Case",
+    "AddressScore", "Alert", "AlertEvent", "ApiKey", "AuditEvent", "Base", "Block", "Bridge",
+    "BridgeEvent", "BridgeTransfer", "Case",
     "CaseAddress", "CaseAlert", "CaseNote", "CasePattern", "Chain",
     "ComplianceEvent", "DirtyAddress", "IngestCursor", "Label", "Notification", "Pattern",
     "PatternMember", "PatternTransfer", "RankerModel", "ScoreRun", "Suppression", "Token",

@@ -17,7 +17,7 @@ TABLES = {
     "notifications", "watchlists", "watchlist_entries", "watchlist_imports", "api_keys",
     "patterns", "pattern_members", "pattern_transfers", "audit_events", "cases",
     "case_alerts", "case_patterns", "case_addresses", "case_notes", "suppressions", "labels",
-    "ranker_models",
+    "ranker_models", "bridges", "bridge_events", "bridge_transfers",
 }
 
 
