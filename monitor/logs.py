@@ -47,7 +47,7 @@ class ConsoleFormatter(logging.Formatter):
 def settings_secrets(settings: Settings) -> list[str]:
     """Everything in the settings that must not appear in output."""
     urls = [settings.database_url, settings.read_database_url, settings.webhook_url,
-            *settings.rpc_urls]
+            *settings.all_rpc_urls()]
     found = [secret for url in urls if url for secret in secrets_of(url)]
     if settings.webhook_secret is not None:
         found.append(settings.webhook_secret.get_secret_value())

@@ -6,7 +6,14 @@ reports to the same `/metrics` page.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from models import CASE_OUTCOMES  # an alert closes with its case's outcome
 
@@ -23,6 +30,40 @@ ingest_lag_blocks = Gauge(
     "amlmon_ingest_lag_blocks", "Chain head minus last ingested block", ["chain"],
     registry=REGISTRY,
 )
+
+
+class BlockAge(Collector):
+    """amlmon_chain_last_block_age_seconds: now minus the timestamp of the chain's last
+    committed block, computed at each scrape. A gauge set when a batch commits would freeze
+    at its last value exactly when it matters: while nothing commits (nodes down, ingest
+    stuck), this one keeps growing."""
+
+    NAME = "amlmon_chain_last_block_age_seconds"
+    HELP = ("Seconds since the timestamp of the chain's last committed block; grows while "
+            "nothing is ingested")
+
+    def __init__(self) -> None:
+        self._times: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def set_block_time(self, chain: str, when: datetime) -> None:
+        with self._lock:
+            self._times[chain] = when.timestamp()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily(self.NAME, self.HELP, labels=["chain"])
+        now = time.time()
+        with self._lock:
+            for chain, stamp in sorted(self._times.items()):
+                family.add_metric([chain], max(now - stamp, 0.0))
+        yield family
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield GaugeMetricFamily(self.NAME, self.HELP, labels=["chain"])
+
+
+chain_last_block_age_seconds = BlockAge()
+REGISTRY.register(chain_last_block_age_seconds)
 transfers_ingested_total = Counter(
     "amlmon_transfers_ingested_total", "Transfers committed to the database", ["chain", "token"],
     registry=REGISTRY,
@@ -92,13 +133,15 @@ job_last_success_timestamp_seconds = Gauge(
 )
 
 
-def initialise(chain: str, rules: list[str]) -> None:
+def initialise(chains: str | list[str], rules: list[str]) -> None:
     """Create every labelled series at zero, so dashboards and alert rules see them from
-    the first scrape instead of only after the first event."""
-    for gauge in (chain_head_block, ingested_block, ingest_lag_blocks):
-        gauge.labels(chain)
-    logs_malformed_total.labels(chain)
-    reorgs_total.labels(chain)
+    the first scrape instead of only after the first event. `chains`: their `chain` labels
+    (the chain ids). The block age appears with the chain's first known block."""
+    for chain in [chains] if isinstance(chains, str) else chains:
+        for gauge in (chain_head_block, ingested_block, ingest_lag_blocks):
+            gauge.labels(chain)
+        logs_malformed_total.labels(chain)
+        reorgs_total.labels(chain)
     for rule in rules:
         for severity in ("low", "medium", "high", "critical"):
             alerts_raised_total.labels(rule, severity)

@@ -8,11 +8,22 @@ environment. Settings are built by entry points and passed down, never at import
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -104,6 +115,125 @@ class ReportingEntity(BaseModel):
         return {parse_address(address): price for address, price in value.items()}
 
 
+# A chain's name is a job id (`ingest:<name>`) and a `--chain` argument: a short token, and
+# never all digits, so that `--chain 1` always means a chain id.
+_CHAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The ingest options every chain has; a chain entry that leaves one out takes the top-level
+# setting of the same name (whose default is the built-in one).
+CHAIN_OPTIONS = ("confirmations", "poll_interval_seconds", "reorg_window_blocks",
+                 "getlogs_initial_range", "getlogs_max_range", "rpc_requests_per_second")
+SHORTHAND_KEY = "rpc_urls"  # where a one-chain configuration's errors point
+
+
+def _split_url_list(value: Any) -> Any:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class ChainSettings(BaseModel):
+    """One entry of `chains:`: a chain this process follows."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    chain_id: int = Field(ge=1, le=MAX_CHAIN_ID, description="EIP-155 chain id")
+    name: str = Field(description="Short name: letters, digits, _ . -; not all digits")
+    rpc_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="JSON-RPC endpoints, tried in order with failover")
+    rpc_urls_env: str | None = Field(
+        None, description="Name of an environment variable holding the comma-separated URLs "
+        "(keeps provider keys out of files)")
+    confirmations: int | None = Field(None, ge=0, description="Default: the top-level key")
+    poll_interval_seconds: float | None = Field(
+        None, gt=0, description="Default: the top-level key")
+    reorg_window_blocks: int | None = Field(None, ge=1, description="Default: the top-level key")
+    getlogs_initial_range: int | None = Field(
+        None, ge=1, description="Default: the top-level key")
+    getlogs_max_range: int | None = Field(None, ge=1, description="Default: the top-level key")
+    rpc_requests_per_second: float | None = Field(
+        None, gt=0, description="Default: the top-level key (none: no limit)")
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _CHAIN_NAME.fullmatch(value) or value.isdigit():
+            raise ValueError(f"{value!r} is not a chain name (1-64 letters, digits, _ . -, "
+                             "not all digits)")
+        return value
+
+    @field_validator("rpc_urls", mode="before")
+    @classmethod
+    def _split_urls(cls, value: Any) -> Any:
+        return _split_url_list(value)
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _check_urls(cls, value: list[str]) -> list[str]:
+        for url in value:
+            _check_http_url(url)
+        return value
+
+    @field_validator("rpc_urls_env")
+    @classmethod
+    def _check_env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.fullmatch(value):
+            raise ValueError(f"{value!r} is not an environment variable name")
+        return value
+
+
+class BridgeSettings(BaseModel):
+    """One entry of `bridges:`: a bridge contract registered from the config file."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chain_id: int = Field(ge=1, le=MAX_CHAIN_ID, description="Chain the contract is on")
+    address: str = Field(description="The bridge contract (OFT, NTT manager, CCTP contract)")
+    protocol: Literal["layerzero-oft", "wormhole-ntt", "cctp-v1", "cctp-v2"] = Field(
+        description="Bridge protocol")
+    endpoint_id: int | None = Field(
+        None, ge=0, description="The protocol's own id of that chain (LayerZero EID, Wormhole "
+        "chain id, CCTP domain); null: from the shipped mainnet table")
+    token: str | None = Field(
+        None, description="The registered token contract the bridge moves on that chain; "
+        "null: for layerzero-oft the bridge address itself")
+    start_block: int = Field(0, ge=0, description="First block to ingest its events from")
+
+    @field_validator("address", "token")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        from monitor.addresses import parse_address
+
+        return None if value is None else parse_address(value)
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """One chain as every caller uses it: the entry's keys with the top-level defaults filled
+    in and the URLs read (`Settings.chain_list()`)."""
+
+    chain_id: int | None  # None only for the one-chain shorthand without chain_id: ask the node
+    name: str
+    rpc_urls: tuple[str, ...]
+    confirmations: int
+    poll_interval_seconds: float
+    reorg_window_blocks: int
+    getlogs_initial_range: int
+    getlogs_max_range: int
+    rpc_requests_per_second: float | None
+    key: str  # the config key the chain came from, for errors: chains.0, or rpc_urls
+
+    @property
+    def label(self) -> str:
+        """The `chain` label of its metrics: the chain id, as before there were names."""
+        return str(self.chain_id)
+
+    def with_chain_id(self, chain_id: int) -> ChainConfig:
+        """The shorthand once the node said which chain it serves (named chain-<id>)."""
+        name = f"chain-{chain_id}" if self.chain_id is None else self.name
+        return replace(self, chain_id=chain_id, name=name)
+
+
 class Settings(BaseSettings):
     """Every setting of amlmon. Each one is documented in config/monitor.example.yaml."""
 
@@ -125,11 +255,12 @@ class Settings(BaseSettings):
     )
     rpc_urls: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="JSON-RPC endpoints of one chain, tried in order with failover",
+        description="JSON-RPC endpoints of one chain, tried in order with failover (the "
+        "one-chain shorthand of `chains`)",
     )
     chain_id: int | None = Field(
         None, ge=1, le=MAX_CHAIN_ID,
-        description="EIP-155 chain id; default: ask the node (eth_chainId)"
+        description="EIP-155 chain id of rpc_urls' chain; default: ask the node (eth_chainId)"
     )
     confirmations: int = Field(
         12, ge=0, description="Blocks behind the head that count as final; 0 follows the head"
@@ -166,6 +297,18 @@ class Settings(BaseSettings):
     getlogs_max_range: int = Field(
         10000, ge=1, description="Largest eth_getLogs block range the adaptive fetcher grows to"
     )
+    chains: list[ChainSettings] = Field(
+        default_factory=list,
+        description="The chains to follow, each with its own nodes and ingest options; "
+        "empty: the one chain of rpc_urls/chain_id",
+    )
+    bridges: list[BridgeSettings] = Field(
+        default_factory=list, description="Bridge contracts to ingest, besides `bridge add`")
+    bridge_unmatched_after_seconds: float = Field(
+        3600.0, gt=0,
+        description="A burn with no mint (or a mint with no known source) older than this "
+        "becomes unmatched and raises an integrity alert",
+    )
     rules_file: Path | None = Field(
         Path("config/rules.yaml"),
         description="Rule thresholds and scoring parameters (YAML); defaults when absent",
@@ -201,8 +344,32 @@ class Settings(BaseSettings):
     @field_validator("rpc_urls", mode="before")
     @classmethod
     def _split_urls(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+        return _split_url_list(value)
+
+    @field_validator("chains")
+    @classmethod
+    def _check_chains(cls, value: list[ChainSettings],
+                      info: ValidationInfo) -> list[ChainSettings]:
+        if value and (info.data.get("rpc_urls") or info.data.get("chain_id") is not None):
+            raise ValueError("rpc_urls and chain_id are the one-chain shorthand: with chains, "
+                             "give the URLs in each entry and remove them (or AMLMON_RPC_URLS, "
+                             "AMLMON_CHAIN_ID)")
+        ids: dict[int, int] = {}
+        names: dict[str, int] = {}
+        for index, chain in enumerate(value):
+            if chain.chain_id in ids:
+                raise ValueError(f"chains.{index}.chain_id: chain id {chain.chain_id} is "
+                                 f"already chains.{ids[chain.chain_id]}")
+            if chain.name in names:
+                raise ValueError(f"chains.{index}.name: chain name {chain.name!r} is already "
+                                 f"chains.{names[chain.name]}")
+            if chain.rpc_urls and chain.rpc_urls_env:
+                raise ValueError(f"chains.{index}.rpc_urls: give rpc_urls or rpc_urls_env, "
+                                 "not both")
+            if not chain.rpc_urls and not chain.rpc_urls_env:
+                raise ValueError(f"chains.{index}.rpc_urls: chain {chain.name} has no RPC URL "
+                                 "(give rpc_urls or rpc_urls_env)")
+            ids[chain.chain_id] = names[chain.name] = index
         return value
 
     @field_validator("rpc_urls")
@@ -240,6 +407,40 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    def chain_list(self, environ: Mapping[str, str] | None = None) -> list[ChainConfig]:
+        """Every chain to follow, resolved: URLs read (rpc_urls_env from `environ`, default
+        the process environment), options defaulted to the top-level keys. The one caller
+        of `chains`, `rpc_urls` and `chain_id`. ConfigError naming the key when a chain has
+        no URL, or when no chain is configured at all."""
+        env = os.environ if environ is None else environ
+        if not self.chains:
+            if not self.rpc_urls:
+                raise ConfigError("no chain configured: set chains in the config file, or "
+                                  "rpc_urls (AMLMON_RPC_URLS) for one chain")
+            name = f"chain-{self.chain_id}" if self.chain_id is not None else "default"
+            return [self._chain(self.chain_id, name, self.rpc_urls, {}, SHORTHAND_KEY)]
+        return [self._chain(c.chain_id, c.name, _entry_urls(c, f"chains.{i}", env),
+                            c.model_dump(include=set(CHAIN_OPTIONS)), f"chains.{i}")
+                for i, c in enumerate(self.chains)]
+
+    def _chain(self, chain_id: int | None, name: str, urls: list[str],
+               options: dict[str, Any], key: str) -> ChainConfig:
+        merged = {option: getattr(self, option) if options.get(option) is None
+                  else options[option] for option in CHAIN_OPTIONS}
+        return ChainConfig(chain_id=chain_id, name=name, rpc_urls=tuple(urls), key=key,
+                           **merged)
+
+    def all_rpc_urls(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Every RPC URL the settings name, including those held by rpc_urls_env variables
+        that are set: what log scrubbing must know. Never raises."""
+        env = os.environ if environ is None else environ
+        urls = list(self.rpc_urls)
+        for chain in self.chains:
+            urls += chain.rpc_urls
+            if chain.rpc_urls_env:
+                urls += _split_url_list(env.get(chain.rpc_urls_env, ""))
+        return urls
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -251,6 +452,25 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The YAML file arrives as init arguments; the environment overrides it.
         return (env_settings, init_settings)
+
+
+def _entry_urls(chain: ChainSettings, key: str, env: Mapping[str, str]) -> list[str]:
+    if chain.rpc_urls_env is None:
+        if not chain.rpc_urls:
+            raise ConfigError(f"invalid config: {key}.rpc_urls: chain {chain.name} has no RPC "
+                              "URL (give rpc_urls or rpc_urls_env)")
+        return chain.rpc_urls
+    urls: list[str] = _split_url_list(env.get(chain.rpc_urls_env, ""))
+    if not urls:
+        raise ConfigError(f"invalid config: {key}.rpc_urls_env: chain {chain.name}: the "
+                          f"environment variable {chain.rpc_urls_env} is not set or empty")
+    for url in urls:
+        try:
+            _check_http_url(url)
+        except ValueError as exc:
+            raise ConfigError(f"invalid config: {key}.rpc_urls_env: chain {chain.name}: {exc} "
+                              f"(from {chain.rpc_urls_env})") from None
+    return urls
 
 
 def _check_http_url(url: str) -> None:
@@ -315,6 +535,8 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
     if error["type"] == "extra_forbidden":
         message, source = "unknown setting", str(path)
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    if message.startswith(key + "."):  # a list's validator names the entry's key itself
+        return f"invalid config: {message} (from {source}){more}"
     return f"invalid config: {key}: {message} (from {source}){more}"
 
 

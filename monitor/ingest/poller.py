@@ -279,6 +279,8 @@ class Poller:
             metrics.transfers_ingested_total.labels(self.label, address).inc(count)
         if move_cursor:
             metrics.ingested_block.labels(self.label).set(high)
+            metrics.chain_last_block_age_seconds.set_block_time(self.label,
+                                                                headers[high].timestamp)
         return new
 
     def _batch_headers(
