@@ -31,6 +31,7 @@ from monitor.api.routes.rules import router as rules_router
 from monitor.api.routes.suppressions import router as suppressions_router
 from monitor.api.schemas import ReadyOut
 from monitor.errors import Conflict, NotFound, UserError
+from monitor.ingest.follow import BOARD
 from monitor.metrics import REGISTRY
 from monitor.settings import Settings
 
@@ -133,18 +134,23 @@ def _health_routes(app: FastAPI) -> None:
              responses={503: {"model": ReadyOut, "description": "Not ready, and why"}})
     def readyz(request: Request) -> JSONResponse:
         """Ready to serve: the database (and the read replica, if one is configured) answers
-        and its schema is at the migrations' head. Anyone may ask, so a failure is answered
+        and its schema is at the migrations' head. `chains`: each chain this process follows,
+        with its cursor, head, lag and status (ok, lagging, down); a chain that is down does
+        not make the API unready. Anyone may ask, so a failure is answered
         with a short category; the details (which can name hosts) go to the log."""
         state = request.app.state
         databases = [("database", state.sessions)]
         if state.read_sessions is not state.sessions:
             databases.append(("replica", state.read_sessions))
         current = None
+        chains: list[dict[str, Any]] = []
         for label, sessions in databases:
             try:
                 with sessions() as session:
                     session.execute(text("SELECT 1"))
                     engine = session.get_bind()
+                    if label == "database":  # cursors on the primary, where ingest writes
+                        chains = [c.as_dict() for c in BOARD.states(session)]
                 current = db.current_revision(engine)
             except DBAPIError as exc:
                 log.error("not ready: %s unreachable: %s", label, _first_line(exc))
@@ -154,7 +160,9 @@ def _health_routes(app: FastAPI) -> None:
                           label, current, state.schema_head,
                           " on the primary" if label != "database" else "")
                 return _not_ready(f"{label} schema not at head")
-        return JSONResponse({"status": "ready", "schema": current})
+        # A chain whose nodes are down stays listed as such; the API still serves what is
+        # stored, so readiness (taking traffic) does not depend on it.
+        return JSONResponse({"status": "ready", "schema": current, "chains": chains})
 
     @app.get("/metrics", tags=["health"], response_class=Response)
     def metrics() -> Response:

@@ -116,12 +116,27 @@ ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
+class ChainStateOut(Out):
+    chain_id: int | None
+    name: str
+    cursor_block: int | None = Field(description="Last block ingested (null: none yet)")
+    head_block: int | None = Field(description="The node's head as last seen (null: unknown)")
+    lag_blocks: int | None = Field(description="head_block - cursor_block")
+    status: Literal["ok", "lagging", "down"] = Field(
+        description="down: the chain's last poll failed (nodes unreachable); lagging: more "
+        "than 100 blocks behind the safe head")
+
+
 class ReadyOut(Out):
     status: Literal["ready", "unavailable"]
     schema_: str | None = Field(None, alias="schema", description="Migration revision")
     reason: Literal["database unreachable", "database schema not at head",
                     "replica unreachable", "replica schema not at head"] | None = Field(
         None, description="Why not ready (the details are in the server's log)")
+    chains: list[ChainStateOut] = Field(
+        default_factory=list,
+        description="The chains this process follows (`amlmon run`; none for `amlmon api`). "
+        "A chain that is down or lagging does not make the API unready")
 
 
 class TokenOut(Out):
@@ -255,12 +270,82 @@ class LabelOut(Out):
     created_at: str | None
 
 
+class ChainToken(Out):
+    """A token of the address on one chain: the report item, with `risk`; the score fields
+    are null while the token's scoring has not seen the address (active only since the last
+    run, or only through a bridge)."""
+
+    chain_id: int
+    token: str
+    symbol: str | None = Field(description="The token's symbol")
+    address: str
+    risk: int | None = Field(description="Its risk_score: 0-100, null when not scored yet")
+    scored: bool = Field(description="Whether a score row exists for it")
+    risk_score: int | None
+    severity: str | None
+    anomaly_score: float | None
+    reasons: list[ReasonOut]
+    first_seen: str | None
+    last_seen: str | None
+    in_count: int | None
+    out_count: int | None
+    in_value: str | None = Field(description="Exact, scaled by the token's decimals")
+    out_value: str | None
+    patterns: list[int] = Field(description="Ids of the active patterns it is a member of")
+
+
+class ChainOut(Out):
+    """One chain the address is active on: a score row, a transfer or a bridge transfer
+    sent or received there."""
+
+    chain_id: int
+    name: str | None = Field(description="As configured; null for a chain not followed")
+    tokens: list[ChainToken] = Field(description="Its tokens there, by token id (empty "
+                                                 "when only a bridge of an unregistered "
+                                                 "token touched it)")
+
+
+class BridgeTransferOut(Out):
+    """One bridge message, linked end to end (monitor.reports.bridges.bridge_item)."""
+
+    protocol: str = Field(description="layerzero-oft, wormhole-ntt, cctp-v1 or cctp-v2")
+    message_id: str = Field(description="The protocol's key: OFT guid, NTT digest, or "
+                                        "\"<source domain>:<nonce>\" for CCTP")
+    status: Literal["pending", "linked", "unmatched"]
+    source_chain_id: int | None
+    source_token: str | None = Field(description="The registered token sent; null when "
+                                                 "not registered (amounts in base units)")
+    source_tx_hash: str | None
+    sender: str | None
+    destination_chain_id: int | None
+    destination_token: str | None = Field(description="The registered token received; null "
+                                                      "when not registered or not known yet")
+    destination_tx_hash: str | None
+    recipient: str | None
+    amount_sent: str | None = Field(description="Exact, scaled by the source token's "
+                                                "decimals (base units when it is null)")
+    amount_received: str | None = Field(description="Exact: the receipt's amount scaled by "
+                                        "the destination token's decimals, or while it is "
+                                        "not stored what the send says will arrive, scaled "
+                                        "by the source token's (base units when that token "
+                                        "is null)")
+    symbol: str | None = Field(description="The token's symbol (the source's, else the "
+                                           "destination's)")
+    sent_at: str | None
+    received_at: str | None
+
+
 class AddressReport(Out):
     generated_at: str
     address: str
     labels: list[LabelOut] = Field(description="Its labels, newest first; a label never "
                                                "flags an address")
-    tokens: list[ScoreItem]
+    tokens: list[ScoreItem] = Field(description="Every scored token, by token id")
+    chains: list[ChainOut] = Field(description="Every chain the address is active on, by "
+                                               "chain id")
+    bridge_transfers: list[BridgeTransferOut] = Field(
+        description="Bridge transfers it sent or received, newest first (at most 1,000)")
+    bridge_transfer_count: int = Field(description="How many bridge transfers in all")
 
 
 class CounterpartyOut(Out):
@@ -308,6 +393,11 @@ class AddressProfile(Out):
     labels: list[LabelOut] = Field(description="Its labels, newest first; a label never "
                                                "flags an address")
     tokens: list[ProfileToken]
+    chains: list[ChainOut] = Field(description="Every chain the address is active on, by "
+                                               "chain id")
+    bridge_transfers: list[BridgeTransferOut] = Field(
+        description="Bridge transfers it sent or received, newest first (at most 1,000)")
+    bridge_transfer_count: int = Field(description="How many bridge transfers in all")
 
 
 class KeyOut(Out):

@@ -27,6 +27,7 @@ _COMMANDS = {
     "db": "monitor.cli.db:app",
     "alerts": "monitor.cli.alerts:app",
     "case": "monitor.cli.cases:app",
+    "chain": "monitor.cli.chains:app",
     "token": "monitor.cli.tokens:app",
     "transfers": "monitor.cli.transfers:app",
     "watchlist": "monitor.cli.watchlist:app",

@@ -119,22 +119,21 @@ def _program() -> list[str]:
 def _serve(settings: Settings, engine: Engine, sessions: sessionmaker[Session],
            node_url: str) -> None:
     from monitor.apikeys import create_key
-    from monitor.chain.rpc import RpcClient
     from monitor.cli.api import serve
     from monitor.daemon import Daemon
 
-    live = settings.model_copy(update={"rpc_urls": [node_url], "confirmations": 0})
+    live = settings.model_copy(update={"rpc_urls": [node_url], "chain_id": 31337, "chains": [],
+                                       "confirmations": 0})
     with db.transaction(sessions) as session:  # so that the API can be tried at once
         _, key = create_key(session, "demo", "admin")
     base = f"http://{settings.api_host}:{settings.api_port}"
-    with RpcClient([node_url], chain="31337") as client:
-        daemon = Daemon(live, engine, sessions, client, 31337)
-        daemon.start()
-        typer.echo(f"serving: API and /metrics on {base} (Ctrl-C to stop); node {node_url}\n"
-                   f"  demo admin key: {key}\n"
-                   f"  try: curl -H 'X-API-Key: {key}' '{base}/api/v1/alerts?limit=5'\n"
-                   f"  API documentation: {base}/docs")
-        try:
-            serve(live, sessions, settings.api_host, settings.api_port)
-        finally:
-            daemon.shutdown()
+    daemon = Daemon(live, engine, sessions, live.chain_list())
+    daemon.start()
+    typer.echo(f"serving: API and /metrics on {base} (Ctrl-C to stop); node {node_url}\n"
+               f"  demo admin key: {key}\n"
+               f"  try: curl -H 'X-API-Key: {key}' '{base}/api/v1/alerts?limit=5'\n"
+               f"  API documentation: {base}/docs")
+    try:
+        serve(live, sessions, settings.api_host, settings.api_port)
+    finally:
+        daemon.shutdown()

@@ -11,13 +11,12 @@ import typer
 from prometheus_client import start_http_server
 
 from monitor import logs
-from monitor.chain.rpc import RpcClient, RpcError
 from monitor.cli.api import serve
 from monitor.cli.context import AppContext
-from monitor.cli.ingest import make_client
+from monitor.ingest.follow import probe
 from monitor.metrics import REGISTRY
 from monitor.scoring import rules_file
-from monitor.settings import Settings
+from monitor.settings import ChainConfig, Settings
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +25,8 @@ def run(
     ctx: typer.Context,
     api: Annotated[bool, typer.Option(help="Serve the HTTP API (with /metrics) too")] = True,
 ) -> None:
-    """Run the monitor until SIGTERM/SIGINT: ingest, score, alert, serve API and metrics."""
+    """Run the monitor until SIGTERM/SIGINT: ingest every configured chain, score, alert,
+    serve API and metrics."""
     from monitor.daemon import Daemon  # the scheduler and scoring stack: only for `run`
 
     context: AppContext = ctx.obj
@@ -34,25 +34,24 @@ def run(
     rules_file.load(settings)  # a bad rules file stops here, not at the first score
     logs.configure(settings)
     stop = threading.Event()
-    with make_client(settings) as client:
-        chain_id = settings.chain_id or _wait_for_chain_id(client, settings, stop)
-        if chain_id is None:
-            return
-        client.chain = str(chain_id)
-        daemon = Daemon(settings, context.engine, context.sessions, client, chain_id)
-        daemon.start()
-        log.info("amlmon running: chain %s, %s endpoint(s)", chain_id, len(settings.rpc_urls))
-        try:
-            if api:
-                serve(settings, context.sessions, settings.api_host, settings.api_port)
-            else:
-                if settings.metrics_port:
-                    start_http_server(settings.metrics_port, registry=REGISTRY)
-                _wait_for_signal(stop)
-        finally:
-            log.info("stopping: finishing the running batch")
-            daemon.shutdown()
-            log.info("stopped cleanly")
+    chains = _start_chains(settings, stop)
+    if chains is None:
+        return
+    daemon = Daemon(settings, context.engine, context.sessions, chains)
+    daemon.start()
+    log.info("amlmon running: %s", ", ".join(
+        f"{c.name} (chain {c.chain_id}, {len(c.rpc_urls)} endpoint(s))" for c in chains))
+    try:
+        if api:
+            serve(settings, context.sessions, settings.api_host, settings.api_port)
+        else:
+            if settings.metrics_port:
+                start_http_server(settings.metrics_port, registry=REGISTRY)
+            _wait_for_signal(stop)
+    finally:
+        log.info("stopping: finishing the running batches")
+        daemon.shutdown()
+        log.info("stopped cleanly")
 
 
 def _wait_for_signal(stop: threading.Event) -> None:
@@ -61,15 +60,24 @@ def _wait_for_signal(stop: threading.Event) -> None:
     stop.wait()
 
 
-def _wait_for_chain_id(client: RpcClient, settings: Settings,
-                       stop: threading.Event) -> int | None:
-    """The node's chain id; an unreachable node at start-up is waited for, not fatal."""
+def _start_chains(settings: Settings, stop: threading.Event) -> list[ChainConfig] | None:
+    """The configured chains, each node asked once: one serving another chain stops the
+    start with a one-line error naming the chain; one that is down is only logged (its
+    ingest job keeps trying). The one-chain shorthand without chain_id waits for its node,
+    which alone can say which chain it is; None if stopped meanwhile."""
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    while not stop.is_set():
-        try:
-            return client.chain_id()
-        except RpcError as exc:
-            log.error("cannot reach the node yet (%s); retrying", exc)
-            stop.wait(settings.poll_interval_seconds)
-    return None
+    chains = []
+    for chain in settings.chain_list():
+        while True:
+            found = probe(chain, settings)
+            if found.head is not None or chain.chain_id is not None:
+                break
+            log.error("cannot reach the node yet (%s); retrying", found.error)
+            if stop.wait(chain.poll_interval_seconds):
+                return None
+        if found.head is None:
+            log.error("chain %s: no node reachable at start-up (%s); its ingest job keeps "
+                      "trying", chain.name, found.error)
+        chains.append(found.chain)
+    return chains

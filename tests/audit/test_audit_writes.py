@@ -16,7 +16,6 @@ from models import ApiKey, AuditEvent
 from monitor import audit, db
 from monitor.api.app import create_app
 from monitor.apikeys import create_key
-from monitor.chain.rpc import RpcClient
 from monitor.cli.actor import default_actor
 from monitor.daemon import Daemon
 from monitor.settings import Settings
@@ -135,40 +134,40 @@ def test_a_rules_file_changed_between_score_ticks_is_one_config_reload(
     write_history(sessions)  # on chain 31337
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES_FILE.read_text())
-    settings = Settings(database_url=pg_url, rules_file=rules)
+    settings = Settings(database_url=pg_url, rules_file=rules, chain_id=31337,
+                        rpc_urls=[f"http://127.0.0.1:{free_port()}"])  # scoring never calls it
     engine = db.make_engine(pg_url)
-    with RpcClient([f"http://127.0.0.1:{free_port()}"]) as rpc:  # scoring never calls it
-        daemon = Daemon(settings, engine, sessions, rpc, 31337)
-        try:
-            assert daemon.lease.acquire()
-            daemon.score()
-            assert _rows(sessions, object_type="config") == []  # the first tick: no change
-            first = daemon.rules_seen
-            rules.write_text(RULES_FILE.read_text() + "\nalerts:\n  min_risk: 60\n")
-            daemon.score()
-            daemon.score()  # unchanged since the last tick
-            reloads = _rows(sessions, object_type="config")
-            assert [(r.action, r.actor, r.object_id) for r in reloads] == [
-                ("config.reload", audit.SYSTEM, "rules_file")]
-            assert reloads[0].before == first == {"path": str(rules),
-                                                   "sha256": first["sha256"]}
-            assert reloads[0].after == {"path": str(rules), "sha256": daemon.rules_seen["sha256"]}
-            assert reloads[0].after["sha256"] != first["sha256"]
+    daemon = Daemon(settings, engine, sessions, settings.chain_list())
+    try:
+        assert daemon.lease.acquire()
+        daemon.score()
+        assert _rows(sessions, object_type="config") == []  # the first tick: no change
+        first = daemon.rules_seen
+        rules.write_text(RULES_FILE.read_text() + "\nalerts:\n  min_risk: 60\n")
+        daemon.score()
+        daemon.score()  # unchanged since the last tick
+        reloads = _rows(sessions, object_type="config")
+        assert [(r.action, r.actor, r.object_id) for r in reloads] == [
+            ("config.reload", audit.SYSTEM, "rules_file")]
+        assert reloads[0].before == first == {"path": str(rules),
+                                               "sha256": first["sha256"]}
+        assert reloads[0].after == {"path": str(rules), "sha256": daemon.rules_seen["sha256"]}
+        assert reloads[0].after["sha256"] != first["sha256"]
 
-            # A file that does not load is not a reload: the tick fails and says why; once
-            # fixed, one row records the change from the last file that was in force.
-            rules.write_text("alerts:\n  min_risk: 500\n")
-            with pytest.raises(Exception, match="alerts.min_risk"):
-                daemon.score()
-            assert len(_rows(sessions, object_type="config")) == 1
-            rules.write_text(RULES_FILE.read_text())
+        # A file that does not load is not a reload: the tick fails and says why; once
+        # fixed, one row records the change from the last file that was in force.
+        rules.write_text("alerts:\n  min_risk: 500\n")
+        with pytest.raises(Exception, match="alerts.min_risk"):
             daemon.score()
-            reloads = _rows(sessions, object_type="config")
-            assert len(reloads) == 2 and reloads[1].before == reloads[0].after
-            assert reloads[1].after == first
-        finally:
-            daemon.lease.release()
-            engine.dispose()
+        assert len(_rows(sessions, object_type="config")) == 1
+        rules.write_text(RULES_FILE.read_text())
+        daemon.score()
+        reloads = _rows(sessions, object_type="config")
+        assert len(reloads) == 2 and reloads[1].before == reloads[0].after
+        assert reloads[1].after == first
+    finally:
+        daemon.shutdown()
+        engine.dispose()
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "config.reload")) == 2

@@ -85,7 +85,7 @@ def test_daemon_alerts_within_a_poll_exports_metrics_and_stops_cleanly(
             scrape = wait_for(lambda: _scrape(port), what="metrics")
             for name in DESIGN_METRICS:
                 assert f"\n{name}" in scrape or scrape.startswith(name), name
-            assert 'amlmon_job_last_success_timestamp_seconds{job="ingest"}' in scrape
+            assert 'amlmon_job_last_success_timestamp_seconds{job="ingest:chain-31337"}' in scrape
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0
     lines = (tmp_path / "run.log").read_text().splitlines()
@@ -206,7 +206,7 @@ def test_daemon_rides_out_an_rpc_outage_and_dropped_database_connections(
             wait_for(lambda: ingested(after), what="ingest after the connections died")
 
             scrape = wait_for(lambda: _scrape(port), what="metrics")
-            assert 'amlmon_job_failures_total{job="ingest"}' in scrape
+            assert 'amlmon_job_failures_total{job="ingest:chain-31337"}' in scrape
             assert 'outcome="http_error"' in scrape or 'outcome="connection_error"' in scrape
             assert process.poll() is None
             process.send_signal(signal.SIGTERM)

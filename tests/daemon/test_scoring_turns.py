@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import ScoreRun
 from monitor import db, jobs
-from monitor.chain.rpc import RpcClient
 from monitor.daemon import Daemon
 from monitor.settings import Settings
 from monitor.tokens import add_token
@@ -58,19 +57,20 @@ def test_only_the_lease_holder_scores_and_only_its_chain(pg_url: str, make_sessi
     with db.transaction(sessions) as session:
         elsewhere = add_token(session, chain_id=1, address="0x" + "cd" * 20, decimals=6).id
     engine = db.make_engine(pg_url)
-    settings = Settings(database_url=pg_url, rules_file=None)
-    with RpcClient([f"http://127.0.0.1:{free_port()}"]) as client:  # scoring never calls it
-        standby = Daemon(settings, engine, sessions, client, 31337)
-        holder = Daemon(settings, engine, sessions, client, 31337)
-        try:
-            assert holder.lease.acquire() and not standby.lease.acquire()
-            standby.score()
-            standby.retrain()
-            assert _runs(sessions, token_id) == 0
-            holder.retrain()
-            assert _runs(sessions, token_id) == 1
-            assert _runs(sessions, elsewhere) == 0  # chain 1 is another process's to score
-        finally:
-            holder.lease.release()
-            standby.lease.release()
-            engine.dispose()
+    # Scoring never calls the node.
+    settings = Settings(database_url=pg_url, rules_file=None, chain_id=31337,
+                        rpc_urls=[f"http://127.0.0.1:{free_port()}"])
+    standby = Daemon(settings, engine, sessions, settings.chain_list())
+    holder = Daemon(settings, engine, sessions, settings.chain_list())
+    try:
+        assert holder.lease.acquire() and not standby.lease.acquire()
+        standby.score()
+        standby.retrain()
+        assert _runs(sessions, token_id) == 0
+        holder.retrain()
+        assert _runs(sessions, token_id) == 1
+        assert _runs(sessions, elsewhere) == 0  # chain 1 is another process's to score
+    finally:
+        holder.shutdown()
+        standby.shutdown()
+        engine.dispose()
