@@ -85,6 +85,9 @@ class BridgeEvent(Base):
     block_time: Mapped[datetime]
     # The sender on the source side, the recipient on the destination side.
     address: Mapped[str | None] = mapped_column(_ADDRESS)
+    # The other side's address where the event names it: a send's intended recipient
+    # (NTT, CCTP), a CCTP receipt's depositor. Fills a side the other event leaves blank.
+    counterparty: Mapped[str | None] = mapped_column(_ADDRESS)
     amount: Mapped[int | None] = mapped_column(Uint256)
     # Source side only: what the protocol says the destination will receive (OFT's
     # amountReceivedLD; NTT's amount less its fee).

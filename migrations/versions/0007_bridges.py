@@ -92,6 +92,7 @@ def upgrade() -> None:
     sa.Column('block_hash', sa.String(length=66), nullable=False),
     sa.Column('block_time', sa.DateTime(timezone=True), nullable=False),
     sa.Column('address', ADDRESS, nullable=True),
+    sa.Column('counterparty', ADDRESS, nullable=True),
     sa.Column('amount', UINT256, nullable=True),
     sa.Column('amount_received', UINT256, nullable=True),
     sa.CheckConstraint("side IN ('source', 'destination')", name=op.f('ck_bridge_events_side')),

@@ -26,6 +26,7 @@ from monitor.api.auth import Unauthorized
 from monitor.api.headers import SecurityHeaders, add_docs_page
 from monitor.api.routes import admin, alerts, cases, patterns, reports
 from monitor.api.routes.audit import router as audit_router
+from monitor.api.routes.bridges import router as bridges_router
 from monitor.api.routes.labels import router as labels_router
 from monitor.api.routes.rules import router as rules_router
 from monitor.api.routes.suppressions import router as suppressions_router
@@ -71,6 +72,7 @@ def create_app(settings: Settings, sessions: sessionmaker[Session],
         app.include_router(router)
     app.include_router(suppressions_router)
     app.include_router(labels_router)
+    app.include_router(bridges_router)
     return app
 
 

@@ -29,6 +29,7 @@ _COMMANDS = {
     "case": "monitor.cli.cases:app",
     "chain": "monitor.cli.chains:app",
     "token": "monitor.cli.tokens:app",
+    "bridge": "monitor.cli.bridges:app",
     "transfers": "monitor.cli.transfers:app",
     "watchlist": "monitor.cli.watchlist:app",
     "apikey": "monitor.cli.api:apikey_app",

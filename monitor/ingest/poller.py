@@ -1,8 +1,11 @@
 """The ingest loop of one chain: backfill, tail the safe head, repair reorgs.
 
-Each batch of blocks commits its transfers, compliance events, block headers and the
-chain cursor in one transaction, so a crash at any point loses and duplicates nothing:
-the next run resumes after the last committed batch.
+Each batch of blocks commits its transfers, compliance events, bridge events (and the
+bridge transfers they link), block headers and the chain cursor in one transaction, so a
+crash at any point loses and duplicates nothing: the next run resumes after the last
+committed batch. Registered bridge contracts are fetched with the tokens, in the same
+eth_getLogs filter (their addresses and the bridge topics added), so no second pass over
+the range is needed; a bridge registered later is backfilled alone, as a token is.
 """
 
 from __future__ import annotations
@@ -16,12 +19,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from operator import attrgetter
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Token
+from models import Bridge, Token
 from monitor import metrics
+from monitor.bridges import linking
+from monitor.bridges.protocols import ALL_BRIDGE_TOPICS
+from monitor.chain.bridge_decode import (
+    BridgeDecodeResult,
+    BridgeInfo,
+    BridgeRecord,
+    decode_bridge_logs,
+)
 from monitor.chain.decode import ComplianceRecord, DecodeResult, TransferRecord, decode_logs
 from monitor.chain.events import ALL_TOPICS
 from monitor.chain.logs import LogFetcher
@@ -49,6 +61,7 @@ class ChainMovedDuringFetch(Exception):
 class IngestStats:
     transfers: int = 0
     compliance_events: int = 0
+    bridge_events: int = 0
     malformed: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     reorgs: int = 0
@@ -112,12 +125,13 @@ class Poller:
             target = min(target, to_block)
         with transaction(self.sessions) as session:
             tokens = self._tokens(session)
-            if not tokens:
+            bridges = self._bridges(session)
+            if not tokens and not bridges:
                 log.warning("no tokens registered on chain %s; nothing to ingest", self.chain_id)
                 return stats
             cursor = store.get_cursor(session, self.chain_id)
             if cursor is None:
-                first = min(t.start_block for t in tokens) - 1
+                first = min([t.start_block for t in tokens] + [b.start_block for b in bridges]) - 1
                 store.set_cursor(session, self.chain_id, first, None)
                 cursor_number, cursor_hash = first, None
             else:
@@ -138,6 +152,9 @@ class Poller:
 
     def _tokens(self, session: Session) -> list[Token]:
         return list(session.scalars(select(Token).where(Token.chain_id == self.chain_id)))
+
+    def _bridges(self, session: Session) -> list[Bridge]:
+        return list(session.scalars(select(Bridge).where(Bridge.chain_id == self.chain_id)))
 
     # -- reorgs ------------------------------------------------------------------------
 
@@ -183,15 +200,18 @@ class Poller:
     def _backfill_laggards(
         self, cursor: int, stats: IngestStats, stop: threading.Event | None
     ) -> None:
-        """Tokens registered after the cursor moved on catch up alone, without refetching others."""
+        """Tokens and bridges registered after the cursor moved on catch up alone, without
+        refetching others."""
         with self.sessions() as session:
             laggards = [t for t in self._tokens(session) if _synced(t) < cursor]
-        if not laggards:
+            late = [b for b in self._bridges(session) if _synced(b) < cursor]
+        if not laggards and not late:
             return
-        start = min(_synced(t) for t in laggards)
-        log.info("chain %s: backfilling %s new token(s) from block %s to %s",
-                 self.chain_id, len(laggards), start + 1, cursor)
-        self._ingest_range(start, cursor, stats, stop, tokens=laggards, move_cursor=False)
+        start = min([_synced(t) for t in laggards] + [_synced(b) for b in late])
+        log.info("chain %s: backfilling %s new token(s) and %s new bridge(s) from block %s "
+                 "to %s", self.chain_id, len(laggards), len(late), start + 1, cursor)
+        self._ingest_range(start, cursor, stats, stop, tokens=laggards, move_cursor=False,
+                           bridges=late)
 
     def _ingest_range(
         self,
@@ -202,46 +222,69 @@ class Poller:
         tokens: Sequence[Token] | None = None,
         move_cursor: bool = True,
         start_hash: str | None = None,
+        bridges: Sequence[Bridge] | None = None,
     ) -> None:
         """Ingest blocks (start, end] in batches, one transaction each."""
         if tokens is None:
             with self.sessions() as session:
                 tokens = [t for t in self._tokens(session) if _synced(t) >= start]
+        if bridges is None:
+            with self.sessions() as session:
+                bridges = [b for b in self._bridges(session) if _synced(b) >= start]
         by_address = {t.address: t for t in tokens}
         token_ids = {address: token.id for address, token in by_address.items()}
         synced = {t.id: _synced(t) for t in tokens}
+        refs = self._bridge_refs(bridges)
+        bridge_synced = {b.id: _synced(b) for b in bridges}
+        transform = partial(_decode_batch, frozenset(by_address),
+                            {a: BridgeInfo(r.protocol, r.endpoint_id) for a, r in refs.items()})
+        topics = (*ALL_TOPICS, *ALL_BRIDGE_TOPICS) if bridges else ALL_TOPICS
         previous = (start, start_hash)
         total = end - start
         # One writer thread: batch k commits while batch k+1 is fetched, decoded and
         # checked. Batches still commit one at a time, in order, each with its cursor.
         with ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer:
             pending: Future[int] | None = None
-            for low, high, decoded in self.fetcher.iter_ranges(
-                sorted(by_address), ALL_TOPICS, start + 1, end, transform=decode_logs
+            for low, high, (decoded, bridged) in self.fetcher.iter_ranges(
+                sorted(by_address.keys() | refs.keys()), topics, start + 1, end,
+                transform=transform,
             ):
                 self._count_bad(decoded, stats)
+                self._count_bad(bridged, stats)
                 transfers, compliance = decoded.transfers, decoded.compliance
                 if any(synced[t.id] >= low or t.start_block > low for t in tokens):
                     transfers = [r for r in transfers if _wanted(r, by_address, synced)]
                     compliance = [r for r in compliance if _wanted(r, by_address, synced)]
+                crossings = [r for r in bridged.records
+                             if r.block_number > bridge_synced[refs[r.bridge].id]
+                             and r.block_number >= refs[r.bridge].start_block]
+                # NTT events leave out addresses and amounts: read from the transactions
+                # here, in the fetch loop, before the batch's transaction opens.
+                crossings = linking.enrich_ntt(self.client, crossings, refs)
                 headers = self._batch_headers(
-                    low, high, end, [*transfers, *compliance], move_cursor, previous
+                    low, high, end, [*transfers, *compliance, *crossings], move_cursor,
+                    previous
                 )
                 previous = (high, headers[high].hash)
                 behind = [t.id for t in tokens if synced[t.id] < high]
                 for token_id in behind:
                     synced[token_id] = high
+                bridges_behind = [b for b, n in bridge_synced.items() if n < high]
+                for bridge_id in bridges_behind:
+                    bridge_synced[bridge_id] = high
                 times = {h.number: h.timestamp for h in headers.values()}
                 # Formatted here, while the writer still commits the previous batch: the
                 # writer waits on Postgres, the slowest stage, and should do nothing else.
                 text = (store.copy_text(self.chain_id, token_ids, transfers, times)
                         if self._copy and transfers else None)
                 batch = partial(self._commit_batch, token_ids, transfers, compliance, headers,
-                                times, text, high, end, behind, move_cursor)
+                                times, text, high, end, behind, move_cursor,
+                                _Crossings(refs, crossings, bridges_behind))
                 if pending is not None:
                     stats.transfers += pending.result()
                 pending = writer.submit(batch)
                 stats.compliance_events += len(compliance)
+                stats.bridge_events += len(crossings)
                 if self.progress:
                     self.progress("backfill" if move_cursor else "new tokens", high - start,
                                   total, stats.transfers)
@@ -262,12 +305,17 @@ class Poller:
         end: int,
         behind: list[int],
         move_cursor: bool,
+        crossings: _Crossings | None = None,
     ) -> int:
         """One transaction: the batch's rows, its headers, the cursor; returns new rows."""
         with transaction(self.sessions) as session:
             new = store.write_transfers(session, self.chain_id, token_ids, transfers, times,
                                         text)
             store.write_compliance(session, self.chain_id, token_ids, compliance, times)
+            if crossings is not None:
+                linking.write_events(session, self.chain_id, crossings.refs,
+                                     crossings.records, times)
+                linking.set_synced(session, crossings.behind, high)
             if move_cursor:
                 window = [h for n, h in headers.items()
                           if n > end - self.options.reorg_window or n == high]
@@ -288,7 +336,7 @@ class Poller:
         low: int,
         high: int,
         end: int,
-        records: Sequence[TransferRecord | ComplianceRecord],
+        records: Sequence[TransferRecord | ComplianceRecord | BridgeRecord],
         in_window: bool,
         previous: tuple[int, str | None],
     ) -> dict[int, Header]:
@@ -326,7 +374,20 @@ class Poller:
             return []
         return [Header.from_rpc(b) for b in self.client.get_blocks(numbers) if b is not None]
 
-    def _count_bad(self, decoded: DecodeResult, stats: IngestStats) -> None:
+    def _bridge_refs(self, bridges: Sequence[Bridge]) -> dict[str, _BridgeRef]:
+        if not bridges:
+            return {}
+        with self.sessions() as session:
+            tokens = {token_id: address for token_id, address in session.execute(
+                select(Token.id, Token.address).where(
+                    Token.id.in_([b.token_id for b in bridges if b.token_id is not None])))}
+        return {b.address: _BridgeRef(b.id, b.protocol, b.endpoint_id,
+                                      tokens.get(b.token_id) if b.token_id else None,
+                                      b.start_block)
+                for b in bridges}
+
+    def _count_bad(self, decoded: DecodeResult | BridgeDecodeResult,
+                   stats: IngestStats) -> None:
         for bad in decoded.malformed:
             metrics.logs_malformed_total.labels(self.label).inc()
             log.warning("skipped malformed log tx=%s log_index=%s block=%s: %s",
@@ -337,6 +398,41 @@ class Poller:
         stats.skipped.update(decoded.skipped)
 
 
+@dataclass(frozen=True)
+class _BridgeRef(linking.BridgeRef):
+    start_block: int = 0
+
+
+@dataclass(frozen=True)
+class _Crossings:
+    """A batch's bridge events, with what writing them needs."""
+
+    refs: dict[str, _BridgeRef]
+    records: list[BridgeRecord]
+    behind: list[int]  # bridges whose synced block the batch moves
+
+
+def _decode_batch(
+    tokens: frozenset[str], bridges: dict[str, BridgeInfo], logs: list[dict[str, Any]]
+) -> tuple[DecodeResult, BridgeDecodeResult]:
+    """Split one reply of the shared filter: the bridges' protocol events to the bridge
+    decoder, the tokens' logs to the token decoder, and nothing else (a bridge contract
+    that is not a registered token may emit Transfer and the like)."""
+    if not bridges:
+        return decode_logs(logs), BridgeDecodeResult()
+    ours: list[dict[str, Any]] = []
+    crossing: list[dict[str, Any]] = []
+    topics = frozenset(ALL_BRIDGE_TOPICS)
+    for entry in logs:
+        address = str(entry.get("address", "")).lower()
+        topic = entry.get("topics") or [""]
+        if address in bridges and str(topic[0]).lower() in topics:
+            crossing.append(entry)
+        elif address in tokens or address not in bridges:
+            ours.append(entry)
+    return decode_logs(ours), decode_bridge_logs(crossing, bridges)
+
+
 def _wanted(
     record: TransferRecord | ComplianceRecord, tokens: dict[str, Token], synced: dict[int, int]
 ) -> bool:
@@ -344,5 +440,5 @@ def _wanted(
     return record.block_number > synced[token.id] and record.block_number >= token.start_block
 
 
-def _synced(token: Token) -> int:
-    return token.synced_block if token.synced_block is not None else token.start_block - 1
+def _synced(item: Token | Bridge) -> int:
+    return item.synced_block if item.synced_block is not None else item.start_block - 1

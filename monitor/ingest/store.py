@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from models import Block, ComplianceEvent, IngestCursor, Token, Transfer
+from monitor.bridges import linking
 from monitor.chain.decode import ComplianceRecord, TransferRecord
 
 TRANSFER_COLUMNS = (
@@ -238,6 +239,9 @@ def delete_from(session: Session, chain_id: int, fork: int) -> set[tuple[int, st
             ComplianceEvent.chain_id == chain_id, ComplianceEvent.block_number >= fork
         )
     )
+    # Bridge events of the fork go with the chain's other rows, and the transfers they
+    # linked fall back to pending (or vanish with their only side) until re-ingested.
+    linking.unlink_from(session, chain_id, fork)
     session.execute(delete(Block).where(Block.chain_id == chain_id, Block.number >= fork))
     session.execute(
         update(Token)

@@ -1,0 +1,107 @@
+"""Wormhole NTT and CCTP v1 transfers between two real anvil chains, linked by their keys:
+the NTT digest (details and digest events paired in the send's transaction; sender and
+mint read from the transactions), CCTP's (source domain, nonce)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from models import BridgeTransfer
+from monitor import db
+from monitor.bridges.registry import add_bridge
+from monitor.contracts.bridge import (
+    BridgeAgent,
+    deploy_cctp,
+    deploy_ntt,
+    relay_cctp,
+    relay_ntt,
+)
+from monitor.tokens import add_token
+from support.bridges import CHAIN_A, CHAIN_B, Chain, ingest
+
+WH_A, WH_B = 4001, 4002
+DOMAIN_A, DOMAIN_B = 100, 101
+
+
+def _register(sessions: sessionmaker[Session], chain: Chain, address: str, protocol: str,
+              endpoint: int) -> None:
+    with db.transaction(sessions) as session:
+        add_token(session, chain_id=chain.chain_id, address=address, symbol="X", decimals=6)
+        add_bridge(session, chain_id=chain.chain_id, address=address, protocol=protocol,
+                   endpoint_id=endpoint, token=address)
+
+
+def _agents(sessions: sessionmaker[Session], chains: tuple[Chain, Chain], deploy: object,
+            protocol: str, ids: tuple[int, int]) -> tuple[BridgeAgent, BridgeAgent]:
+    agents = []
+    for chain, endpoint in zip(chains, ids, strict=True):
+        owner = chain.accounts()[0]
+        address = deploy(chain.url, "Bridged", "X", 6, endpoint, owner)  # type: ignore[operator]
+        agent = BridgeAgent(chain.url, address, owner)
+        chain.node.clients.append(agent)
+        _register(sessions, chain, address, protocol, endpoint)
+        agents.append(agent)
+    return agents[0], agents[1]
+
+
+def _rows(sessions: sessionmaker[Session]) -> dict[str, BridgeTransfer]:
+    with sessions() as session:
+        return {r.message_id: r for r in session.scalars(select(BridgeTransfer))}
+
+
+def test_ntt_transfers_are_linked_by_digest(
+    chains: tuple[Chain, Chain], sessions: sessionmaker[Session]
+) -> None:
+    a, b = chains
+    ntt_a, ntt_b = _agents(sessions, chains, deploy_ntt, "wormhole-ntt", (WH_A, WH_B))
+    senders, recipients = a.accounts()[1:4], b.accounts()[4:7]
+    for s in senders:
+        ntt_a.mint(s, 10**40)
+    sends = [ntt_a.ntt_transfer(WH_B, recipients[n], amount, sender=senders[n], fee=n * 10**15)
+             for n, amount in enumerate([10**6, 2**130 + 1, 5])]
+    delivered = relay_ntt(a.url, b.url, ntt_a.address, ntt_b.address, WH_B)
+    assert [d for d, _ in delivered] == [s.key for s in sends]
+    ingest(sessions, a)
+    ingest(sessions, b)
+    rows = _rows(sessions)
+    assert set(rows) == {s.key for s in sends}
+    for n, (send, (_, dst_tx)) in enumerate(zip(sends, delivered, strict=True)):
+        row = rows[send.key]
+        amount = [10**6, 2**130 + 1, 5][n]
+        assert (row.status, row.protocol) == ("linked", "wormhole-ntt")
+        assert (row.source_chain_id, row.destination_chain_id) == (CHAIN_A, CHAIN_B)
+        assert (row.source_tx_hash, row.destination_tx_hash) == (send.tx, dst_tx)
+        # The sender from the burn in the send's transaction, the recipient and amount
+        # from the mint in the redeem's: the events name neither.
+        assert (row.sender, row.recipient) == (senders[n], recipients[n])
+        assert (int(row.amount_sent), int(row.amount_received)) == (amount, amount)
+
+
+def test_cctp_v1_transfers_are_linked_by_domain_and_nonce(
+    chains: tuple[Chain, Chain], sessions: sessionmaker[Session]
+) -> None:
+    a, b = chains
+    usdc_a, usdc_b = _agents(sessions, chains, deploy_cctp, "cctp-v1", (DOMAIN_A, DOMAIN_B))
+    depositor, to = a.accounts()[2], b.accounts()[3]
+    usdc_a.mint(depositor, 10**12)
+    sends = [usdc_a.deposit_for_burn(DOMAIN_B, to, amount, sender=depositor)
+             for amount in (500, 10**11)]
+    lost = usdc_a.deposit_for_burn(DOMAIN_B, to, 1, sender=depositor)
+    delivered = relay_cctp(a.url, b.url, usdc_a.address, usdc_b.address, DOMAIN_A, DOMAIN_B,
+                           skip={lost.nonce or 0})
+    ingest(sessions, b)
+    ingest(sessions, a)
+    rows = _rows(sessions)
+    assert set(rows) == {f"{DOMAIN_A}:{n}" for n in (0, 1, 2)}
+    for send, (nonce, dst_tx), amount in zip(sends, delivered, (500, 10**11), strict=True):
+        row = rows[f"{DOMAIN_A}:{nonce}"]
+        assert send.nonce == nonce
+        assert (row.status, row.source_tx_hash, row.destination_tx_hash) == (
+            "linked", send.tx, dst_tx)
+        assert (row.sender, row.recipient) == (depositor, to)
+        assert (int(row.amount_sent), int(row.amount_received)) == (amount, amount)
+    pending = rows[f"{DOMAIN_A}:2"]
+    # A lone burn already names its recipient and where it is headed.
+    assert (pending.status, pending.recipient, pending.destination_chain_id) == (
+        "pending", to, CHAIN_B)
