@@ -28,7 +28,7 @@ from monitor.chain.rpc import RpcClient, RpcError
 from monitor.db import transaction
 from monitor.errors import UserError
 from monitor.ingest.poller import IngestOptions, IngestStats, Poller, ProgressFn
-from monitor.settings import ChainConfig, ConfigError, Settings
+from monitor.settings import SHORTHAND_KEY, ChainConfig, ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,9 @@ def check_chain_id(client: RpcClient, chain: ChainConfig) -> ChainConfig:
     if chain.chain_id is None:
         return chain.with_chain_id(served)
     if served != chain.chain_id:
-        raise ChainIdMismatch(
-            f"invalid config: {chain.key}.chain_id: chain {chain.name}: its node serves chain "
-            f"{served}, not {chain.chain_id}")
+        key = "chain_id" if chain.key == SHORTHAND_KEY else f"{chain.key}.chain_id"
+        raise ChainIdMismatch(f"invalid config: {key}: chain {chain.name}: its node serves "
+                              f"chain {served}, not {chain.chain_id}")
     return chain
 
 
