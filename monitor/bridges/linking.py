@@ -91,9 +91,10 @@ def write_events(
     dialect = session.get_bind().dialect.name
     stmt = (postgresql.insert(BridgeEvent) if dialect == "postgresql"
             else sqlite.insert(BridgeEvent)).on_conflict_do_nothing()
-    result = session.connection().execute(stmt, rows)
+    session.connection().execute(stmt, rows)
     refresh(session, {(str(row["protocol"]), str(row["message_id"])) for row in rows})
-    return int(result.rowcount or 0)
+    # Counted, not read from rowcount: drivers report -1 for an executemany.
+    return sum((r.block_number, r.log_index) not in stored for r in records)
 
 
 def _stored_ids(session: Session, chain_id: int,

@@ -83,7 +83,8 @@ def list_(
         row["address"] = checksum(row["address"])
         row["token"] = checksum(row["token"]) if row["token"] else None
     print_rows(rows, ("id", "chain_id", "address", "protocol", "endpoint_id", "token",
-                      "start_block", "synced_block"), fmt, f"{len(rows)} registered bridge(s)")
+                      "start_block", "synced_block"), fmt, f"{len(rows)} registered bridge(s)",
+               width=160)
 
 
 @app.command("remove")

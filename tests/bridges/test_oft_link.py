@@ -10,12 +10,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Alert, AlertEvent, BridgeEvent, BridgeTransfer, Transfer
+from models import Alert, AlertEvent, Bridge, BridgeEvent, BridgeTransfer, Transfer
 from monitor.bridges import protocols
 from monitor.bridges.integrity import expire_unmatched
 from monitor.contracts.bridge import relay
 from monitor.settings import Settings
-from support.bridges import CHAIN_A, CHAIN_B, EID_A, EID_B, Chain, deploy_pair, ingest
+from support.bridges import (
+    CHAIN_A,
+    CHAIN_B,
+    EID_A,
+    EID_B,
+    Chain,
+    deploy_pair,
+    ingest,
+    register_bridge,
+)
 
 ZERO = "0x" + "0" * 40
 
@@ -164,3 +173,32 @@ def test_a_send_never_relayed_and_a_mint_without_source_become_unmatched(
             AlertEvent.alert_id == burn.id, AlertEvent.kind == "retracted")).all()
         assert notes and "linked" in notes[0]
         assert session.get_one(Alert, mint.id).status == "open"
+
+
+def test_bridges_registered_after_the_cursor_moved_on_are_backfilled_alone(
+    chains: tuple[Chain, Chain], sessions: sessionmaker[Session]
+) -> None:
+    a, b = chains
+    oft_a, oft_b = deploy_pair(sessions, a, b, bridges=False)
+    holder = a.accounts()[1]
+    oft_a.agent.mint(holder, 10**9)
+    sent = oft_a.agent.send(EID_B, b.accounts()[1], 1234, sender=holder)
+    relay(a.url, b.url, oft_a.address, oft_b.address)
+    ingest(sessions, a)
+    ingest(sessions, b)
+    assert rows(sessions) == {}  # tokens only: the bridges' events were not asked for
+    with sessions() as session:
+        transfers_before = len(session.scalars(select(Transfer)).all())
+    for oft in (oft_a, oft_b):
+        register_bridge(sessions, oft)
+    a.node.mine(2)
+    stats = ingest(sessions, a)
+    ingest(sessions, b)
+    assert stats.bridge_events == 1
+    row = rows(sessions)[sent.key]
+    assert row.status == "linked" and int(row.amount_sent) == 1234
+    with sessions() as session:
+        # The tokens' transfers were not fetched again (nor duplicated).
+        assert len(session.scalars(select(Transfer)).all()) == transfers_before
+        synced = {b.chain_id: b.synced_block for b in session.scalars(select(Bridge))}
+    assert synced == {CHAIN_A: a.node.block_number(), CHAIN_B: b.node.block_number()}

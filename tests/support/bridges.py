@@ -51,9 +51,16 @@ class Oft:
         return self.agent.address
 
 
+def register_bridge(sessions: sessionmaker[Session], oft: Oft, start_block: int = 0) -> None:
+    with db.transaction(sessions) as session:
+        add_bridge(session, chain_id=oft.chain.chain_id, address=oft.address,
+                   protocol="layerzero-oft", endpoint_id=oft.eid, start_block=start_block)
+
+
 def deploy_pair(sessions: sessionmaker[Session], a: Chain, b: Chain, *, fee_bps: int = 0,
-                register: bool = True) -> tuple[Oft, Oft]:
-    """An OFT on each chain, registered as token and as bridge (the OFT is both)."""
+                register: bool = True, bridges: bool = True) -> tuple[Oft, Oft]:
+    """An OFT on each chain, registered as token and (with `bridges`) as bridge: the OFT
+    is both."""
     pair = []
     for chain, eid in ((a, EID_A), (b, EID_B)):
         owner = chain.accounts()[0]
@@ -65,6 +72,6 @@ def deploy_pair(sessions: sessionmaker[Session], a: Chain, b: Chain, *, fee_bps:
             with db.transaction(sessions) as session:
                 add_token(session, chain_id=chain.chain_id, address=address, name="Bridged Bond",
                           symbol="BBOND", decimals=6)
-                add_bridge(session, chain_id=chain.chain_id, address=address,
-                           protocol="layerzero-oft", endpoint_id=eid)
+            if bridges:
+                register_bridge(sessions, pair[-1])
     return pair[0], pair[1]
