@@ -56,7 +56,8 @@ def test_every_rule_id_and_role_is_documented() -> None:
 def test_every_report_field_is_documented() -> None:
     text = _read("reports.md")
     models = (schemas.ScoreItem, schemas.ReasonOut, schemas.FlaggedShare,
-              schemas.PatternReport, schemas.PatternTransferOut)
+              schemas.PatternReport, schemas.PatternTransferOut, schemas.AddressReport,
+              schemas.ChainOut, schemas.ChainToken, schemas.BridgeTransferOut)
     fields = {info.alias or name for model in models
               for name, info in model.model_fields.items()}
     for field in {*fields, *CSV_FIELDS, "next_cursor"}:

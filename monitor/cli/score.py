@@ -119,9 +119,10 @@ def address(
     fmt: Annotated[AddressFormat, typer.Option("--format")] = AddressFormat.json,
     output: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
 ) -> None:
-    """One address: its current risk, severity and reasons per token. HTML adds the evidence,
-    a picture of the fund flows, counterparties and a timeline, on one self-contained page."""
-    from monitor.reports import flagged as reports
+    """One address on every chain it is active on: its current risk, severity and reasons
+    per token, and its bridge transfers. HTML adds the evidence, pictures of the fund flows
+    (across chains too), counterparties and a timeline, on one self-contained page."""
+    from monitor.reports import address as reports
 
     context: AppContext = ctx.obj
     subject = _address(target, "ADDRESS")

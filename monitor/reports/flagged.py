@@ -1,4 +1,5 @@
-"""The flagged-address report (JSON and CSV) and the single-address report (JSON).
+"""The flagged-address report (JSON and CSV), and the report ITEM every address view shows
+(the single-address report is monitor.reports.address).
 
 Schema: docs/reports.md. Values are exact decimal strings scaled by
 the token's decimals, computed from uint256 integers (never floats).
@@ -24,9 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from models import AddressScore, ScoreRun, Token
 from monitor.addresses import checksum
 from monitor.amounts import scaled
-from monitor.labels.store import address_labels
 from monitor.scoring.pattern_store import pattern_ids
-from monitor.scoring.scores import current_score
 from monitor.timefmt import iso, now_iso
 
 PAGE = 500  # rows per database round trip when the whole report is read
@@ -182,18 +181,6 @@ def flagged(session: Session, token_ids: list[int] | None, min_risk: int) -> dic
     return {"generated_at": now_iso(), "min_risk": min_risk,
             "flagged_share": flagged_shares(session, token_ids, min_risk),
             "items": list(flagged_items(session, token_ids, min_risk))}
-
-
-def address_report(session: Session, address: str) -> dict[str, Any]:
-    """Every token's current score of one address (risk 0 when never flagged)."""
-    entries = []
-    for token in session.scalars(select(Token).order_by(Token.id)):
-        score = current_score(session, token.id, address)
-        if score is not None:
-            entries.append(item(token, score,
-                                pattern_ids(session, token.id, [address]).get(address)))
-    return {"generated_at": now_iso(), "address": checksum(address),
-            "labels": address_labels(session, address), "tokens": entries}
 
 
 def json_chunks(min_risk: int, items: Iterable[dict[str, Any]],

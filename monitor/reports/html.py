@@ -11,11 +11,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 
+from models import Token
 from monitor.addresses import checksum
 from monitor.amounts import grouped
 from monitor.labels.store import address_labels
-from monitor.reports.flowgraph import flow_graph
-from monitor.reports.profile import token_entries
+from monitor.reports.address import address_chains, chain_names
+from monitor.reports.bridges import address_bridge_transfers, bridge_item, bridge_tokens
+from monitor.reports.flowgraph import chains_graph, flow_graph
+from monitor.reports.profile import Flow, token_entries
 from monitor.timefmt import now_iso
 
 SEVERITY_RANK = {"low": 1, "medium": 2, "high": 3, "critical": 4}
@@ -96,14 +99,41 @@ def pattern_page(session: Session, pattern_id: int,
 
 def address_page(session: Session, address: str, transfers: int = 200,
                  pattern_link: Callable[[int], str] = default_pattern_link) -> str:
-    """Risk, reasons with evidence, flow picture, counterparties and timeline per token."""
-    entries = []
+    """The address on every chain it is active on: per chain, per token risk, reasons with
+    evidence, flow picture, counterparties and timeline; across chains, its bridge
+    transfers and a picture joining its chains by them."""
+    chains = address_chains(session, address)
+    rows, bridge_count = address_bridge_transfers(session, address)
+    bridge_token_map = bridge_tokens(session, rows)
+    bridges = [bridge_item(row, bridge_token_map) for row in rows]
+    cards: dict[int, list[dict[str, Any]]] = {}
+    activities: dict[int, list[tuple[Token, list[Flow], int]]] = {}
     for token, found, entry in token_entries(session, address, transfers, 25):
         reasons = entry["score"]["reasons"] if entry["score"] else []
         entry["evidence"] = {tx for reason in reasons for tx in reason["evidence"]}
         entry["graph"] = flow_graph(session, token, address, found.flows,
                                     found.counterparties, entry["evidence"])
-        entries.append(entry)
+        cards.setdefault(token.chain_id, []).append(entry)
+        activities.setdefault(token.chain_id, []).append(
+            (token, found.flows, found.counterparties))
+    seen = {c["chain_id"] for c in chains} | {
+        chain for row in rows for chain in (row.source_chain_id, row.destination_chain_id)
+        if chain is not None}
+    names = chain_names(session, seen)
+    across = None
+    if len(chains) > 1 or rows:
+        across = chains_graph(address, [c["chain_id"] for c in chains], activities, rows,
+                              bridge_token_map, names)
+    for chain in chains:
+        chain["cards"] = cards.get(chain["chain_id"], [])
+        # Counted where the side's event is stored, as address_chains lists chains.
+        chain["bridged_out"] = sum(
+            1 for b in bridges if (b["sender"] or "").lower() == address
+            and b["source_tx_hash"] and b["source_chain_id"] == chain["chain_id"])
+        chain["bridged_in"] = sum(
+            1 for b in bridges if (b["recipient"] or "").lower() == address
+            and b["destination_tx_hash"] and b["destination_chain_id"] == chain["chain_id"])
     return _env.get_template("address.html.j2").render(
-        address=checksum(address), tokens=entries, labels=address_labels(session, address),
+        address=checksum(address), chains=chains, labels=address_labels(session, address),
+        bridges=bridges, bridge_count=bridge_count, across=across, chain_names=names,
         generated_at=now_iso(), pattern_link=pattern_link)

@@ -18,6 +18,7 @@ from models import Token, Transfer
 from monitor.addresses import ZERO, checksum
 from monitor.amounts import exact_sum, ordering_sum, scaled, total
 from monitor.labels.store import address_labels
+from monitor.reports.address import address_chains, bridge_view
 from monitor.reports.flagged import item
 from monitor.scoring.pattern_store import address_patterns
 from monitor.scoring.scores import current_score
@@ -74,10 +75,14 @@ def activity(session: Session, token: Token, address: str, limit: int) -> Activi
 
 def address_profile(session: Session, address: str, limit: int = 200,
                     counterparties: int = 25) -> dict[str, Any]:
+    """Per token with a transfer of the address: its score, patterns, largest counterparties
+    and latest transfers; and, as the address report has them, its chains and bridge
+    transfers (an address is the same key on every chain)."""
     return {"generated_at": now_iso(), "address": checksum(address),
             "labels": address_labels(session, address),
             "tokens": [entry for _, _, entry in token_entries(session, address, limit,
-                                                               counterparties)]}
+                                                               counterparties)],
+            "chains": address_chains(session, address), **bridge_view(session, address)}
 
 
 def token_entries(session: Session, address: str, limit: int,

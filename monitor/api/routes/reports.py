@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from monitor.api.auth import Caller, viewer
 from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import ERRORS, Address, AddressProfile, AddressReport, FlaggedReport
+from monitor.reports import address as address_view
 from monitor.reports import export, flagged, html
 from monitor.reports.profile import address_profile
 from monitor.scoring import rules_file
@@ -68,12 +69,13 @@ def address_report(
     _: Annotated[Caller, Depends(viewer)],
     format: Literal["json", "html"] = "json",
 ) -> Response:
-    """One address: risk and reasons per token (JSON), or the full investigator page (HTML)
-    with evidence, fund-flow picture, counterparties and timeline."""
+    """One address on every chain it is active on: risk and reasons per chain and token,
+    and its bridge transfers (JSON), or the full investigator page (HTML) with evidence,
+    fund-flow pictures (across chains too), counterparties and timeline."""
     with request.app.state.read_sessions() as session:
         if format == "html":
             return HTMLResponse(html.address_page(session, address))
-        return JSONResponse(flagged.address_report(session, address))
+        return JSONResponse(address_view.address_report(session, address))
 
 
 @router.get("/addresses/{address}", response_model=AddressProfile)
