@@ -423,6 +423,15 @@ class Settings(BaseSettings):
                             c.model_dump(include=set(CHAIN_OPTIONS)), f"chains.{i}")
                 for i, c in enumerate(self.chains)]
 
+    def urls_of(self, chain_id: int, environ: Mapping[str, str] | None = None) -> list[str]:
+        """The RPC URLs configured for one chain (the shorthand's for any id: its node is
+        asked which chain it serves); [] when none is configured for it."""
+        if not self.chains:
+            return list(self.rpc_urls)
+        env = os.environ if environ is None else environ
+        return next((_entry_urls(c, f"chains.{i}", env) for i, c in enumerate(self.chains)
+                     if c.chain_id == chain_id), [])
+
     def _chain(self, chain_id: int | None, name: str, urls: list[str],
                options: dict[str, Any], key: str) -> ChainConfig:
         merged = {option: getattr(self, option) if options.get(option) is None

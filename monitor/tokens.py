@@ -75,12 +75,13 @@ def resolve_metadata(
     decimals: int | None,
 ) -> tuple[str | None, str | None, int | None]:
     """Fill what the user left out from the contract itself, when a node is configured."""
-    if not settings.rpc_urls or None not in (name, symbol, decimals):
+    urls = settings.urls_of(chain_id)
+    if not urls or None not in (name, symbol, decimals):
         return name, symbol, decimals
     # web3 costs a second of start-up: load it only when a token is registered.
     from monitor.chain.metadata import read_metadata
 
-    meta = read_metadata(settings.rpc_urls[0], settings.rpc_timeout_seconds, address)
+    meta = read_metadata(urls[0], settings.rpc_timeout_seconds, address)
     if meta.chain_id != chain_id:
         raise UserError(f"the configured node serves chain {meta.chain_id}, not {chain_id}")
     read = (meta.name if name is None else None, meta.symbol if symbol is None else None,

@@ -277,3 +277,11 @@ def test_bridges_are_normalised(tmp_path: Path) -> None:
     assert (bridge.address, bridge.protocol, bridge.endpoint_id, bridge.token,
             bridge.start_block) == (address.lower(), "cctp-v1", 0, None, 0)
     assert settings.bridge_unmatched_after_seconds == 3600.0
+
+
+def test_urls_of_one_chain_for_token_metadata(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, CHAINS))
+    assert settings.urls_of(1) == ["http://a", "http://b"]
+    assert settings.urls_of(42161, {"ARB_URLS": "http://x"}) == ["http://x"]
+    assert settings.urls_of(10) == []
+    assert Settings(rpc_urls=["http://n"]).urls_of(10) == ["http://n"]  # the node is asked
