@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +30,7 @@ from monitor.settings import Settings
 from monitor.tokens import add_token
 from support.anvil import Anvil, anvil_binary, free_port, run_anvil
 from support.api import client, serve_app
-from support.cli import assert_one_line_error, run_cli, run_cli_process
+from support.cli import REPO, assert_one_line_error, run_cli, run_cli_process
 from support.ingest import holders_of
 from support.rules import RULES_FILE
 from support.token import TokenOnChain, deploy, node_transfer_logs
@@ -279,3 +281,63 @@ def test_a_node_serving_another_chain_is_refused_naming_the_chain(
         assert_one_line_error(run_cli(capsys, "ingest", "--once"),
                               f"invalid config: chain_id: chain chain-{ALPHA}: its node "
                               f"serves chain {BETA}, not {ALPHA}")
+
+
+@pytest.mark.parametrize("command", [["run"], ["ingest"]])
+def test_a_process_with_one_chain_down_from_the_start_follows_the_other(
+    pg_url: str, make_sessions: Any, tmp_path: Path, command: list[str],
+) -> None:
+    """`amlmon run` (and `amlmon ingest` following) as real processes, from a config file:
+    beta's node is down from the start; alpha is followed all the same, /readyz says which
+    is which, and SIGTERM stops cleanly."""
+    sessions = make_sessions(pg_url)
+    port = free_port()
+    config = tmp_path / "monitor.yaml"
+    with run_anvil(chain_id=ALPHA) as alpha:
+        config.write_text(json.dumps({  # JSON is YAML
+            "database_url": pg_url, "rules_file": str(RULES_FILE), "api_port": port,
+            "metrics_port": port, "rpc_max_retries": 1, "log_format": "json",
+            "chains": two_chains(alpha.url, f"http://127.0.0.1:{free_port()}")}))
+        token = deploy(alpha)
+        register(sessions, token, ALPHA)
+        trade(token, holders_of(alpha, 4)[1:], 3)
+        log = tmp_path / "process.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "monitor.cli", "--config", str(config), *command],
+                cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+                env={k: v for k, v in os.environ.items() if not k.startswith("AMLMON_")})
+            try:
+                wait_for(lambda: in_sync(sessions, alpha, token, ALPHA), what="alpha rows")
+                trade(token, holders_of(alpha, 4)[1:], 2)
+                wait_for(lambda: in_sync(sessions, alpha, token, ALPHA), what="more rows")
+                if command == ["run"]:
+                    def chains() -> dict[str, str] | None:
+                        try:
+                            ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                        except httpx.HTTPError:
+                            return None
+                        return {c["name"]: c["status"] for c in ready.json()["chains"]}
+
+                    wait_for(lambda: chains() == {"alpha": "ok", "beta": "down"},
+                             what="/readyz: alpha ok, beta down")
+                else:
+                    metrics_page = wait_for(lambda: _get(f"http://127.0.0.1:{port}/metrics"),
+                                            what="/metrics")
+                    assert f'amlmon_ingested_block{{chain="{ALPHA}"}}' in metrics_page
+                assert process.poll() is None
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(timeout=60) == 0
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+    text = log.read_text()
+    assert "chain beta" in text and "stopped cleanly" in text, text[-2000:]
+
+
+def _get(url: str) -> str | None:
+    try:
+        return httpx.get(url, timeout=2).text
+    except httpx.HTTPError:
+        return None
