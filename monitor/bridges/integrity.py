@@ -36,7 +36,7 @@ from monitor.addresses import checksum
 from monitor.alerts import notify
 from monitor.alerts.lifecycle import refresh_open_gauge
 from monitor.audit import SYSTEM
-from monitor.bridges.linking import UNMATCHED_RULE
+from monitor.bridges.linking import UNMATCHED_RULE, lock
 from monitor.db import transaction
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ def expire_unmatched(sessions: sessionmaker[Session], settings: Any,
     limit = timedelta(seconds=float(getattr(settings, "bridge_unmatched_after_seconds", 3600)))
     marked = 0
     with transaction(sessions) as session:
+        lock(session)  # an ingest batch linking a row now must not be overwritten
         clocks = {chain: when for chain, when in session.execute(
             select(Block.chain_id, func.max(Block.timestamp)).group_by(Block.chain_id))}
         created: list[Alert] = []

@@ -36,11 +36,17 @@ from monitor.audit import SYSTEM
 from monitor.bridges import protocols
 from monitor.chain.bridge_decode import BridgeRecord
 from monitor.chain.events import TRANSFER
+from monitor.db import lock_for_transaction
 from monitor.timefmt import iso
 
 log = logging.getLogger(__name__)
 
 UNMATCHED_RULE = "bridge_unmatched"
+# Advisory-lock namespace of bridge linkage ("amx"; monitor/db.py lists the others). Two
+# chains' pollers commit batches concurrently and may touch one message from both sides
+# (a link on one, a reorg on the other): each recomputation reads the other side's
+# events, so writers of bridge rows take turns, and each sees what the last committed.
+BRIDGE_LOCKS = 0x616D78
 _ZERO = "0x" + "0" * 40
 
 Key = tuple[str, str]  # (protocol, message id)
@@ -70,6 +76,7 @@ def write_events(
     transfers they belong to; returns how many events are new."""
     if not records:
         return 0
+    lock(session)
     stored = _stored_ids(session, chain_id, records)
     ordinals: dict[str, int] = {}
     rows = []
@@ -126,6 +133,7 @@ def _ordinal(session: Session, record: BridgeRecord, taken: dict[str, int]) -> s
 def unlink_from(session: Session, chain_id: int, fork: int) -> set[Key]:
     """Delete the chain's bridge events at or above the fork block (a reorg), rewind its
     bridges' synced blocks, and recompute the transfers they were part of."""
+    lock(session)
     keys: set[tuple[str, str]] = {(str(protocol), str(mid)) for protocol, mid in session.execute(
         select(BridgeEvent.protocol, BridgeEvent.message_id).where(
         BridgeEvent.chain_id == chain_id, BridgeEvent.block_number >= fork))}
@@ -135,6 +143,11 @@ def unlink_from(session: Session, chain_id: int, fork: int) -> set[Key]:
         Bridge.chain_id == chain_id, Bridge.synced_block >= fork).values(synced_block=fork - 1))
     refresh(session, keys)
     return keys
+
+
+def lock(session: Session) -> None:
+    """Hold the bridge linkage lock until the session's transaction ends (Postgres)."""
+    lock_for_transaction(session, BRIDGE_LOCKS, 0)
 
 
 def set_synced(session: Session, bridge_ids: Iterable[int], number: int) -> None:

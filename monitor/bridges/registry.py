@@ -101,6 +101,7 @@ def remove_bridge(session: Session, *, chain_id: int, address: str,
     if bridge is None:
         raise NotFound(f"no bridge {address} is registered on chain {chain_id}")
     before = view(session, bridge)
+    linking.lock(session)
     keys: set[tuple[str, str]] = {(str(protocol), str(mid)) for protocol, mid in session.execute(
         select(BridgeEvent.protocol, BridgeEvent.message_id).where(
         BridgeEvent.bridge_id == bridge.id))}

@@ -151,6 +151,7 @@ LEAST_ROLE = {
     ("POST", "/api/v1/suppressions"): "investigator",
     ("DELETE", "/api/v1/suppressions/{suppression_id}"): "investigator",
     ("GET", "/api/v1/labels"): "viewer",
+    ("GET", "/api/v1/bridge-transfers"): "viewer",
     ("POST", "/api/v1/labels"): "investigator",
 }
 
@@ -201,6 +202,7 @@ def _requests(api: Any) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
         ("DELETE", "/api/v1/suppressions/{suppression_id}"): ("/api/v1/suppressions/999999",
                                                               {}),
         ("GET", "/api/v1/labels"): ("/api/v1/labels", {}),
+        ("GET", "/api/v1/bridge-transfers"): ("/api/v1/bridge-transfers", {}),
         # An address no other test reads: labels never change a score.
         ("POST", "/api/v1/labels"): ("/api/v1/labels", {"json": {
             "source": "matrix", "labels": [{"address": "0x" + "76" * 20,

@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import Alert, AlertEvent, Bridge, BridgeEvent, BridgeTransfer, Transfer
+from models import (
+    Alert,
+    AlertEvent,
+    Bridge,
+    BridgeEvent,
+    BridgeTransfer,
+    Notification,
+    Transfer,
+)
 from monitor.bridges import protocols
 from monitor.bridges.integrity import expire_unmatched
 from monitor.contracts.bridge import relay
@@ -134,7 +142,8 @@ def test_a_send_never_relayed_and_a_mint_without_source_become_unmatched(
     ingest(sessions, a)
     ingest(sessions, b)
     settings = Settings(database_url="sqlite://", rules_file=None,
-                        bridge_unmatched_after_seconds=3600)
+                        bridge_unmatched_after_seconds=3600,
+                        webhook_url="http://127.0.0.1:9/hook")
     far = datetime(2100, 1, 1, tzinfo=UTC)  # the wall clock: unused while chains tick
     assert expire_unmatched(sessions, settings, now=far) == 0
     assert {r.status for r in rows(sessions).values()} == {"pending"}
@@ -160,6 +169,10 @@ def test_a_send_never_relayed_and_a_mint_without_source_become_unmatched(
     assert lost.key in burn.detail and lost.tx in burn.detail and "layerzero-oft" in burn.detail
     assert f"chain {CHAIN_A}" in burn.detail
     assert mint.address == b.accounts()[3] and "without a known source" in mint.detail
+    with sessions() as session:  # one webhook each, through the outbox
+        queued = session.scalars(select(Notification)).all()
+    assert sorted(n.alert_id for n in queued) == sorted([burn.id, mint.id])
+    assert {n.payload["rule"] for n in queued} == {"bridge_unmatched"}
 
     # The relayer delivers the lost send late: linked, and its alert retracted with a note.
     relay(a.url, b.url, oft_a.address, oft_b.address)
