@@ -39,6 +39,7 @@ FUNCTIONS: dict[str, list[str]] = {
     "receiveBurn": ["uint32", "uint64", "bytes32", "address", "uint256", "bytes32"],
     "received": ["bytes32"],
     "redeemed": ["bytes32"],
+    "rawLog": ["bytes32[]", "bytes"],  # NTTToken: any log, for malformed-event tests
 }
 
 

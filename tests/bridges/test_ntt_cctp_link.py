@@ -4,11 +4,15 @@ mint read from the transactions), CCTP's (source domain, nonce)."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import BridgeTransfer
-from monitor import db
+from models import BridgeEvent, BridgeTransfer
+from monitor import db, metrics
+from monitor.bridges import protocols
 from monitor.bridges.registry import add_bridge
 from monitor.contracts.bridge import (
     BridgeAgent,
@@ -105,3 +109,37 @@ def test_cctp_v1_transfers_are_linked_by_domain_and_nonce(
     # A lone burn already names its recipient and where it is headed.
     assert (pending.status, pending.recipient, pending.destination_chain_id) == (
         "pending", to, CHAIN_B)
+
+
+def _sample(name: str, labels: dict[str, str]) -> float:
+    return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_malformed_bridge_logs_are_counted_and_skipped(
+    chains: tuple[Chain, Chain], sessions: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = chains
+    ntt_a, _ = _agents(sessions, chains, deploy_ntt, "wormhole-ntt", (WH_A, WH_B))
+    holder = a.accounts()[1]
+    ntt_a.mint(holder, 10**9)
+    good = ntt_a.ntt_transfer(WH_B, b.accounts()[1], 1000, sender=holder)
+    bad = ntt_a.call("rawLog", [bytes.fromhex(protocols.NTT_TRANSFER_REDEEMED[2:])], b"")
+    lone = ntt_a.call("rawLog", [bytes.fromhex(t[2:]) for t in (
+        protocols.NTT_TRANSFER_SENT, "0x" + "00" * 32, "0x" + "00" * 32)], b"\0" * 128)
+    after = ntt_a.ntt_transfer(WH_B, b.accounts()[1], 2000, sender=holder)
+    label = {"chain": str(a.chain_id)}
+    malformed = _sample("amlmon_logs_malformed_total", label)
+    skipped = _sample("amlmon_logs_skipped_total", {**label, "reason": "ntt_without_digest"})
+    with caplog.at_level(logging.WARNING):
+        stats = ingest(sessions, a)
+    assert stats.cursor == a.node.block_number()  # the ingest went on past them
+    assert stats.malformed == 1 and stats.skipped["ntt_without_digest"] == 1
+    assert _sample("amlmon_logs_malformed_total", label) == malformed + 1
+    assert _sample("amlmon_logs_skipped_total",
+                   {**label, "reason": "ntt_without_digest"}) == skipped + 1
+    warnings = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(warnings) == 1 and bad in warnings[0] and "TransferRedeemed" in warnings[0]
+    assert lone not in " ".join(warnings)
+    with sessions() as session:
+        keys = set(session.scalars(select(BridgeEvent.message_id)))
+    assert keys == {good.key, after.key}
