@@ -36,7 +36,7 @@ from monitor.addresses import checksum
 from monitor.alerts import notify
 from monitor.alerts.lifecycle import refresh_open_gauge
 from monitor.audit import SYSTEM
-from monitor.bridges.linking import UNMATCHED_RULE, lock
+from monitor.bridges.linking import UNMATCHED_RULE, lock, refresh
 from monitor.db import transaction
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,15 @@ def expire_unmatched(sessions: sessionmaker[Session], settings: Any,
         clocks = {chain: when for chain, when in session.execute(
             select(Block.chain_id, func.max(Block.timestamp)).group_by(Block.chain_id))}
         created: list[Alert] = []
-        for row in session.scalars(select(BridgeTransfer).where(
-                BridgeTransfer.status == "pending").order_by(BridgeTransfer.id)):
+        pending = list(session.scalars(select(BridgeTransfer).where(
+            BridgeTransfer.status == "pending").order_by(BridgeTransfer.id)))
+        # A side with no token yet: its bridge's token may have been registered since the
+        # event was stored; the linkage looks it up again.
+        tokenless = {(r.protocol, r.message_id) for r in pending
+                     if (lone := _lone(r)) is not None and lone[2] is None}
+        if tokenless:
+            refresh(session, tokenless)
+        for row in pending:
             lone = _lone(row)
             if lone is None:
                 continue

@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from models import Alert, AlertEvent, Bridge, BridgeEvent, BridgeTransfer
+from models import Alert, AlertEvent, Bridge, BridgeEvent, BridgeTransfer, Token
 from models.alerts import CLOSED_STATUSES
 from monitor.addresses import checksum
 from monitor.audit import SYSTEM
@@ -172,8 +172,13 @@ def refresh(session: Session, keys: Iterable[Key]) -> None:
         events: dict[Key, list[tuple[BridgeEvent, int | None]]] = defaultdict(list)
         condition = or_(*((BridgeEvent.protocol == protocol) & (BridgeEvent.message_id == mid)
                           for protocol, mid in chunk))
+        # A side's token: the bridge's, else the bridge itself when it is a registered token
+        # (an OFT, an NTT or CCTP contract that is its own token) even if registered after it.
         for event, token_id in session.execute(
-            select(BridgeEvent, Bridge.token_id).join(Bridge, Bridge.id == BridgeEvent.bridge_id)
+            select(BridgeEvent, func.coalesce(Bridge.token_id, Token.id))
+            .join(Bridge, Bridge.id == BridgeEvent.bridge_id)
+            .outerjoin(Token, and_(Token.chain_id == Bridge.chain_id,
+                                   Token.address == Bridge.address))
             .where(condition)
             .order_by(BridgeEvent.block_time, BridgeEvent.chain_id, BridgeEvent.block_number,
                       BridgeEvent.log_index)

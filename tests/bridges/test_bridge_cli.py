@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import AuditEvent, Bridge, BridgeTransfer
+from models import Alert, AuditEvent, Bridge, BridgeTransfer
 from monitor import db
 from monitor.addresses import checksum
+from monitor.bridges.integrity import expire_unmatched
 from monitor.bridges.linking import BridgeRef, write_events
 from monitor.bridges.registry import add_bridge, sync_config_bridges
 from monitor.chain.bridge_decode import BridgeRecord
 from monitor.errors import UserError
-from monitor.settings import BridgeSettings
+from monitor.settings import BridgeSettings, Settings
 from monitor.tokens import add_token
 from support.cli import assert_one_line_error, run_cli
 
@@ -196,3 +197,24 @@ def test_transfers_read_paths(sessions, capsys) -> None:
                           "--address")
     assert_one_line_error(run_cli(capsys, "bridge", "transfers", "--status", "lost"),
                           "--status")
+
+
+def test_a_token_registered_after_its_bridge_still_carries_the_alert(sessions) -> None:
+    oft = "0x" + "0f" * 20
+    with db.transaction(sessions) as session:
+        bridge = add_bridge(session, chain_id=1, address=oft, protocol="layerzero-oft")
+        assert bridge.token_id is None  # not a registered token yet
+        write_events(session, 1, {oft: BridgeRef(bridge.id, bridge.protocol, 30101, None)}, [
+            _record(1, 0, oft, "layerzero-oft", "source", "0x" + "42" * 32, ALICE, 9, 30184,
+                    received=9)], {1: T0})
+    with db.transaction(sessions) as session:
+        token = add_token(session, chain_id=1, address=oft, decimals=18)
+    settings = Settings(database_url="sqlite://", rules_file=None)
+    assert expire_unmatched(sessions, settings, now=T0 + timedelta(hours=2)) == 1
+    with sessions() as session:
+        [alert] = session.scalars(select(Alert)).all()
+        row = session.scalars(select(BridgeTransfer)).one()
+    assert (alert.token_id, alert.address, alert.rule) == (token.id, ALICE, "bridge_unmatched")
+    assert row.status == "unmatched" and row.source_token_id == token.id
+    # No chain of the destination is known (no bridge with EID 30184): the wall clock ruled.
+    assert row.destination_chain_id is None
