@@ -145,14 +145,11 @@ def _health_routes(app: FastAPI) -> None:
         if state.read_sessions is not state.sessions:
             databases.append(("replica", state.read_sessions))
         current = None
-        chains: list[dict[str, Any]] = []
         for label, sessions in databases:
             try:
                 with sessions() as session:
                     session.execute(text("SELECT 1"))
                     engine = session.get_bind()
-                    if label == "database":  # cursors on the primary, where ingest writes
-                        chains = [c.as_dict() for c in BOARD.states(session)]
                 current = db.current_revision(engine)
             except DBAPIError as exc:
                 log.error("not ready: %s unreachable: %s", label, _first_line(exc))
@@ -163,7 +160,16 @@ def _health_routes(app: FastAPI) -> None:
                           " on the primary" if label != "database" else "")
                 return _not_ready(f"{label} schema not at head")
         # A chain whose nodes are down stays listed as such; the API still serves what is
-        # stored, so readiness (taking traffic) does not depend on it.
+        # stored, so readiness (taking traffic) does not depend on it. Cursors are read on
+        # the primary, where ingest writes them.
+        chains: list[dict[str, Any]] = []
+        if BOARD:
+            try:
+                with state.sessions() as session:
+                    chains = [c.as_dict() for c in BOARD.states(session)]
+            except DBAPIError as exc:
+                log.error("not ready: database unreachable: %s", _first_line(exc))
+                return _not_ready("database unreachable")
         return JSONResponse({"status": "ready", "schema": current, "chains": chains})
 
     @app.get("/metrics", tags=["health"], response_class=Response)

@@ -263,6 +263,10 @@ class ChainBoard:
             if self._followers.get(follower.name) is follower:
                 del self._followers[follower.name]
 
+    def __bool__(self) -> bool:
+        with self._lock:
+            return bool(self._followers)
+
     def states(self, session: Session) -> list[ChainState]:
         """Every followed chain's state, in configuration order, cursors read from the
         database (the poll that moves them may still be running)."""
