@@ -29,6 +29,9 @@ BRIDGE_PROTOCOLS = ("layerzero-oft", "wormhole-ntt", "cctp-v1", "cctp-v2")
 BRIDGE_SIDES = ("source", "destination")
 BRIDGE_STATUSES = ("pending", "linked", "unmatched")
 _ADDRESS = String(42).with_variant(String(42, collation="C"), "postgresql")
+# Byte order: CCTP v2 keys are counted by prefix (LIKE 'v2:…#%'), which a btree index
+# serves only under the C collation.
+_MESSAGE_ID = String(80).with_variant(String(80, collation="C"), "postgresql")
 
 
 class Bridge(Base):
@@ -78,7 +81,7 @@ class BridgeEvent(Base):
     bridge_id: Mapped[int] = mapped_column(ForeignKey("bridges.id", ondelete="CASCADE"))
     protocol: Mapped[str] = mapped_column(String(16))
     side: Mapped[str] = mapped_column(String(16))
-    message_id: Mapped[str] = mapped_column(String(80))
+    message_id: Mapped[str] = mapped_column(_MESSAGE_ID)
     peer_endpoint_id: Mapped[int | None] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66))
     block_hash: Mapped[str] = mapped_column(String(66))
@@ -110,7 +113,7 @@ class BridgeTransfer(Base):
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     protocol: Mapped[str] = mapped_column(String(16))
-    message_id: Mapped[str] = mapped_column(String(80))
+    message_id: Mapped[str] = mapped_column(_MESSAGE_ID)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     source_chain_id: Mapped[int | None] = mapped_column(BigInteger)
     source_token_id: Mapped[int | None] = mapped_column(

@@ -25,6 +25,7 @@ depends_on: str | Sequence[str] | None = None
 BIGINT_ID = sa.BigInteger().with_variant(sa.INTEGER(), "sqlite")
 UINT256 = sa.Numeric(78, 0).with_variant(sa.String(78), "sqlite")
 ADDRESS = sa.String(length=42).with_variant(sa.String(length=42, collation='C'), 'postgresql')
+MESSAGE_ID = sa.String(length=80).with_variant(sa.String(length=80, collation='C'), 'postgresql')
 
 
 def upgrade() -> None:
@@ -32,7 +33,7 @@ def upgrade() -> None:
     op.create_table('bridge_transfers',
     sa.Column('id', BIGINT_ID, nullable=False),
     sa.Column('protocol', sa.String(length=16), nullable=False),
-    sa.Column('message_id', sa.String(length=80), nullable=False),
+    sa.Column('message_id', MESSAGE_ID, nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('source_chain_id', sa.BigInteger(), nullable=True),
     sa.Column('source_token_id', BIGINT_ID, nullable=True),
@@ -86,7 +87,7 @@ def upgrade() -> None:
     sa.Column('bridge_id', BIGINT_ID, nullable=False),
     sa.Column('protocol', sa.String(length=16), nullable=False),
     sa.Column('side', sa.String(length=16), nullable=False),
-    sa.Column('message_id', sa.String(length=80), nullable=False),
+    sa.Column('message_id', MESSAGE_ID, nullable=False),
     sa.Column('peer_endpoint_id', sa.BigInteger(), nullable=True),
     sa.Column('tx_hash', sa.String(length=66), nullable=False),
     sa.Column('block_hash', sa.String(length=66), nullable=False),
