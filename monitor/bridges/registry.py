@@ -6,17 +6,21 @@ Data functions take the caller's session and never commit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from models import Bridge, BridgeEvent, Token
 from monitor import audit
 from monitor.bridges import protocols
+from monitor.db import transaction
 from monitor.errors import Conflict, NotFound, UserError
 from monitor.tokens import MAX_BLOCK, ensure_chain
+
+log = logging.getLogger(__name__)
 
 
 def resolve_endpoint_id(protocol: str, chain_id: int, endpoint_id: int | None) -> int:
@@ -137,6 +141,20 @@ def sync_config_bridges(session: Session, entries: Sequence[Any],
                 f"{where}: bridge {entry.address} on chain {entry.chain_id} is registered as "
                 f"{existing.protocol} endpoint {existing.endpoint_id}, the config says "
                 f"{entry.protocol} endpoint {endpoint}; `amlmon bridge remove` it first")
+    return added
+
+
+def sync_settings(sessions: sessionmaker[Session], settings: Any) -> list[Bridge]:
+    """Start-up step of `ingest`, `run` and the demo: register `settings.bridges` (one
+    transaction; UserError naming the entry when one is refused)."""
+    entries = list(getattr(settings, "bridges", None) or [])
+    if not entries:
+        return []
+    with transaction(sessions) as session:
+        added = sync_config_bridges(session, entries)
+    for bridge in added:
+        log.info("registered bridge %s on chain %s from the config file (%s, endpoint id %s)",
+                 bridge.address, bridge.chain_id, bridge.protocol, bridge.endpoint_id)
     return added
 
 

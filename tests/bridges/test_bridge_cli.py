@@ -16,7 +16,7 @@ from monitor import db
 from monitor.addresses import checksum
 from monitor.bridges.integrity import expire_unmatched
 from monitor.bridges.linking import BridgeRef, write_events
-from monitor.bridges.registry import add_bridge, sync_config_bridges
+from monitor.bridges.registry import add_bridge, sync_config_bridges, sync_settings
 from monitor.chain.bridge_decode import BridgeRecord
 from monitor.errors import UserError
 from monitor.settings import BridgeSettings, Settings
@@ -84,8 +84,8 @@ def test_config_bridges_are_registered_once_and_must_agree(sessions) -> None:
     entries = [BridgeSettings(chain_id=1, address=USDY, protocol="layerzero-oft"),
                BridgeSettings(chain_id=31337, address=ALICE, protocol="cctp-v2",
                               endpoint_id=77, start_block=5)]
-    with db.transaction(sessions) as session:
-        assert len(sync_config_bridges(session, entries)) == 2
+    settings = Settings(database_url="sqlite://", rules_file=None, bridges=entries)
+    assert len(sync_settings(sessions, settings)) == 2
     with db.transaction(sessions) as session:
         assert sync_config_bridges(session, entries) == []
         found = {b.chain_id: (b.protocol, b.endpoint_id, b.start_block)
