@@ -98,9 +98,11 @@ def _resolve(settings: Settings, wanted: str | None) -> list[ChainConfig]:
                             f"{wanted}")
         return [shorthand]
     chosen = select_chains(chains, wanted)
-    if len(chosen) > 1:
-        for chain in chosen:
-            probe(chain, settings)  # ChainIdMismatch ends the command here
+    if len(chosen) > 1:  # one chain's own poll says it as it is
+        with ThreadPoolExecutor(len(chosen)) as pool:
+            # All at once: a node that is down costs one short timeout, not one per chain.
+            # list() re-raises the first ChainIdMismatch, which ends the command here.
+            list(pool.map(lambda chain: probe(chain, settings), chosen))
     return chosen
 
 
