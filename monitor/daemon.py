@@ -86,8 +86,16 @@ class ChainLease:
     def release(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.close()
+                # Closing only returns the connection to the pool, where a session-level
+                # lock would live on: unlock first (a process that stops one daemon and
+                # goes on, or hands a chain over, must let another take it at once).
+                self._conn.execute(text("SELECT pg_advisory_unlock(:ns, :chain)"),
+                                   {"ns": db.CHAIN_LEASE_LOCKS, "chain": self.chain_id})
+                self._conn.commit()
+            except Exception:  # the connection died, and the lock with it; drop it
+                self._conn.invalidate()
             finally:
+                self._conn.close()
                 self._conn = None
 
 

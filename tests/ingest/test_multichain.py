@@ -341,3 +341,50 @@ def _get(url: str) -> str | None:
         return httpx.get(url, timeout=2).text
     except httpx.HTTPError:
         return None
+
+
+def test_two_daemons_split_the_chains_and_take_over_each_others(
+    pg_url: str, make_sessions: Any,
+) -> None:
+    """Leases are per chain: two daemons configured with the same two chains ingest each
+    chain once between them; when one stops, the other takes its chains over."""
+    sessions = make_sessions(pg_url)
+    engines = [db.make_engine(pg_url), db.make_engine(pg_url)]
+    with run_anvil(chain_id=ALPHA) as alpha, run_anvil(chain_id=BETA) as beta:
+        token_a, token_b = deploy(alpha), deploy(beta)
+        register(sessions, token_a, ALPHA)
+        register(sessions, token_b, BETA)
+        holders = holders_of(alpha, 4)[1:]
+        trade(token_a, holders, 3)
+        trade(token_b, holders, 4)
+        settings = Settings(database_url=pg_url, rules_file=RULES_FILE,
+                            chains=two_chains(alpha.url, beta.url),
+                            score_interval_seconds=3600, retrain_interval_seconds=3600)
+        daemons = [Daemon(settings, engine, sessions, settings.chain_list())
+                   for engine in engines]
+        for daemon in daemons:
+            daemon.start()
+        try:
+            def holders_of_leases() -> dict[str, list[int]]:
+                return {name: [i for i, d in enumerate(daemons) if d.leases[name].held]
+                        for name in ("alpha", "beta")}
+
+            wait_for(lambda: in_sync(sessions, alpha, token_a, ALPHA)
+                     and in_sync(sessions, beta, token_b, BETA), what="both chains")
+            wait_for(lambda: all(len(held) == 1 for held in holders_of_leases().values()),
+                     what="one holder per chain")
+            # The daemon holding alpha stops; the other takes alpha (and all) over.
+            first = holders_of_leases()["alpha"][0]
+            daemons[first].shutdown()
+            other = daemons[1 - first]
+            trade(token_a, holders, 2, amount=50)
+            trade(token_b, holders, 2, amount=60)
+            wait_for(lambda: in_sync(sessions, alpha, token_a, ALPHA)
+                     and in_sync(sessions, beta, token_b, BETA), what="take-over")
+            assert other.leases["alpha"].held and other.leases["beta"].held
+        finally:
+            for daemon in daemons:
+                daemon.shutdown()
+            for engine in engines:
+                engine.dispose()
+    assert in_sync_count(sessions) == (6 + 5, 7 + 5)  # each transfer once
