@@ -41,6 +41,13 @@ FUNCTIONS: dict[str, list[str]] = {
     "redeemed": ["bytes32"],
     "rawLog": ["bytes32[]", "bytes"],  # NTTToken: any log, for malformed-event tests
 }
+# CCTP v2 reuses v1's function names with other arguments: keyed apart here.
+FUNCTIONS_V2: dict[str, list[str]] = {
+    "depositForBurn": ["uint256", "uint32", "bytes32", "address", "bytes32", "uint256",
+                       "uint32"],
+    "receiveBurn": ["uint32", "bytes32", "bytes32", "address", "uint256", "bytes32", "uint256",
+                    "uint256"],
+}
 
 
 # Packet(bytes32 indexed guid, uint32 dstEid, address toAddress, uint256 amountReceivedLD):
@@ -55,8 +62,8 @@ def load_artifact(contract: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def calldata(function: str, *args: Any) -> str:
-    types = FUNCTIONS[function]
+def calldata(function: str, *args: Any, v2: bool = False) -> str:
+    types = (FUNCTIONS_V2 if v2 else FUNCTIONS)[function]
     selector = function_signature_to_4byte_selector(f"{function}({','.join(types)})")
     return "0x" + (selector + encode(types, list(args))).hex()
 
@@ -94,6 +101,12 @@ def deploy_cctp(url: str, name: str, symbol: str, decimals: int, domain: int,
     return _deploy(url, "CCTPToken", [name, symbol, decimals, domain], sender)
 
 
+def deploy_cctp_v2(url: str, name: str, symbol: str, decimals: int, domain: int,
+                   sender: str | None = None) -> str:
+    """Deploy a CCTPv2Token (token, v2 TokenMessenger and MessageTransmitter) of `domain`."""
+    return _deploy(url, "CCTPv2Token", [name, symbol, decimals, domain], sender)
+
+
 @dataclass(frozen=True)
 class Sent:
     """One send: the protocol's key (guid, digest, or CCTP nonce) and the transaction."""
@@ -123,7 +136,7 @@ class BridgeAgent:
         self._node.check(tx, timeout)
 
     def call(self, function: str, *args: Any, sender: str | None = None,
-             value: int = 0) -> str:
+             value: int = 0, v2: bool = False) -> str:
         """Send one call from `sender` (impersonated on anvil; default the owner), wait
         for it to succeed; the tx hash."""
         holder = (sender or self.agent).lower()
@@ -132,7 +145,8 @@ class BridgeAgent:
             self.rpc("anvil_impersonateAccount", holder)
             self.rpc("anvil_setBalance", holder, hex(10**20))
         try:
-            tx = {"from": holder, "to": self.address, "data": calldata(function, *args),
+            tx = {"from": holder, "to": self.address,
+                  "data": calldata(function, *args, v2=v2),
                   "gas": hex(2_000_000)}
             if value:
                 tx["value"] = hex(value)
@@ -169,6 +183,15 @@ class BridgeAgent:
                        sender=sender)
         topic = self._topic(tx, protocols.CCTP_V1_DEPOSIT_FOR_BURN, 1)
         return Sent(topic, tx, int(topic, 16))
+
+    def deposit_for_burn_v2(self, destination_domain: int, to: str, amount: int,
+                            max_fee: int = 0, sender: str | None = None) -> Sent:
+        """CCTP v2: burn here, to be minted to `to` on `destination_domain` less a fee of
+        at most `max_fee`; no on-chain key exists (Circle assigns the nonce), so `key` is
+        the transaction hash."""
+        tx = self.call("depositForBurn", amount, destination_domain, _word(to), self.address,
+                       b"\0" * 32, max_fee, 2000, sender=sender, v2=True)
+        return Sent(tx, tx)
 
     def _topic(self, tx: str, topic0: str, index: int) -> str:
         receipt = self.rpc("eth_getTransactionReceipt", tx)
@@ -288,3 +311,36 @@ def _first_account(url: str) -> str:
     reply = httpx.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_accounts",
                                   "params": []}, timeout=30).json()
     return str(reply["result"][0]).lower()
+
+
+def relay_cctp_v2(src_url: str, dst_url: str, src_token: str, dst_token: str,
+                  src_domain: int, dst_domain: int, since_block: int = 0,
+                  owner: str | None = None, skip: set[str] | None = None,
+                  fee: Any = None) -> list[tuple[str, str]]:
+    """Deliver every CCTP v2 DepositForBurn of `src_token` to `dst_domain`, as Circle's
+    attesters and a relayer would: the nonce is keccak256(tx hash, log index), the fee
+    charged `fee(maxFee)` (default: half of maxFee). Returns (source tx, destination tx)
+    of each delivery; `skip` holds source tx hashes left undelivered. Relay a range once."""
+    from eth_utils import keccak
+
+    src = BridgeAgent(src_url, src_token, owner or _first_account(src_url))
+    dst = BridgeAgent(dst_url, dst_token, owner or _first_account(dst_url))
+    charge = fee or (lambda max_fee: max_fee // 2)
+    try:
+        done = []
+        for entry in _logs(src, protocols.CCTP_V2_DEPOSIT_FOR_BURN, since_block):
+            data = entry["data"][2:]
+            tx_hash = entry["transactionHash"].lower()
+            if int(data[128:192], 16) != dst_domain or tx_hash in (skip or set()):
+                continue
+            nonce = keccak(bytes.fromhex(tx_hash[2:]) + int(entry["logIndex"], 16).to_bytes(32))
+            max_fee = int(data[320:384], 16)
+            tx = dst.call("receiveBurn", src_domain, nonce,
+                          bytes.fromhex(entry["topics"][1][2:]), "0x" + data[64 + 24:128],
+                          int(data[:64], 16), bytes.fromhex(entry["topics"][2][2:]), max_fee,
+                          charge(max_fee), v2=True)
+            done.append((tx_hash, tx))
+        return done
+    finally:
+        src.close()
+        dst.close()

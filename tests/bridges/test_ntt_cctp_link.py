@@ -17,8 +17,10 @@ from monitor.bridges.registry import add_bridge
 from monitor.contracts.bridge import (
     BridgeAgent,
     deploy_cctp,
+    deploy_cctp_v2,
     deploy_ntt,
     relay_cctp,
+    relay_cctp_v2,
     relay_ntt,
 )
 from monitor.tokens import add_token
@@ -143,3 +145,36 @@ def test_malformed_bridge_logs_are_counted_and_skipped(
     with sessions() as session:
         keys = set(session.scalars(select(BridgeEvent.message_id)))
     assert keys == {good.key, after.key}
+
+
+def test_cctp_v2_transfers_are_matched_by_content_identical_ones_in_order(
+    chains: tuple[Chain, Chain], sessions: sessionmaker[Session]
+) -> None:
+    a, b = chains
+    usdc_a, usdc_b = _agents(sessions, chains, deploy_cctp_v2, "cctp-v2", (DOMAIN_A, DOMAIN_B))
+    depositor, to = a.accounts()[2], b.accounts()[3]
+    usdc_a.mint(depositor, 10**12)
+    # Two identical burns (same depositor, recipient, amount, max fee) and a third one.
+    twins = [usdc_a.deposit_for_burn_v2(DOMAIN_B, to, 10**6, max_fee=100, sender=depositor)
+             for _ in range(2)]
+    other = usdc_a.deposit_for_burn_v2(DOMAIN_B, to, 5 * 10**6, max_fee=0, sender=depositor)
+    # Only the first twin and the other one are relayed (a fee of half the max fee).
+    delivered = dict(relay_cctp_v2(a.url, b.url, usdc_a.address, usdc_b.address, DOMAIN_A,
+                                   DOMAIN_B, skip={twins[1].tx}))
+    ingest(sessions, a)
+    ingest(sessions, b)
+    by_source = {r.source_tx_hash: r for r in _rows(sessions).values()}
+    first, second, third = (by_source[s.tx] for s in (*twins, other))
+    assert first.message_id.startswith("v2:") and first.message_id.endswith("#1")
+    assert second.message_id == first.message_id[:-1] + "2"
+    assert (first.status, first.destination_tx_hash) == ("linked", delivered[twins[0].tx])
+    assert (int(first.amount_sent), int(first.amount_received)) == (10**6, 10**6 - 50)
+    assert (first.sender, first.recipient) == (depositor, to)
+    assert (second.status, second.amount_received, second.recipient) == ("pending", None, to)
+    assert (third.status, int(third.amount_received)) == ("linked", 5 * 10**6)
+    # The second twin arrives later: it pairs with the second burn.
+    later = dict(relay_cctp_v2(a.url, b.url, usdc_a.address, usdc_b.address, DOMAIN_A,
+                               DOMAIN_B, skip={twins[0].tx, other.tx}))
+    ingest(sessions, b)
+    second = {r.source_tx_hash: r for r in _rows(sessions).values()}[twins[1].tx]
+    assert (second.status, second.destination_tx_hash) == ("linked", later[twins[1].tx])
