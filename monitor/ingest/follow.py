@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Block, Chain, IngestCursor
@@ -194,11 +194,11 @@ class ChainFollower:
             self._failed(exc)
             raise
         with transaction(self.sessions) as session:
-            row = session.get(Chain, self.chain_id)
-            if row is None:
-                session.add(Chain(chain_id=self.chain_id, name=self.name))
-            elif row.name != self.name:
-                row.name = self.name
+            # The configured name, for reports. Only on a row `token add` made: a chain
+            # without tokens has nothing to ingest, and two daemons inserting it would race.
+            session.execute(update(Chain).where(Chain.chain_id == self.chain_id,
+                                                Chain.name.is_distinct_from(self.name))
+                            .values(name=self.name))
             cursor = session.get(IngestCursor, self.chain_id)
             block = session.get(Block, (self.chain_id, cursor.block_number)) if cursor else None
         if block is not None:

@@ -21,11 +21,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import ScoreRun, Transfer
+from models import Chain, ScoreRun, Transfer
 from monitor import db, metrics
 from monitor.api.app import create_app
 from monitor.daemon import Daemon
 from monitor.devnode import DEFAULT_MNEMONIC
+from monitor.ingest.follow import ChainFollower
 from monitor.settings import Settings
 from monitor.tokens import add_token
 from support.anvil import Anvil, anvil_binary, free_port, run_anvil
@@ -388,3 +389,18 @@ def test_two_daemons_split_the_chains_and_take_over_each_others(
             for engine in engines:
                 engine.dispose()
     assert in_sync_count(sessions) == (6 + 5, 7 + 5)  # each transfer once
+
+
+def test_the_configured_name_is_recorded_on_the_chain(pg_url: str, make_sessions: Any) -> None:
+    sessions = make_sessions(pg_url)
+    with run_anvil(chain_id=ALPHA) as alpha:
+        register(sessions, deploy(alpha), ALPHA)
+        settings = Settings(database_url=pg_url, chains=two_chains(alpha.url, alpha.url)[:1])
+        follower = ChainFollower(settings.chain_list()[0], settings, sessions)
+        try:
+            follower.poll()
+        finally:
+            follower.close()
+    with sessions() as session:
+        chain = session.get(Chain, ALPHA)
+        assert chain is not None and chain.name == "alpha"
