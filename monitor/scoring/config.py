@@ -70,7 +70,7 @@ class Population(Strict):
 
 # The roles a member plays in a pattern (monitor.scoring.patterns, docs/rules.md).
 ROLES = ("source", "feeder", "mule", "intermediary", "collector", "recipient", "hop",
-         "cycle_member", "hub")
+         "cycle_member", "hub", "origin", "destination")
 
 
 def _role(name: str) -> str:
@@ -86,7 +86,8 @@ class Patterns(Strict):
     role_weights: dict[Role, Share] = Field(
         default_factory=lambda: {
             "source": 1.0, "collector": 1.0, "hub": 1.0, "cycle_member": 1.0, "hop": 0.95,
-            "mule": 0.95, "intermediary": 0.95, "feeder": 0.9, "recipient": 0.85})
+            "mule": 0.95, "intermediary": 0.95, "feeder": 0.9, "recipient": 0.85,
+            "origin": 1.0, "destination": 0.85})
 
 
 class Structuring(Strict):
@@ -200,6 +201,15 @@ class MintThenDispersal(Strict):
     min_new_share: Share = 0.6
 
 
+class ChainHopping(Strict):
+    window_seconds: Seconds = 2 * DAY
+    min_forwarded: Share = 0.8
+    amount_quantile: Share = 0.5
+    min_recipients: Annotated[int, Field(ge=2)] = 3
+    fresh_seconds: Seconds = 14 * DAY
+    habit_days: Annotated[int, Field(ge=2)] = 3
+
+
 class FixedScore(Strict):
     score: Score
 
@@ -254,6 +264,7 @@ class Rules(Strict):
     dormant_reactivation: DormantReactivation = DormantReactivation()
     new_address_large_value: NewAddressLargeValue = NewAddressLargeValue()
     mint_then_dispersal: MintThenDispersal = MintThenDispersal()
+    chain_hopping: ChainHopping = ChainHopping()
     frozen_address_activity: FixedScore = FixedScore(score=90)
     watchlist_exposure: WatchlistExposure = WatchlistExposure()
     non_kyc_recipient: FixedScore = FixedScore(score=60)

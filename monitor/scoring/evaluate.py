@@ -23,6 +23,7 @@ from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern, member_hits
 from monitor.scoring.risk import Reason, fuse
 from monitor.scoring.rules import (
+    chain_hopping,
     cycle,
     dormant_reactivation,
     fan_in,
@@ -62,6 +63,7 @@ PATTERN_RULES: dict[str, Rule[Pattern]] = {
     "rapid_pass_through": rapid_pass_through.detect,
     "mint_then_dispersal": mint_then_dispersal.detect,
     "dormant_reactivation": dormant_reactivation.detect,
+    "chain_hopping": chain_hopping.detect,
 }
 # With `anomaly` (the IsolationForest), every rule id: config.RULE_IDS, by test.
 # Rules whose findings cross hubs (taint propagated over the whole graph): an incremental

@@ -53,13 +53,18 @@ class Features:
                         self.active_days)
 
     def update(self, flows: Flows, old_n: int, touched: np.ndarray,
-               thresholds: dict[str, float], windows: dict[str, int]) -> None:
+               thresholds: dict[str, float], windows: dict[str, int],
+               rewritten: np.ndarray | None = None) -> None:
         """Bring the features up to date after `flows` grew from `old_n` transfers.
 
         Every per-address feature depends only on the address's own transfers (and, for
         age, on the latest time), so only the `touched` addresses (those in the new
         transfers) are recomputed, over their own transfers; per-transfer helpers of old
-        transfers look only backwards in time and keep their values.
+        transfers look only backwards in time and keep their values, except where an old
+        row was rewritten in place (a bridge transfer linked or unlinked after it was
+        read): the `rewritten` addresses (among `touched`) gained or lost a row, so the
+        helpers that read their rows (a receiver's first receipt; a sender's first send,
+        holding time and receipt) are taken again from the recomputation.
         """
         n_a = flows.n_addresses
         grown = n_a - self.matrix.shape[0]
@@ -81,6 +86,18 @@ class Features:
         age = self.names.index("age_days")
         real = self.first_seen != _NEVER_FIRST
         self.matrix[real, age] = np.maximum(now - self.first_seen[real], 0) / DAY
+        if rewritten is not None and rewritten.size:
+            mine = np.zeros(n_a, dtype=bool)
+            mine[rewritten] = True
+            old = rows < old_n
+            as_receiver = old & mine[flows.dst[rows]]
+            as_sender = old & mine[flows.src[rows]]
+            self.recv_new[rows[as_receiver]] = part.recv_new[as_receiver]
+            self.send_first[rows[as_sender]] = part.send_first[as_sender]
+            self.hold_seconds[rows[as_sender]] = part.hold_seconds[as_sender]
+            receipt = part.last_receipt[as_sender]
+            self.last_receipt[rows[as_sender]] = np.where(receipt >= 0,
+                                                          rows[np.maximum(receipt, 0)], -1)
         new = np.searchsorted(rows, np.arange(old_n, flows.n))  # new transfers all touch
         receipt = part.last_receipt[new]
         self.recv_new = np.r_[self.recv_new, part.recv_new[new]]

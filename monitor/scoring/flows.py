@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models import ComplianceEvent, Token, Transfer
 from monitor.addresses import ZERO
 from monitor.db import as_utc
+from monitor.scoring.legs import Leg, rewrite_columns
 
 
 @dataclass
@@ -38,11 +39,22 @@ class Flows:
     log: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     frozen: dict[int, list[tuple[int, int | None]]] = field(default_factory=dict)
     """address index -> [(frozen at, unfrozen at or None)] from AddressFrozen events."""
+    # Per row: the index into `legs` of the linked bridge transfer whose burn (a send to
+    # another chain) or mint (a receipt from one) it is, rewritten as an edge from the
+    # sender to the recipient (monitor.scoring.bridges); -1 for every other row.
+    bridge: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    legs: list[Leg] = field(default_factory=list)  # shared by subsets and extensions
     _index: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.log.size != self.t.size:
             self.log = np.zeros(self.t.size, dtype=np.int64)
+        if self.bridge.size != self.t.size:
+            self.bridge = np.full(self.t.size, -1, dtype=np.int64)
+
+    def reindex(self) -> None:
+        """Forget the per-address row index after rows were rewritten in place."""
+        self._index.clear()
 
     @property
     def n(self) -> int:
@@ -85,16 +97,22 @@ class Flows:
             token_id=self.token_id, decimals=self.decimals, addresses=self.addresses,
             t=self.t[rows], block=self.block[rows], src=self.src[rows], dst=self.dst[rows],
             amount=self.amount[rows], tx=self.tx[rows], log=self.log[rows], frozen=self.frozen,
+            bridge=self.bridge[rows], legs=self.legs,
         )
 
     def last_block(self) -> int | None:
         return int(self.block.max()) if self.n else None
 
 
-def load_flows(session: Session, token: Token) -> Flows:
-    """Every stored transfer of `token`, plus its freeze history."""
+def load_flows(session: Session, token: Token, legs: list[Leg] | None = None) -> Flows:
+    """Every stored transfer of `token`, plus its freeze history. The burn and mint rows of
+    `legs` (linked bridge transfers with a side on the token, monitor.scoring.bridges) are
+    edges from their sender to their recipient."""
     t, block, senders, receivers, amount, tx, log = _columns(session, token.id)
     n = t.size
+    legs = list(legs or [])
+    bridge = (rewrite_columns(legs, token.id, block, tx, senders, receivers, amount, log)
+              if legs else np.full(n, -1, dtype=np.int64))
     # Index 0 is the zero address (mint/burn); the others follow in sorted order.
     seen: dict[bytes, int] = {ZERO.encode(): 0}
     # A dict numbers a million fixed-width addresses 4x faster than np.unique, which sorts
@@ -110,7 +128,7 @@ def load_flows(session: Session, token: Token) -> Flows:
     flows = Flows(
         token_id=token.id, decimals=token.decimals, addresses=addresses, t=t, block=block,
         src=inverse[:n].astype(np.int64), dst=inverse[n:2 * n].astype(np.int64),
-        amount=amount / 10.0 ** token.decimals, tx=tx, log=log,
+        amount=amount / 10.0 ** token.decimals, tx=tx, log=log, bridge=bridge, legs=legs,
     )
     flows.frozen = _freezes(session, token.id, flows)
     return flows
@@ -132,6 +150,7 @@ def extend_flows(session: Session, token: Token, flows: Flows, after_block: int)
         src=_append(flows.src, ids[:n]), dst=_append(flows.dst, ids[n:]),
         amount=_append(flows.amount, amount / 10.0 ** token.decimals),
         tx=_append(flows.tx, tx), log=_append(flows.log, log),
+        bridge=_append(flows.bridge, np.full(n, -1, dtype=np.int64)), legs=flows.legs,
     )
     extended.frozen = _freezes(session, token.id, extended)
     return extended

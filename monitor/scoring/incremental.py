@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monitor.scoring import evaluate, learned, population
+from monitor.scoring import bridges, evaluate, learned, population
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.flows import Flows
@@ -93,10 +93,14 @@ def _grown(mask: np.ndarray, size: int) -> np.ndarray:
 
 
 def rescore(state: Scored, flows: Flows, config: RulesConfig,
-            listings: dict[int, list[Listing]]) -> np.ndarray:
+            listings: dict[int, list[Listing]], plan: bridges.Plan | None = None,
+            ) -> np.ndarray:
     """Update `state` (from a full run or an earlier rescore) for the grown `flows`; returns
-    the addresses whose reasons were recomputed."""
+    the addresses whose reasons were recomputed. `plan`: bridge transfers linked or
+    unlinked since the rows were read, whose burn and mint rows are rewritten here
+    (monitor.scoring.bridges.refresh); their ends are seeds like new transfers' ends."""
     old, feats = state.flows, state.features
+    old_n, old_addresses = old.n, old.n_addresses
     seeds = touched(old, flows)
     # A seed's changed features can change a pattern anchored at any of its counterparties
     # only while it can be a low-degree member there (a feeder, mule, hop, cycle member,
@@ -107,12 +111,19 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     # (an issuer paying thousands of holders) stays closed, as the transfers that are new
     # bring their other ends in as seeds.
     limit = degree_limit(config)
+    # Measured before any row is rewritten: the rewrite is in place, and `old` may share
+    # its arrays with `flows` (monitor.scoring.flows._append).
+    before_sides = population.sides(state.stats, old, feats)
+    degree_before = population.degree(feats)[:old_addresses] <= limit
+    rewritten = np.zeros(0, dtype=np.int64)
+    if plan:
+        linked, rewritten = bridges.apply(flows, plan)
+        seeds = np.union1d(seeds, linked)
     member_before = np.ones(flows.n_addresses, dtype=bool)  # a new address had none
-    member_before[:old.n_addresses] = population.degree(feats)[:old.n_addresses] <= limit
-    before = [_grown(side, flows.n_addresses) for side in population.sides(state.stats, old,
-                                                                            feats)]
-    feats.update(flows, old.n, seeds, evaluate.feature_thresholds(config),
-                 dict(config.feature_windows))
+    member_before[:old_addresses] = degree_before
+    before = [_grown(side, flows.n_addresses) for side in before_sides]
+    feats.update(flows, old_n, seeds, evaluate.feature_thresholds(config),
+                 dict(config.feature_windows), rewritten)
     sides = population.sides(state.stats, flows, feats)
     changed_side = (before[0] != sides[0]) | (before[1] != sides[1])
     flipped = np.flatnonzero(changed_side)

@@ -65,7 +65,8 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
 
 def _signature(pattern: Pattern, addresses: Any) -> str:
     members = tuple((str(addresses[a]), role) for a, role in pattern.members.items())
-    text = repr((round(pattern.score), pattern.title, members, pattern.positions))
+    text = repr((round(pattern.score), pattern.title, members, pattern.positions)
+                + ((pattern.foreign,) if pattern.foreign else ()))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -74,7 +75,7 @@ def _fields(pattern: Pattern, addresses: Any, signature: str, run_id: int,
     return {
         "typology": pattern.typology, "status": "active",
         "anchor": str(addresses[pattern.anchor]), "score": round(pattern.score),
-        "title": pattern.title, "member_count": len(pattern.members),
+        "title": pattern.title, "member_count": len(_members(pattern, addresses)),
         "transfer_count": len(pattern.positions),
         "first_time": datetime.fromtimestamp(pattern.start, UTC),
         "last_time": datetime.fromtimestamp(pattern.end, UTC),
@@ -88,8 +89,8 @@ def _write_parts(session: Session, rewritten: list[tuple[int, Pattern]], address
     members: list[dict[str, Any]] = []
     transfers: list[dict[str, int]] = []
     for pattern_id, pattern in rewritten:
-        for position, (address, role) in enumerate(pattern.members.items()):
-            members.append({"pattern_id": pattern_id, "address": str(addresses[address]),
+        for position, (address, role) in enumerate(_members(pattern, addresses)):
+            members.append({"pattern_id": pattern_id, "address": address,
                             "role": role, "position": position,
                             "score": round(pattern.score * role_weights.get(role, 1.0))})
         transfers.extend({"pattern_id": pattern_id, "block_number": block,
@@ -97,6 +98,18 @@ def _write_parts(session: Session, rewritten: list[tuple[int, Pattern]], address
                          for block, log in pattern.positions)
     session.execute(insert(PatternMember), members)
     session.execute(insert(PatternTransfer), transfers)
+
+
+def _members(pattern: Pattern, addresses: Any) -> list[tuple[str, str]]:
+    """(address, role) of every member, those acting on other tokens included, in the
+    order of the roles' first appearance (a chain_hopping origin, hops, destinations)."""
+    found = [(str(addresses[a]), role) for a, role in pattern.members.items()]
+    seen = {address for address, _ in found}
+    found += [(a, role) for a, role, _ in pattern.foreign if a not in seen]
+    if pattern.foreign:
+        order = {role: k for k, role in enumerate(("origin", "hop", "destination"))}
+        found.sort(key=lambda member: order.get(member[1], len(order)))
+    return found
 
 
 def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> None:

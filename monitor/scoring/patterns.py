@@ -37,6 +37,10 @@ class Pattern:
     start: int  # unix seconds of its first and last transfer
     end: int
     evidence: tuple[str, ...]  # tx hashes, earliest first (capped, as every reason's)
+    # Members that act on another token (a chain_hopping origin or destination on the
+    # other chain): (address, role, token id). They are stored and reported with the
+    # pattern but get their reasons from that token's own run, where they acted.
+    foreign: tuple[tuple[str, str, int], ...] = ()
 
     def member_detail(self, address: int) -> str:
         """The member's view: its role, its place among the members of that role."""

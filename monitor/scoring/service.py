@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,14 +24,23 @@ from sqlalchemy.orm import Session
 
 from models import AddressScore, ScoreRun, Token, Transfer
 from monitor import metrics
+from monitor.addresses import ZERO
 from monitor.db import SCORING_LOCKS, lock_for_transaction
 from monitor.labels import store as labels
 from monitor.ranker import store as rankers
 from monitor.ranker.model import Learned
-from monitor.scoring import incremental, learned, pattern_store, queue, scores, suppressions
+from monitor.scoring import (
+    bridges,
+    incremental,
+    learned,
+    pattern_store,
+    queue,
+    scores,
+    suppressions,
+)
 from monitor.scoring.config import RULE_IDS, RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate, listing_index
-from monitor.scoring.flows import extend_flows, load_flows
+from monitor.scoring.flows import Flows, extend_flows, load_flows
 from monitor.scoring.risk import severity
 from monitor.watchlist.service import listed_addresses
 
@@ -54,16 +64,19 @@ class ScoringCache:
 
     def score(self, session: Session, token: Token, newest: int | None, config: RulesConfig,
               full: bool, run_id: int, ranked: Learned | None = None,
+              bridged: Iterable[str] = (),
               ) -> tuple[Scored, np.ndarray | None, int]:
         """The token's scored state; the addresses re-scored (None: all of them); the id of
         the run that built the state from the database (`run_id` when this one did).
-        `ranked`: the ranker in force and its labels (a change re-ranks every address)."""
+        `ranked`: the ranker in force and its labels (a change re-ranks every address).
+        `bridged`: addresses queued because a bridge transfer of theirs was linked or
+        unlinked (queue.mark_bridge_link), whose rows the held state rewrites."""
         permissioned = token.standard == "erc3643"
         with self.lock:
             held = None if full else self._state.get(token.id)
             if held is None or newest is None or newest < held[0]:
                 scored = learned.with_ranker(
-                    evaluate(load_flows(session, token), config, listed_addresses(session),
+                    evaluate(load(session, token, config), config, listed_addresses(session),
                              permissioned), ranked, config)
                 region, built_by = None, run_id
             else:
@@ -71,11 +84,18 @@ class ScoringCache:
                 scored = held[1]
                 scored.learned = ranked  # rescore ranks the token again with it
                 try:
+                    old_n = scored.flows.n
                     flows = (extend_flows(session, token, scored.flows, held[0])
                              if newest > held[0] else scored.flows)
+                    # Links made or undone since the rows were read, and the new rows'
+                    # own: only these addresses' bridge transfers are read.
+                    plan = bridges.refresh(session, flows, bridged, old_n,
+                                           config.rules.chain_hopping)
+                    # Another token's view of a leg whose recipient acted here is stale.
+                    queue.mark(session, plan.stale, queue.BRIDGE_LINK)
                     region = incremental.rescore(
                         scored, flows, config,
-                        listing_index(flows, listed_addresses(session)))
+                        listing_index(flows, listed_addresses(session)), plan)
                 except BaseException:
                     # The state may be half updated: the next run starts from the database.
                     self._state.pop(token.id, None)
@@ -88,6 +108,13 @@ class ScoringCache:
             else:
                 self._state[token.id] = (last, scored, built_by)
             return scored, region, built_by
+
+
+def load(session: Session, token: Token, config: RulesConfig) -> Flows:
+    """The token's flows from the database, its linked bridge transfers' burn and mint rows
+    as edges across chains (monitor.scoring.bridges)."""
+    legs = bridges.token_legs(session, token.id, config.rules.chain_hopping)
+    return load_flows(session, token, legs)
 
 
 def run(
@@ -110,7 +137,12 @@ def run(
     suppressions.queue_expired(session, token.id, now)
     newest = session.scalar(select(func.max(Transfer.block_number))
                             .where(Transfer.token_id == token.id))
-    dirty = queue.pending(session, token.id)
+    queued = queue.pending_reasons(session, token.id)
+    dirty = list(queued)
+    # Pairs queued by bridge linking alone are re-read by a held state; anything else
+    # (a reorg, a list change, a suppression ending) starts again from the database.
+    bridged = [a for a, why in queued.items() if why == queue.BRIDGE_LINK and a != ZERO]
+    rebuild = any(why != queue.BRIDGE_LINK for why in queued.values())
     ranked = ranked_by(session, token)
     if (kind == "incremental" and last is not None and not dirty
             and (newest or -1) <= (last.up_to_block if last.up_to_block is not None else -1)
@@ -122,13 +154,14 @@ def run(
     session.flush()
     if cache is None:
         scored = learned.with_ranker(
-            evaluate(load_flows(session, token), config, listed_addresses(session),
+            evaluate(load(session, token, config), config, listed_addresses(session),
                      permissioned=token.standard == "erc3643"), ranked, config)
         region, built_by = None, None
     else:
         scored, region, built_by = cache.score(session, token, newest, config,
-                                               full=kind == "full" or bool(dirty),
-                                               run_id=score_run.id, ranked=ranked)
+                                               full=kind == "full" or rebuild,
+                                               run_id=score_run.id, ranked=ranked,
+                                               bridged=bridged)
     pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
                                      config.patterns.role_weights)
     suppressed = suppressions.Active(session, token.id, config.weights, now)

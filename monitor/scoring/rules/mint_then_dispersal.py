@@ -24,7 +24,8 @@ def detect(ctx: Context[MintThenDispersal]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     service = ctx.service()
     found: dict[int, Pattern] = {}
-    for m in np.flatnonzero(f.src == 0).tolist():
+    # A bridge receipt (monitor.scoring.bridges) is no issuance: chain_hopping judges it.
+    for m in np.flatnonzero((f.src == 0) & (f.bridge < 0)).tolist():
         address, minted, at = int(f.dst[m]), float(f.amount[m]), int(f.t[m])
         if address == 0 or minted <= 0 or service[address]:
             continue
