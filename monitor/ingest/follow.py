@@ -211,6 +211,12 @@ class ChainFollower:
         """Catch up to the safe head (or `to_block`); raises what failed, after noting it."""
         self.connect()
         try:
+            # The head as this poll starts, for /readyz while the poll runs: a backfill is
+            # one poll that can last hours, and it is `lagging` all along. One cheap request
+            # per poll; the Poller asks again for its own target.
+            head = self.client.block_number()
+            with self._lock:
+                self.head = head
             stats = self.poller.catch_up(to_block, stop)
         except Exception as exc:
             self._failed(exc)
