@@ -308,20 +308,24 @@ class ChainOut(Out):
 class BridgeTransferOut(Out):
     """One bridge message, linked end to end (monitor.reports.bridges.bridge_item)."""
 
-    protocol: str = Field(description="layerzero-oft, wormhole-ntt, cctp-v1 or cctp-v2")
-    message_id: str = Field(description="The protocol's key: OFT guid, NTT digest, or "
-                                        "\"<source domain>:<nonce>\" for CCTP")
+    protocol: Literal["layerzero-oft", "wormhole-ntt", "cctp-v1", "cctp-v2"]
+    message_id: str = Field(description="The protocol's key: OFT guid, NTT digest (0x-hex), "
+                                        "CCTP v1 \"<source domain>:<nonce>\", CCTP v2 "
+                                        "\"v2:<content hash>#<n>\"")
     status: Literal["pending", "linked", "unmatched"]
-    source_chain_id: int | None
+    source_chain_id: int | None = Field(description="For a lone receipt: the chain it names "
+                                                    "as its source, when registered")
     source_token: str | None = Field(description="The registered token sent; null when "
                                                  "not registered (amounts in base units)")
     source_tx_hash: str | None
     sender: str | None
-    destination_chain_id: int | None
+    destination_chain_id: int | None = Field(description="For a lone send: the chain it is "
+                                                         "headed to, when registered")
     destination_token: str | None = Field(description="The registered token received; null "
                                                       "when not registered or not known yet")
     destination_tx_hash: str | None
-    recipient: str | None
+    recipient: str | None = Field(description="For a lone send, the recipient it names when "
+                                              "the protocol's event does (NTT, CCTP)")
     amount_sent: str | None = Field(description="Exact, scaled by the source token's "
                                                 "decimals (base units when it is null)")
     amount_received: str | None = Field(description="Exact: the receipt's amount scaled by "

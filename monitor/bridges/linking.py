@@ -31,13 +31,11 @@ from sqlalchemy.orm import Session
 
 from models import Alert, AlertEvent, Bridge, BridgeEvent, BridgeTransfer, Token
 from models.alerts import CLOSED_STATUSES
-from monitor.addresses import checksum
 from monitor.audit import SYSTEM
 from monitor.bridges import protocols
 from monitor.chain.bridge_decode import BridgeRecord
 from monitor.chain.events import TRANSFER
 from monitor.db import lock_for_transaction
-from monitor.timefmt import iso
 
 log = logging.getLogger(__name__)
 
@@ -369,11 +367,6 @@ def _transfers(receipt: dict[str, Any], token: str | None) -> list[tuple[str, st
 
 # -- reads ------------------------------------------------------------------------------
 
-FIELDS = ("protocol", "message_id", "status", "source_chain_id", "source_tx_hash", "sender",
-          "destination_chain_id", "destination_tx_hash", "recipient", "amount_sent",
-          "amount_received", "sent_at", "received_at")
-
-
 def list_transfers(session: Session, *, status: str | None = None, address: str | None = None,
                    before_id: int | None = None, limit: int = 100) -> list[BridgeTransfer]:
     """Bridge transfers newest first (by id); `address` matches sender or recipient;
@@ -387,20 +380,3 @@ def list_transfers(session: Session, *, status: str | None = None, address: str 
     if before_id is not None:
         query = query.where(BridgeTransfer.id < before_id)
     return list(session.scalars(query))
-
-
-def view(row: BridgeTransfer) -> dict[str, Any]:
-    """A transfer as the CLI and the API show it: addresses EIP-55, amounts as decimal
-    strings (exact for any uint256), times ISO-8601 UTC."""
-    return {
-        "protocol": row.protocol, "message_id": row.message_id, "status": row.status,
-        "source_chain_id": row.source_chain_id, "source_tx_hash": row.source_tx_hash,
-        "sender": checksum(row.sender) if row.sender else None,
-        "destination_chain_id": row.destination_chain_id,
-        "destination_tx_hash": row.destination_tx_hash,
-        "recipient": checksum(row.recipient) if row.recipient else None,
-        "amount_sent": None if row.amount_sent is None else str(row.amount_sent),
-        "amount_received": None if row.amount_received is None else str(row.amount_received),
-        "sent_at": iso(row.sent_at) if row.sent_at else None,
-        "received_at": iso(row.received_at) if row.received_at else None,
-    }

@@ -114,13 +114,14 @@ def transfers(
     fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
 ) -> None:
     """Bridge transfers, newest first. JSON: {"items": [...]} with the API's fields."""
-    from monitor.bridges.linking import list_transfers, view
+    from monitor.bridges.linking import list_transfers
+    from monitor.reports.bridges import bridge_items
 
     context: AppContext = ctx.obj
     wanted = _address(address, "--address") if address is not None else None
     with context.sessions() as session:
-        rows = [view(r) for r in list_transfers(
-            session, status=status.value if status else None, address=wanted, limit=limit)]
+        rows = bridge_items(session, list_transfers(
+            session, status=status.value if status else None, address=wanted, limit=limit))
     if fmt is ListFormat.json:
         typer.echo(json.dumps({"items": rows}, indent=2))
         return

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import db
 from monitor.addresses import checksum
+from monitor.amounts import scaled
 from monitor.api.app import create_app
 from monitor.apikeys import create_key
 from monitor.bridges.linking import BridgeRef, write_events
@@ -65,10 +66,11 @@ def test_bridge_transfers_api(pg_url: str, make_sessions) -> None:
         assert set(items[0]) == {
             "protocol", "message_id", "status", "source_chain_id", "source_tx_hash", "sender",
             "destination_chain_id", "destination_tx_hash", "recipient", "amount_sent",
-            "amount_received", "sent_at", "received_at"}
+            "amount_received", "sent_at", "received_at", "source_token", "destination_token",
+            "symbol"}
         first = items[2]
         assert (first["status"], first["amount_sent"], first["amount_received"]) == (
-            "linked", str(2**255), str(2**255))
+            "linked", scaled(2**255, 18), scaled(2**255, 18))
         assert (first["sender"], first["recipient"]) == (checksum(ALICE), checksum(BOB))
         assert (first["source_chain_id"], first["destination_chain_id"]) == (1, 8453)
         assert first["sent_at"] == "2026-03-01T00:00:01Z"

@@ -184,7 +184,8 @@ def test_transfers_read_paths(sessions, capsys) -> None:
         "protocol": "layerzero-oft", "message_id": "0x" + "01" * 32, "status": "linked",
         "source_chain_id": 1, "source_tx_hash": "0x" + f"{100:064x}", "sender": ALICE_CS,
         "destination_chain_id": 8453, "destination_tx_hash": "0x" + f"{300:064x}",
-        "recipient": checksum(BOB), "amount_sent": "5", "amount_received": "5",
+        "recipient": checksum(BOB), "amount_sent": "0.000005", "amount_received": "0.000005",
+        "source_token": checksum(oft1), "destination_token": checksum(oft2), "symbol": None,
         "sent_at": "2026-01-01T00:01:00Z", "received_at": "2026-01-01T00:03:00Z"}
     linked = json.loads(run_cli(capsys, "bridge", "transfers", "--status", "linked",
                                 "--format", "json").out)["items"]

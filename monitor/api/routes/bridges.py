@@ -10,7 +10,8 @@ from monitor.api.auth import Caller, viewer
 from monitor.api.bridge_schemas import BridgeTransferPage
 from monitor.api.guard import GuardedRoute
 from monitor.api.schemas import ERRORS, Address
-from monitor.bridges.linking import list_transfers, view
+from monitor.bridges.linking import list_transfers
+from monitor.reports.bridges import bridge_items
 
 router = APIRouter(prefix="/api/v1/bridge-transfers", tags=["bridges"], responses=ERRORS,
                    route_class=GuardedRoute)
@@ -33,5 +34,5 @@ def list_bridge_transfers(
         rows = list_transfers(session, status=status, address=address,
                               before_id=int(cursor) if cursor else None, limit=limit + 1)
         page = rows[:limit]
-        return {"items": [view(row) for row in page],
+        return {"items": bridge_items(session, page),
                 "next_cursor": str(page[-1].id) if len(rows) > limit else None}
