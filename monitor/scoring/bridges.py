@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -210,9 +211,7 @@ class _Reader:
                    is not None for column in (Transfer.to_address, Transfer.from_address))
 
 
-def as_datetime(seconds: int) -> Any:
-    from datetime import UTC, datetime  # noqa: PLC0415 - only here
-
+def as_datetime(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
@@ -227,38 +226,49 @@ def token_legs(session: Session, token_id: int, params: ChainHopping) -> list[Le
 
 
 def refresh(session: Session, flows: Flows, marked: Iterable[str], old_n: int,
-            params: ChainHopping) -> Plan:
+            params: ChainHopping, changed_since: datetime | None = None) -> Plan:
     """What the cached `flows` (grown from `old_n` rows) must change for the links of the
-    `marked` addresses (queued by monitor.scoring.queue.mark_bridge_link) and of the
-    addresses in the new rows: rows linked or unlinked since they were read, legs whose
-    facts changed, and other tokens whose view is stale. Reads only those addresses' bridge
-    transfers (the new rows' within twice the window), never the token's history."""
+    `marked` addresses (queued by monitor.scoring.queue.mark_bridge_link at or after
+    `changed_since`) and of the addresses in the new rows: rows linked or unlinked since
+    they were read, legs whose facts changed, and other tokens whose view is stale.
+
+    Reads only those addresses' bridge transfers, and of those only the ones changed
+    since the marks (`updated_at`) or received within two windows of the newest row (the
+    legs whose facts a neighbouring link can change; a link older than that reaches them
+    at the next full run); the new rows' addresses' within two windows of those rows.
+    Never the token's bridge history, nor a busy bridger's."""
     token_id = flows.token_id
+    window = params.window_seconds
     marked = {a for a in marked if a != ZERO}
     new_ends = np.concatenate((flows.src[old_n:], flows.dst[old_n:]))
     fresh = {str(a) for a in flows.addresses[np.unique(new_ends)]} - {ZERO}
-    since = (int(flows.t[old_n:].min()) - 2 * params.window_seconds if flows.n > old_n
-             else None)
+    since = int(flows.t[old_n:].min()) - 2 * window if flows.n > old_n else None
+    recent = int(flows.t.max()) - 2 * window if flows.n else 0
     plan = Plan()
     if not marked and not fresh:
         return plan
     reader = _Reader(session, params)
-    rows: dict[int, BridgeTransfer] = {}
+    returned: dict[int, BridgeTransfer] = {}  # any status: a row no longer linked unlinks
     for addresses, bound in ((marked, None), (fresh - marked, since)):
         for chunk in _chunks(addresses):
-            query = _linked().where(or_(
+            query = select(BridgeTransfer).where(or_(
                 and_(BridgeTransfer.sender.in_(chunk),
                      BridgeTransfer.source_token_id == token_id),
                 and_(BridgeTransfer.recipient.in_(chunk),
                      BridgeTransfer.destination_token_id == token_id)))
             if bound is not None:
-                query = query.where(BridgeTransfer.received_at >= as_datetime(bound))
-            rows.update((r.id, r) for r in session.scalars(query))
-    if not rows and not flows.legs:
+                query = query.where(BridgeTransfer.status == "linked",
+                                    BridgeTransfer.received_at >= as_datetime(bound))
+            elif changed_since is not None:
+                query = query.where(or_(BridgeTransfer.updated_at >= changed_since,
+                                        BridgeTransfer.received_at >= as_datetime(recent)))
+            returned.update((r.id, r) for r in session.scalars(query))
+    if not returned and not flows.legs:
         return plan  # a token nothing was ever bridged to or from: no row to look at
-    wanted = reader.with_facts(reader.legs(list(rows.values())))
-    # The legs the cached flows hold on the side these addresses play on this token (the
-    # new rows' addresses: only their recent legs were read).
+    # The legs the cached flows hold on the side these addresses play on this token, as
+    # far as the reads cover them: what was read and is no longer linked unlinks. A
+    # marked address's held legs are also looked up by id when changed since the marks:
+    # a reorg may have cleared the side that named this token.
     scope = marked | fresh
     if marked:
         pick = np.fromiter((a in scope for a in flows.addresses), dtype=bool,
@@ -267,12 +277,27 @@ def refresh(session: Session, flows: Flows, marked: Iterable[str], old_n: int,
     else:
         touched = np.unique(new_ends)
     held_rows = flows.rows_touching(touched[touched != 0])
-    held: dict[int, int] = {}
+    candidates: dict[int, tuple[int, str]] = {}
     for r in held_rows[flows.bridge[held_rows] >= 0].tolist():
         leg = flows.legs[int(flows.bridge[r])]
-        local = leg.sender if leg.source_token == token_id else leg.recipient
-        if local in marked or (local in fresh and (since is None or leg.received_at >= since)):
-            held[leg.id] = int(r)
+        candidates[leg.id] = (int(r), leg.sender if leg.source_token == token_id
+                              else leg.recipient)
+    if changed_since is not None:
+        ids = sorted(i for i, (_, local) in candidates.items()
+                     if local in marked and i not in returned)
+        for start in range(0, len(ids), _CHUNK):
+            returned.update((r.id, r) for r in session.scalars(select(BridgeTransfer).where(
+                BridgeTransfer.id.in_(ids[start:start + _CHUNK]),
+                BridgeTransfer.updated_at >= changed_since)))
+    held: dict[int, int] = {}
+    for leg_id, (r, local) in candidates.items():
+        received = flows.legs[int(flows.bridge[r])].received_at
+        if leg_id in returned or (local in marked and (
+                changed_since is None or received >= recent)) or (
+                local in fresh and since is not None and received >= since):
+            held[leg_id] = r
+    rows = {i: r for i, r in returned.items() if r.status == "linked"}
+    wanted = reader.with_facts(reader.legs(list(rows.values())))
     names = flows.addresses
     by_leg: dict[int, tuple[int, Leg, bool]] = {}
     kept = {leg.id: leg for leg in wanted if leg.id in held}

@@ -17,8 +17,9 @@ Only the table lies below: ingest and watchlists, which scoring reads, write her
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -91,6 +92,12 @@ def pending_reasons(session: Session, token_id: int) -> dict[str, str]:
     return {address: reason for address, reason in session.execute(
         select(DirtyAddress.address, DirtyAddress.reason)
         .where(DirtyAddress.token_id == token_id))}
+
+
+def pending_since(session: Session, token_id: int, reason: str) -> datetime | None:
+    """When the oldest of the token's pairs queued for `reason` was queued (None: none)."""
+    return session.scalar(select(func.min(DirtyAddress.marked_at)).where(
+        DirtyAddress.token_id == token_id, DirtyAddress.reason == reason))
 
 
 def pending_tokens(session: Session) -> set[int]:

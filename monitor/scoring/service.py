@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from models import AddressScore, ScoreRun, Token, Transfer
 from monitor import metrics
 from monitor.addresses import ZERO
-from monitor.db import SCORING_LOCKS, lock_for_transaction
+from monitor.db import SCORING_LOCKS, as_utc, lock_for_transaction
 from monitor.labels import store as labels
 from monitor.ranker import store as rankers
 from monitor.ranker.model import Learned
@@ -64,13 +64,14 @@ class ScoringCache:
 
     def score(self, session: Session, token: Token, newest: int | None, config: RulesConfig,
               full: bool, run_id: int, ranked: Learned | None = None,
-              bridged: Iterable[str] = (),
+              bridged: Iterable[str] = (), bridged_since: datetime | None = None,
               ) -> tuple[Scored, np.ndarray | None, int]:
         """The token's scored state; the addresses re-scored (None: all of them); the id of
         the run that built the state from the database (`run_id` when this one did).
         `ranked`: the ranker in force and its labels (a change re-ranks every address).
         `bridged`: addresses queued because a bridge transfer of theirs was linked or
-        unlinked (queue.mark_bridge_link), whose rows the held state rewrites."""
+        unlinked (queue.mark_bridge_link) since `bridged_since`, whose rows the held state
+        rewrites."""
         permissioned = token.standard == "erc3643"
         with self.lock:
             held = None if full else self._state.get(token.id)
@@ -90,7 +91,7 @@ class ScoringCache:
                     # Links made or undone since the rows were read, and the new rows'
                     # own: only these addresses' bridge transfers are read.
                     plan = bridges.refresh(session, flows, bridged, old_n,
-                                           config.rules.chain_hopping)
+                                           config.rules.chain_hopping, bridged_since)
                     # Another token's view of a leg whose recipient acted here is stale.
                     queue.mark(session, plan.stale, queue.BRIDGE_LINK)
                     region = incremental.rescore(
@@ -143,6 +144,11 @@ def run(
     # (a reorg, a list change, a suppression ending) starts again from the database.
     bridged = [a for a, why in queued.items() if why == queue.BRIDGE_LINK and a != ZERO]
     rebuild = any(why != queue.BRIDGE_LINK for why in queued.values())
+    # What linking changed is read from the first such mark on (a minute's leeway for the
+    # clocks of the processes that stamp `updated_at` and `marked_at`).
+    since = queue.pending_since(session, token.id, queue.BRIDGE_LINK) if bridged else None
+    if since is not None:
+        since = as_utc(since) - timedelta(minutes=1)
     ranked = ranked_by(session, token)
     if (kind == "incremental" and last is not None and not dirty
             and (newest or -1) <= (last.up_to_block if last.up_to_block is not None else -1)
@@ -161,7 +167,7 @@ def run(
         scored, region, built_by = cache.score(session, token, newest, config,
                                                full=kind == "full" or rebuild,
                                                run_id=score_run.id, ranked=ranked,
-                                               bridged=bridged)
+                                               bridged=bridged, bridged_since=since)
     pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
                                      config.patterns.role_weights)
     suppressed = suppressions.Active(session, token.id, config.weights, now)
