@@ -34,6 +34,8 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import db, jobs, metrics
+from monitor.bridges.integrity import expire_unmatched
+from monitor.bridges.registry import sync_settings
 from monitor.ingest.follow import BOARD, ChainFollower
 from monitor.ranker import store as rankers
 from monitor.scoring import rules_file
@@ -132,6 +134,9 @@ class Daemon:
         self._add("score", self.score, settings.score_interval_seconds)
         self._add("retrain", self.retrain, settings.retrain_interval_seconds)
         self._add("notify", self.notify, settings.notify_interval_seconds)
+        # Lone bridge sides are judged on the score tick's cadence: often enough for an
+        # hour-scale bridge_unmatched_after_seconds, cheap (pending rows only).
+        self._add("bridges", self.bridges, settings.score_interval_seconds)
 
     @property
     def lease(self) -> ChainLease:
@@ -214,6 +219,13 @@ class Daemon:
             jobs.score_and_alert(self.sessions, self.settings, kind, token_ids=tokens,
                                  cache=self.scoring)
 
+    def bridges(self) -> None:
+        """Mark bridge transfers whose one side stayed alone too long as unmatched and raise
+        their integrity alerts. Any daemon may run it: it only reads what ingest stored,
+        and its writes are idempotent."""
+        if not self.stop.is_set():
+            expire_unmatched(self.sessions, self.settings)
+
     def notify(self) -> None:
         if not self.stop.is_set() and self.settings.webhook_url:
             jobs.deliver_notifications(self.sessions, self.settings)
@@ -221,6 +233,7 @@ class Daemon:
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
+        sync_settings(self.sessions, self.settings)
         metrics.initialise([f.chain.label for f in self.followers.values()], list(RULE_IDS))
         with self.sessions() as session:
             rankers.publish(session)

@@ -24,7 +24,7 @@ from monitor import db
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.scoring import rules_file
-from monitor.settings import Settings
+from monitor.settings import ChainSettings, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -74,7 +74,8 @@ def demo(
                 typer.echo(f"flagged report: {result.html_path} (and {result.json_path}; "
                            f"address pages in {result.html_path.parent / 'addresses'})")
                 if serve:
-                    _serve(settings, engine, sessions, result.node.url)
+                    _serve(settings, engine, sessions, {31337: result.node.url,
+                                                        31338: result.bridge_node.url})
                 else:
                     typer.echo(f"`amlmon demo --serve` keeps it running: API and /metrics on "
                                f"http://{settings.api_host}:{settings.api_port}, database {url}")
@@ -117,19 +118,23 @@ def _program() -> list[str]:
 
 
 def _serve(settings: Settings, engine: Engine, sessions: sessionmaker[Session],
-           node_url: str) -> None:
+           nodes: dict[int, str]) -> None:
     from monitor.apikeys import create_key
     from monitor.cli.api import serve
     from monitor.daemon import Daemon
+    from monitor.demo import CHAIN_NAMES
 
-    live = settings.model_copy(update={"rpc_urls": [node_url], "chain_id": 31337, "chains": [],
-                                       "confirmations": 0})
+    live = settings.model_copy(update={"rpc_urls": [], "chain_id": None, "chains": [
+        ChainSettings(chain_id=chain_id, name=CHAIN_NAMES[chain_id], rpc_urls=[url],
+                      confirmations=0)
+        for chain_id, url in nodes.items()]})
     with db.transaction(sessions) as session:  # so that the API can be tried at once
         _, key = create_key(session, "demo", "admin")
     base = f"http://{settings.api_host}:{settings.api_port}"
     daemon = Daemon(live, engine, sessions, live.chain_list())
     daemon.start()
-    typer.echo(f"serving: API and /metrics on {base} (Ctrl-C to stop); node {node_url}\n"
+    typer.echo(f"serving: API and /metrics on {base} (Ctrl-C to stop); nodes "
+               + ", ".join(f"{CHAIN_NAMES[c]} {url}" for c, url in nodes.items()) + "\n"
                f"  demo admin key: {key}\n"
                f"  try: curl -H 'X-API-Key: {key}' '{base}/api/v1/alerts?limit=5'\n"
                f"  API documentation: {base}/docs")

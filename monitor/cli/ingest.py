@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from prometheus_client import start_http_server
 
+from monitor.bridges.registry import sync_settings
 from monitor.chain.rpc import RpcError
 from monitor.cli.context import AppContext
 from monitor.cli.progress import progress_reporter
@@ -62,6 +63,9 @@ def ingest(
         raise UserError("give --chain or --chain-id, not both")
     wanted = chain if chain is not None else None if chain_id is None else str(chain_id)
     chains = _resolve(settings, wanted)
+    # The config file's bridges are rows before the first batch, so that their events are
+    # fetched with the tokens' from the start.
+    sync_settings(context.sessions, settings)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, registry=REGISTRY)
     stop = threading.Event()

@@ -55,7 +55,10 @@ def test_demo_runs_the_whole_pipeline_and_serves_the_api(tmp_path: Path) -> None
     report = json.loads((out / "flagged.json").read_text())
     rules = {r["rule"] for item in report["items"] for r in item["reasons"]}
     assert len(report["items"]) >= 15
-    assert {"peel_chain", "structuring", "fan_out", "cycle", "frozen_address_activity"} <= rules
+    assert {"peel_chain", "structuring", "fan_out", "cycle", "frozen_address_activity",
+            "chain_hopping"} <= rules
+    # Both chains: the bond on alpha, the bridged fund on alpha and beta.
+    assert {item["chain_id"] for item in report["items"]} == {31337, 31338}
     assert "Top flagged address per typology" in printed
     assert "flagged report:" in printed
     # The HTML report is a folder that works offline: the table links to address pages.
