@@ -123,41 +123,62 @@ class _Reader:
             destination_decimals=decimals.get(int(r.destination_token_id or 0), 0),
         ) for r in rows]
 
+    def _out_of(self, addresses: Iterable[str], after: int, until: int) -> dict[str, list[Leg]]:
+        """Linked legs sent by `addresses` between the two times, by sender (bounded by
+        time, so that a busy bridger's whole history is not read for each of its legs)."""
+        found: dict[str, list[Leg]] = {}
+        for chunk in _chunks(addresses):
+            for other in self.legs(self.session.scalars(_linked().where(
+                    BridgeTransfer.sender.in_(chunk),
+                    BridgeTransfer.sent_at >= as_datetime(after),
+                    BridgeTransfer.sent_at <= as_datetime(until))).all()):
+                found.setdefault(other.sender, []).append(other)
+        return found
+
+    def _into(self, addresses: Iterable[str], after: int, until: int) -> dict[str, list[Leg]]:
+        """Linked legs received by `addresses` between the two times, by recipient."""
+        found: dict[str, list[Leg]] = {}
+        for chunk in _chunks(addresses):
+            for other in self.legs(self.session.scalars(_linked().where(
+                    BridgeTransfer.recipient.in_(chunk),
+                    BridgeTransfer.received_at >= as_datetime(after),
+                    BridgeTransfer.received_at <= as_datetime(until))).all()):
+                found.setdefault(other.recipient, []).append(other)
+        return found
+
     def with_facts(self, legs: list[Leg]) -> list[Leg]:
-        """`legs` with their onward and previous legs and their recipients' spread."""
+        """`legs` with their onward and previous legs and their recipients' spread. The
+        onward legs carry how many legs brought their sender funds within the window, the
+        previous legs how many their recipient bridged on: every token judges a pair of
+        legs by the same counts."""
         if not legs:
             return legs
         w = self.window
-        # Bounded by the legs' own times, so that a busy bridger's whole history is not
-        # read again for each of its legs.
-        after = as_datetime(min(leg.received_at for leg in legs))
-        until = as_datetime(max(leg.received_at for leg in legs) + w)
-        by_sender: dict[str, list[Leg]] = {}
-        for chunk in _chunks(leg.recipient for leg in legs):
-            for other in self.legs(self.session.scalars(_linked().where(
-                    BridgeTransfer.sender.in_(chunk), BridgeTransfer.sent_at >= after,
-                    BridgeTransfer.sent_at <= until)).all()):
-                by_sender.setdefault(other.sender, []).append(other)
-        after = as_datetime(min(leg.sent_at for leg in legs) - w)
-        until = as_datetime(max(leg.sent_at for leg in legs))
-        by_recipient: dict[str, list[Leg]] = {}
-        for chunk in _chunks(leg.sender for leg in legs):
-            for other in self.legs(self.session.scalars(_linked().where(
-                    BridgeTransfer.recipient.in_(chunk), BridgeTransfer.received_at >= after,
-                    BridgeTransfer.received_at <= until)).all()):
-                by_recipient.setdefault(other.recipient, []).append(other)
+        got = [leg.received_at for leg in legs]
+        sent = [leg.sent_at for leg in legs]
+        by_sender = self._out_of({leg.recipient for leg in legs}, min(got), max(got) + w)
+        by_recipient = self._into({leg.sender for leg in legs}, min(sent) - w, max(sent))
+        # For the counts of the onward legs (received by these recipients before sending)
+        # and of the previous legs (sent on by these senders after receiving).
+        into_recipients = self._into({leg.recipient for leg in legs}, min(got) - w,
+                                     max(got) + w)
+        out_of_senders = self._out_of({leg.sender for leg in legs}, min(sent) - w,
+                                      max(sent) + w)
         spreads = self._spreads([leg for leg in legs if leg.recipient != leg.sender])
         out = []
         for leg in legs:
-            onward = sorted((o.bare() for o in by_sender.get(leg.recipient, ())
-                             if o.source_token == leg.destination_token and o.id != leg.id
-                             and leg.received_at <= o.sent_at <= leg.received_at + w),
-                            key=lambda o: (o.sent_at, o.id))
-            previous = sorted((o.bare() for o in by_recipient.get(leg.sender, ())
-                               if o.destination_token == leg.source_token and o.id != leg.id
-                               and leg.sent_at - w <= o.received_at <= leg.sent_at),
-                              key=lambda o: (o.sent_at, o.id))
-            out.append(replace(leg, onward=tuple(onward), previous=tuple(previous),
+            onward = [o for o in by_sender.get(leg.recipient, ()) if _follows(leg, o, w)]
+            previous = [o for o in by_recipient.get(leg.sender, ()) if _follows(o, leg, w)]
+            onward_legs = tuple(sorted(
+                (replace(o.bare(), n_previous=sum(
+                    _follows(i, o, w) for i in into_recipients.get(o.sender, ())))
+                 for o in onward), key=lambda o: (o.sent_at, o.id)))
+            previous_legs = tuple(sorted(
+                (replace(o.bare(), n_onward=sum(
+                    _follows(o, n, w) for n in out_of_senders.get(o.recipient, ())))
+                 for o in previous), key=lambda o: (o.sent_at, o.id)))
+            out.append(replace(leg, onward=onward_legs, previous=previous_legs,
+                               n_onward=len(onward), n_previous=len(previous),
                                spread=spreads.get(leg.id)))
         return out
 
@@ -209,6 +230,14 @@ class _Reader:
             select(Transfer.block_number).where(Transfer.token_id == token_id, column == address,
                                                 Transfer.block_time < cutoff).limit(1))
                    is not None for column in (Transfer.to_address, Transfer.from_address))
+
+
+def _follows(first: Leg, second: Leg, window: int) -> bool:
+    """Whether `second` bridges on what `first` brought: sent by its recipient on the token
+    it arrived on, within `window` seconds after the receipt."""
+    return (second.id != first.id and second.sender == first.recipient
+            and second.source_token == first.destination_token
+            and first.received_at <= second.sent_at <= first.received_at + window)
 
 
 def as_datetime(seconds: int) -> datetime:

@@ -208,6 +208,7 @@ class ChainHopping(Strict):
     min_recipients: Annotated[int, Field(ge=2)] = 3
     fresh_seconds: Seconds = 14 * DAY
     habit_days: Annotated[int, Field(ge=2)] = 3
+    max_hop_legs: Count = 4
 
 
 class FixedScore(Strict):

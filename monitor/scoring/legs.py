@@ -57,6 +57,10 @@ class Leg:
     onward: tuple[Leg, ...] = ()
     previous: tuple[Leg, ...] = ()
     spread: Spread | None = None
+    # How many legs its recipient bridged on within the window after its receipt, and how
+    # many brought its sender funds within the window before its send.
+    n_onward: int = 0
+    n_previous: int = 0
 
     def bare(self) -> Leg:
         return replace(self, onward=(), previous=(), spread=None)

@@ -192,6 +192,26 @@ def test_a_self_round_trip_short_of_a_routine_is_found(
     assert _patterns(sessions, A, world)
 
 
+@pytest.mark.parametrize("legs", [P.max_hop_legs + 1, P.max_hop_legs])
+def test_a_bridging_desk_passing_customers_funds_on_is_no_hop(
+        legs: int, pg_url: str, make_sessions: Sessions) -> None:
+    """An exchange's or desk's wallet on chain 2 receives customers' bridges and bridges
+    others on, each within hours: more than max_hop_legs out after a receipt is a service,
+    not a relay; at max_hop_legs it is still a hop (the near miss)."""
+    world = _world()
+    for k in range(legs):
+        established(world.ledgers[A], f"customer:{k}", at=AT - 20 * DAY, holding=80_000)
+        world.bridge(A, B, f"customer:{k}", "desk", 50_000, AT + k * 600)
+        world.bridge(B, A, "desk", f"payee:{k}", 49_000, AT + 3 * HOUR + k * 600)
+    sessions = _score(pg_url, make_sessions, world)
+    found = _patterns(sessions, B, world)
+    if legs > P.max_hop_legs:
+        assert not found and not _patterns(sessions, A, world)
+        assert not _reasons(sessions, B, world, "desk")
+    else:
+        assert found and _reasons(sessions, B, world, "desk")
+
+
 @pytest.mark.parametrize("miss", ["late", "kept", "small", "few", "thin", "known"])
 def test_near_misses_just_outside_each_bound_are_not_flagged(
         miss: str, pg_url: str, make_sessions: Sessions) -> None:

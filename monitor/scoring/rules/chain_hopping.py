@@ -10,6 +10,9 @@ mint row of one is an edge from its sender to its recipient and carries both sid
   seen at most `fresh_seconds` before the receipt), which pays at least `min_forwarded` of
   it to at least `min_recipients` distinct addresses there within `window_seconds`.
 
+A hop that bridged on more than `max_hop_legs` legs within the window after the first
+receipt, or received more than that within the window before the second send, is a
+bridging service (an exchange's or desk's wallet passing customers' funds on), not a relay.
 The bridged amount must be at least the `amount_quantile` of the token's transfers between
 holders (the token's own yardstick: dust bridged to test a route is not a pattern). A
 market maker or treasury rebalancing its own inventory bridges to itself (the same
@@ -72,6 +75,9 @@ def _hop(ctx: Context[ChainHopping], first: Leg, second: Leg, held: dict[int, in
     forwarded = second.amount_sent / first.amount_received
     mine = [held[leg.id] for leg in (first, second) if leg.id in held]
     if forwarded < p.min_forwarded or not mine or f.amount[mine[0]] < floor:
+        return None
+    # An exchange or bridging desk passes many customers' bridges on: not a relay.
+    if first.n_onward > p.max_hop_legs or second.n_previous > p.max_hop_legs:
         return None
     origin, hop, destination = first.sender, first.recipient, second.recipient
     anchor = (_ends(f, first, held[first.id])[1] if first.id in held
