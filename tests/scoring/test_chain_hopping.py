@@ -82,12 +82,13 @@ def _hashes(world: Bridged, k: int) -> tuple[str, str]:
 
 
 def test_funds_bridged_and_bridged_again_are_found_on_every_chain_with_every_role(
-        pg_url: str, make_sessions: Sessions) -> None:
+        any_db_url: str, make_sessions: Sessions) -> None:
+    """On both backends (the demo's daemon runs on the embedded SQLite)."""
     world = _world((A, B, C))
     established(world.ledgers[A], "origin", at=AT - 20 * DAY, holding=80_000)
     first = world.bridge(A, B, "origin", "hop", 60_000, AT, delay=900)
     second = world.bridge(B, C, "hop", "destination", 59_000, AT + 3 * HOUR, delay=900)
-    sessions = _score(pg_url, make_sessions, world)
+    sessions = _score(any_db_url, make_sessions, world)
     members = {named("origin"): "origin", named("hop"): "hop",
                named("destination"): "destination"}
     for chain in (A, B, C):
@@ -274,17 +275,17 @@ def test_a_peel_chain_is_followed_across_the_bridge(pg_url: str,
 
 
 def test_a_late_link_and_a_reorg_reach_the_long_lived_process(
-        pg_url: str, make_sessions: Sessions) -> None:
+        any_db_url: str, make_sessions: Sessions) -> None:
     """The relayer links the second bridge after both tokens were scored: the incremental
     runs of a held state find the pattern on every token (the link's mark, and the marks
     it leaves for the other tokens), equal to what a full evaluation finds; a reorg on the
-    destination chain unlinks it, and the pattern goes."""
+    destination chain unlinks it, and the pattern goes. On both backends."""
     world = _world()
     established(world.ledgers[A], "origin", at=AT - 20 * DAY, holding=80_000)
     world.bridge(A, B, "origin", "hop", 50_000, AT)
     late = world.bridge(B, A, "hop", "fresh", 49_500, AT + 6 * HOUR, linked=False)
     cache = service.ScoringCache()
-    sessions = _score(pg_url, make_sessions, world, cache)
+    sessions = _score(any_db_url, make_sessions, world, cache)
     assert not _patterns(sessions, A, world) and not _patterns(sessions, B, world)
 
     def settle() -> None:
