@@ -35,9 +35,8 @@ from monitor.alerts.raising import raises
 from monitor.alerts.stats import state_of
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate
-from monitor.scoring.flows import load_flows
 from monitor.scoring.learned import with_ranker
-from monitor.scoring.service import ranked_by
+from monitor.scoring.service import load, ranked_by
 from monitor.scoring.suppressions import MARK, Active
 from monitor.watchlist.service import listed_addresses
 
@@ -144,13 +143,17 @@ def backtest(session: Session, tokens: list[Token], current: RulesConfig,
     decided = stored_decisions(session, [t.id for t in tokens])
     stored, rerun, new = set(decided), set[Key](), set[Key]()
     for token in tokens:
-        flows = load_flows(session, token)
+        flows = load(session, token, current)
         if not flows.n:
             continue
+        # Bridge legs are read within chain_hopping's window: a candidate that changes it
+        # reads them again.
+        candidate_flows = (flows if candidate.rules.chain_hopping == current.rules.chain_hopping
+                           else load(session, token, candidate))
         permissioned = token.standard == "erc3643"
         ranked = ranked_by(session, token)  # the ranker in force ranks under both files
-        for config, keys in ((current, rerun), (candidate, new)):
-            scored = with_ranker(evaluate(flows, config, listings, permissioned), ranked, config)
+        for config, keys, read in ((current, rerun, flows), (candidate, new, candidate_flows)):
+            scored = with_ranker(evaluate(read, config, listings, permissioned), ranked, config)
             keys |= raised_keys(token.id, scored, config,
                                 Active(session, token.id, config.weights, now))
     stored_by, rerun_by, new_by = _by_rule(stored), _by_rule(rerun), _by_rule(new)

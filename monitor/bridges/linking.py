@@ -36,6 +36,7 @@ from monitor.bridges import protocols
 from monitor.chain.bridge_decode import BridgeRecord
 from monitor.chain.events import TRANSFER
 from monitor.db import lock_for_transaction
+from monitor.scoring import queue
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,10 @@ def _recompute(
     source = next(((e, t) for e, t in events if e.side == "source"), None)
     target = next(((e, t) for e, t in events if e.side == "destination"), None)
     old = _lone(row) if row is not None and row.status == "unmatched" else None
+    if row is not None and row.status == "linked":
+        # Named as it was linked, before a side is cleared: scoring drew its burn and mint
+        # as one edge, and must redraw them.
+        queue.mark_bridge_link(session, row)
     if source is None and target is None:
         if row is not None:
             if old is not None:
@@ -244,6 +249,7 @@ def _recompute(
             _release(session, row, old, f"linked: the {_other(old[0])} side arrived later "
                      f"(tx {d.tx_hash if old[0] == 'source' else s.tx_hash})", now)
         row.status, row.unmatched_at = "linked", None
+        queue.mark_bridge_link(session, row)  # its burn and mint become one edge
         return
     lone = _lone(row)
     if old is not None and lone == old:

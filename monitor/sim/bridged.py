@@ -39,7 +39,8 @@ class Step:
 @dataclass
 class BridgedHistory:
     steps: list[Step]
-    # Laundering members: address -> role (origin | hop | destination), per case.
+    # Laundering members: address -> role (origin | hop | destination), per case: the
+    # roles chain_hopping gives them.
     cases: list[dict[str, str]] = field(default_factory=list)
     # Benign look-alikes that bridge: address -> kind (bridge_once | market_maker).
     lookalikes: dict[str, str] = field(default_factory=dict)
@@ -120,4 +121,6 @@ def _bridge_then_spread(rng: random.Random, at: int, payers: list[str],
     share = funded // len(spread)
     for i, person in enumerate(spread):
         steps.append(Step(at + 5 * HOUR + i * 900, "a", "transfer", recipient, person, share))
-    return {origin: "origin", recipient: "destination"}
+    # The recipient relays what it received: the hop; the addresses it spreads to are the
+    # destinations.
+    return {origin: "origin", recipient: "hop", **{person: "destination" for person in spread}}

@@ -28,7 +28,7 @@ from monitor.ranker.training.fit import fit
 from monitor.scoring import learned
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate
-from monitor.scoring.flows import load_flows
+from monitor.scoring.service import load
 from monitor.watchlist.service import listed_addresses
 
 
@@ -74,7 +74,7 @@ def train(session: Session, token: Token, config: RulesConfig, actor: str,
             f"labelled addresses take part in its transfers; it takes at least "
             f"{params.min_labels} of each (rules.learned_ranker.min_labels); nothing changed"))
     if scored is None:
-        scored = evaluate(load_flows(session, token), config, listed_addresses(session),
+        scored = evaluate(load(session, token, config), config, listed_addresses(session),
                           permissioned=token.standard == "erc3643")
     index = {str(a): i for i, a in enumerate(scored.flows.addresses)}
     used = sorted((index[a], a, verdicts[a]) for a in present if index.get(a, 0) > 0)
