@@ -207,6 +207,26 @@ class BridgeSettings(BaseModel):
         return None if value is None else parse_address(value)
 
 
+class SparkSettings(BaseModel):
+    """`amlmon score --engine spark`: where and how the Spark runner runs
+    (monitor.scoring.spark; the `spark` extra)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    master: str = Field(
+        "local[2]",
+        description="Spark master URL: local[N] on this machine, spark://host:7077, yarn, "
+        "k8s://…; --spark-master overrides it")
+    app_name: str = Field("amlmon-score", description="The Spark application's name")
+    shuffle_partitions: int = Field(
+        8, ge=1, description="spark.sql.shuffle.partitions of the run's SQL")
+    shards: int = Field(
+        8, ge=1, description="Shards the rules run on (applyInPandas groups)")
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra Spark configuration, e.g. {spark.driver.memory: 4g}")
+
+
 @dataclass(frozen=True)
 class ChainConfig:
     """One chain as every caller uses it: the entry's keys with the top-level defaults filled
@@ -308,6 +328,10 @@ class Settings(BaseSettings):
         3600.0, gt=0,
         description="A burn with no mint (or a mint with no known source) older than this "
         "becomes unmatched and raises an integrity alert",
+    )
+    spark: SparkSettings = Field(
+        default_factory=SparkSettings,
+        description="The Spark runner of `amlmon score --engine spark`",
     )
     rules_file: Path | None = Field(
         Path("config/rules.yaml"),

@@ -4,7 +4,9 @@
 #            (no dev extra), and .tools/ with anvil, the local Ethereum node, from the npm
 #            package @foundry-rs/anvil. No Debian packages. (scripts/demo.sh)
 #   all      (the default) runtime, plus the dev extra (pytest, hypothesis, schemathesis,
-#            playwright, vyper, ruff, mypy) and the Debian packages the tests drive, prometheus
+#            playwright, vyper, ruff, mypy), the spark extra (pyspark, pyarrow, pandas: the
+#            Spark runner's parity test runs Spark in local[2] on the JDK below) and the
+#            Debian packages the tests drive, prometheus
 #            (promtool), chromium and a JDK (javac: IBM's AMLSim generator, which the
 #            detection benches and a test draw from), when missing (needs root or sudo).
 #            (scripts/test.sh)
@@ -23,7 +25,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 case "$MODE" in
   runtime) extra=. ;;
-  all) extra='.[dev]' ;;
+  all) extra='.[dev,spark]' ;;
   *) log "usage: scripts/setup.sh [runtime|all] (unknown mode: $MODE)"; exit 2 ;;
 esac
 

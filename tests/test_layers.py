@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("monitor/cases/",),
     ("monitor/alerts/", "monitor/bridges/integrity.py"),
     ("monitor/ranker/training/",),
+    ("monitor/scoring/spark/",),
     ("monitor/scoring/",),
     ("monitor/ranker/",),
     ("monitor/watchlist/", "monitor/labels/", "monitor/ingest/", "monitor/sim/"),

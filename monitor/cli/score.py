@@ -30,6 +30,11 @@ class ReportFormat(StrEnum):
     html = "html"
 
 
+class Engine(StrEnum):
+    numpy = "numpy"
+    spark = "spark"
+
+
 class AddressFormat(StrEnum):
     json = "json"
     html = "html"
@@ -48,9 +53,18 @@ def score(
     incremental: Annotated[
         bool, typer.Option(help="Skip tokens with nothing new since their last run")
     ] = False,
+    engine: Annotated[
+        Engine, typer.Option(help="numpy: in this process; spark: on Apache Spark (the "
+                                  "`spark` extra and the config's `spark:` settings)")
+    ] = Engine.numpy,
+    spark_master: Annotated[
+        str | None, typer.Option("--spark-master", metavar="URL",
+                                 help="Spark master URL (default: spark.master)")
+    ] = None,
 ) -> None:
     """Run all scorers once (rules, IsolationForest, risk fusion), store the scores, and
-    raise or update alerts (queuing their webhook notifications)."""
+    raise or update alerts (queuing their webhook notifications). With `--engine spark`
+    the rules run on shards on Apache Spark; the results are stored the same way."""
     # Imported here, not at the top: every `amlmon` command loads this module, and the
     # scoring stack behind it (networkx, scipy) would slow them all down.
     from monitor import jobs
@@ -65,8 +79,23 @@ def score(
             token_ids = [find_token(session, _address(token, "--token")).id]
         elif session.scalar(select(Token.id).limit(1)) is None:
             raise UserError("no tokens registered: add one with `amlmon token add`")
-    summary = jobs.score_and_alert(context.sessions, settings,
-                                   "incremental" if incremental else "full", token_ids)
+    if spark_master is not None and engine is not Engine.spark:
+        raise UserError("--spark-master: only with --engine spark")
+    cache = None
+    if engine is Engine.spark:
+        from monitor.scoring.spark import runner
+
+        spark = settings.spark
+        cache = runner.SparkScoring(runner.session(
+            spark_master or spark.master, spark.app_name, spark.shuffle_partitions,
+            spark.conf), spark.shards)
+    try:
+        summary = jobs.score_and_alert(context.sessions, settings,
+                                       "incremental" if incremental else "full", token_ids,
+                                       cache)
+    finally:
+        if cache is not None:
+            cache.spark.stop()
     with context.sessions() as session:
         for run in summary.runs:
             assert run.token_id is not None  # a score run scores one token
