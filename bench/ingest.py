@@ -7,12 +7,23 @@ Steps, all in one run on the same node and range:
 1. deploy the test RWA token on a fresh anvil and create the transfers (batch forced
    transfers of up to 500 items per transaction);
 2. in each of `--rounds` rounds (default 3), one right after the other:
-   a. baseline: the fastest plain client we can write — keep-alive HTTP, orjson,
+   a. raw baseline: the fastest plain client we can write — keep-alive HTTP, orjson,
       eth_getLogs in ~10k-log ranges, fields pulled into tuples — sequential and with two
-      threads, best kept;
-   b. `amlmon ingest --once` end to end into a fresh Postgres database, as its own
-      process (start-up included): transfers/s and its ratio to that round's baseline;
-   then the medians over the rounds and their ratio, and the peak RSS of the ingests.
+      threads, best kept; in this process, nothing stored;
+   b. cryo baseline (PyPI `cryo`, the `bench` extra; skipped with a note when missing):
+      `cryo.freeze("erc20_transfers", …)` over the same node, token and blocks, as its own
+      process (the wheel ships no CLI binary, so a `python -c` that calls it: start-up
+      included, as for amlmon). cryo fetches the token's Transfer logs (eth_getLogs, one
+      block per request, concurrently), decodes them (hashes and addresses to bytes,
+      amounts as exact decimal strings, binary and f64) and writes one lz4 Parquet file
+      to a temporary directory; its row count is checked;
+   c. `amlmon ingest --once` end to end into a fresh Postgres database, as its own
+      process (start-up included): fetch, decode and validate, block headers, the
+      parent-hash checks of the reorg window, and COPY into the indexed `transfers` table
+      committed with the cursor batch by batch — more work than either baseline, which
+      store nothing durable;
+   then the medians over the rounds, amlmon's ratio to each baseline, and the peak RSS of
+   the ingests.
    Shared 2-core machines swing single runs by ±20%, so one pair of runs says little;
    each round pairs runs made seconds apart, and the medians are what to quote;
 3. alert path: `amlmon ingest` following the head with confirmations 0 and a 1 s poll;
@@ -26,10 +37,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -103,6 +117,41 @@ def _get_logs(http: httpx.Client, url: str, token: str, low: int, high: int) -> 
     return len(rows)
 
 
+_CRYO = """
+import sys, cryo
+cryo.freeze("erc20_transfers", start_block=0, end_block=int(sys.argv[3]) + 1, rpc=sys.argv[1],
+            contract=[sys.argv[2]], output_dir=sys.argv[4], verbose=True)
+"""
+
+
+def have_cryo() -> bool:
+    done = subprocess.run([sys.executable, "-c", "import cryo"], capture_output=True)
+    return done.returncode == 0
+
+
+def cryo_baseline(url: str, token: str, head: int, made: int) -> float:
+    """cryo's erc20_transfers over blocks [0, head] of `token`, Parquet to a temporary
+    directory, as a child process; transfers/s (process start included)."""
+    out = tempfile.mkdtemp(prefix="amlmon-cryo-")
+    try:
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-c", _CRYO, url, token, str(head), out],
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    if done.returncode != 0:
+        raise SystemExit(f"cryo failed: {done.stderr.strip()[-2000:]}")
+    rows = re.search(r"rows written: ([\d,]+)", done.stdout)
+    collect = re.search(r"total duration: ([\d.]+) seconds", done.stdout)
+    if rows is None or int(rows.group(1).replace(",", "")) != made:
+        raise SystemExit(f"cryo wrote {rows and rows.group(1)} rows, expected {made:,}")
+    inner = f" (its own collection timer {float(collect.group(1)):.2f} s)" if collect else ""
+    print(f"  cryo erc20_transfers -> Parquet, own process: {seconds:.2f} s = "
+          f"{made / seconds:,.0f} transfers/s{inner}")
+    return made / seconds
+
+
 def run_ingest(env: dict[str, str]) -> tuple[float, int, str]:
     """`amlmon ingest --once` as a child process: (seconds, peak RSS bytes, its summary)."""
     started = time.perf_counter()
@@ -157,12 +206,20 @@ def best_baseline(url: str, token: str, head: int, made: int) -> float:
     return best
 
 
+# Diagnostic only (--without-secondary-indexes): what Postgres's upkeep of these costs.
+SECONDARY_INDEXES = ("ix_transfers_tx_hash", "ix_transfers_token_from", "ix_transfers_token_to")
+
+
 def prepared_database(
-    server: str, node: Anvil, token: TokenOnChain
+    server: str, node: Anvil, token: TokenOnChain, drop_indexes: bool = False
 ) -> tuple[str, dict[str, str]]:
     """A fresh migrated database with the token registered, and the environment to use it."""
     url = create_database(server, prefix="amlmon_bench")
     db.upgrade(url)
+    if drop_indexes:
+        with psycopg.connect(_libpq(url), autocommit=True) as conn:
+            for index in SECONDARY_INDEXES:
+                conn.execute(f"DROP INDEX {index}")
     env = {**os.environ, "AMLMON_DATABASE_URL": url, "AMLMON_RPC_URLS": node.url,
            "AMLMON_CONFIRMATIONS": "0", "AMLMON_LOG_LEVEL": "WARNING"}
     subprocess.run(
@@ -180,6 +237,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="baseline + ingest pairs; medians are reported")
     parser.add_argument("--latency-samples", type=int, default=10)
+    parser.add_argument("--without-secondary-indexes", action="store_true",
+                        help="diagnostic: drop the tx-hash and address indexes of transfers "
+                             "in the bench's databases, to show what their upkeep costs")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -195,29 +255,46 @@ def main() -> None:
         print(f"  {made:,} transfers in {head} blocks ({time.perf_counter() - started:.0f} s)")
 
         baselines: list[float] = []
+        cryos: list[float] = []
         ingests: list[float] = []
+        with_cryo = have_cryo()
+        if not with_cryo:
+            print("  cryo is not installed (pip install -e '.[bench]'): no cryo baseline")
         url, env, summary = None, {}, ""
         try:
             for round_ in range(1, args.rounds + 1):
                 print(f"round {round_}/{args.rounds}")
                 best = best_baseline(node.url, token.address, head, made)
+                if with_cryo:
+                    cryos.append(cryo_baseline(node.url, token.address, head, made))
                 if url is not None:
                     drop_database(url)
-                url, env = prepared_database(server, node, token)
+                url, env = prepared_database(server, node, token,
+                                             args.without_secondary_indexes)
                 seconds, peak, summary = run_ingest(env)
                 if f" {made} new transfer(s)" not in summary:
                     raise SystemExit(f"ingest did not store {made:,} transfers: {summary}")
                 rate = made / seconds
-                print(f"  amlmon ingest --once into Postgres: {seconds:.2f} s = {rate:,.0f} "
-                      f"transfers/s (process start included); ratio {rate / best:.2f}")
+                versus_cryo = f", {rate / cryos[-1]:.2f} of cryo" if with_cryo else ""
+                dropped = (" without secondary indexes (diagnostic)"
+                           if args.without_secondary_indexes else "")
+                print(f"  amlmon ingest --once into Postgres{dropped}: {seconds:.2f} s = "
+                      f"{rate:,.0f} transfers/s (process start included); ratio "
+                      f"{rate / best:.2f} of raw eth_getLogs{versus_cryo}")
                 baselines.append(best)
                 ingests.append(rate)
             print(f"  last ingest: {summary}")
             base, rate = statistics.median(baselines), statistics.median(ingests)
-            print(f"median over {args.rounds} round(s): baseline {base:,.0f} transfers/s, "
-                  f"amlmon ingest {rate:,.0f} transfers/s")
+            print(f"median over {args.rounds} round(s): raw eth_getLogs {base:,.0f} "
+                  f"transfers/s, amlmon ingest {rate:,.0f} transfers/s")
             ratios = ", ".join(f"{i / b:.2f}" for b, i in zip(baselines, ingests, strict=True))
-            print(f"ratio ingest / baseline: {rate / base:.2f} (medians; per round {ratios})")
+            print(f"ratio ingest / raw eth_getLogs: {rate / base:.2f} (medians; per round "
+                  f"{ratios})")
+            if with_cryo:
+                median_cryo = statistics.median(cryos)
+                ratios = ", ".join(f"{i / c:.2f}" for c, i in zip(cryos, ingests, strict=True))
+                print(f"ratio ingest / cryo erc20_transfers ({median_cryo:,.0f} transfers/s): "
+                      f"{rate / median_cryo:.2f} (medians; per round {ratios})")
             print(f"peak RSS of the ingest processes: {peak / 2**20:.0f} MiB")
 
             # The last round's database is caught up: follow the head from there.

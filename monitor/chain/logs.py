@@ -5,10 +5,13 @@ large", a timeout) splits the range (to the provider's suggested size when it na
 replies well under the result budget let the range double again up to `max_range`; replies
 far over it halve it. That keeps each reply, and so memory, near `target_results` logs.
 
-One background thread fetches (and, given a `transform`, decodes) up to `prefetch` chunks
-ahead while the caller writes the previous one, so node, decoder and database work at the
-same time. The range should start small (a dense token has thousands of logs per block) and grows
-up to 4x per reply, so sparse ranges are crossed in a few requests.
+One background thread fetches chunks ahead and, given a `transform`, a second one decodes
+up to `prefetch` of them ahead while the caller writes the previous one, so node, decoder
+and database work at the same time: while the decoder holds the interpreter, the fetch
+thread waits on the node's next reply with it released (on one thread, the node's
+serving time and the decoding added up). The range should start small (a dense token has
+thousands of logs per block) and grows up to 4x per reply, so sparse ranges are crossed
+in a few requests.
 """
 
 from __future__ import annotations
@@ -63,45 +66,76 @@ class LogFetcher:
                                                    None):
                 yield low, high, transform(logs)
             return
+        cancel = threading.Event()
+        # fetch thread -> raw (maxsize 1) -> decode thread -> chunks (maxsize prefetch):
+        # at most prefetch + 2 replies in memory (one of them being decoded).
+        raw: queue.Queue[tuple[int, int, Logs] | BaseException | None] = queue.Queue(
+            maxsize=1
+        )
         chunks: queue.Queue[tuple[int, int, T] | BaseException | None] = queue.Queue(
             maxsize=self.prefetch
         )
-        cancel = threading.Event()
 
-        def produce() -> None:
+        def put(into: queue.Queue[Any], item: Any) -> bool:
+            """Put unless cancelled (the consumer left); False when cancelled."""
+            while not cancel.is_set():
+                try:
+                    into.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def fetch() -> None:
             try:
-                for low, high, logs in self._fetch_all(addresses, topics0, from_block, to_block,
-                                                       cancel):
+                for item in self._fetch_all(addresses, topics0, from_block, to_block, cancel):
+                    if not put(raw, item):
+                        return
+                    del item
+                put(raw, None)
+            except BaseException as exc:  # handed on to the consumer, which re-raises it
+                put(raw, exc)
+
+        def decode() -> None:
+            try:
+                while not cancel.is_set():
+                    try:
+                        item = raw.get(timeout=0.1)
+                    except queue.Empty:
+                        continue
+                    if item is None or isinstance(item, BaseException):
+                        put(chunks, item)
+                        return
+                    low, high, logs = item
+                    del item
                     chunk = (low, high, transform(logs))
                     del logs
-                    while not cancel.is_set():
-                        try:
-                            chunks.put(chunk, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if cancel.is_set():
+                    if not put(chunks, chunk):
                         return
-                chunks.put(None)
+                    del chunk
             except BaseException as exc:  # handed to the consumer, which re-raises it
-                chunks.put(exc)
+                put(chunks, exc)
 
-        worker = threading.Thread(target=produce, name="getlogs-prefetch", daemon=True)
-        worker.start()
+        workers = [threading.Thread(target=fetch, name="getlogs-prefetch", daemon=True),
+                   threading.Thread(target=decode, name="getlogs-decode", daemon=True)]
+        for worker in workers:
+            worker.start()
         try:
             while True:
-                item = chunks.get()
-                if item is None:
+                result = chunks.get()
+                if result is None:
                     return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+                if isinstance(result, BaseException):
+                    raise result
+                yield result
         finally:
             cancel.set()
-            while worker.is_alive():
-                with contextlib.suppress(queue.Empty):
-                    chunks.get(timeout=0.1)
-            worker.join()
+            for worker in workers:
+                while worker.is_alive():
+                    for pending in (raw, chunks):
+                        with contextlib.suppress(queue.Empty):
+                            pending.get_nowait()
+                    worker.join(timeout=0.05)
 
     def _fetch_all(
         self,

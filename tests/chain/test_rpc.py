@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -155,6 +156,61 @@ def test_fetcher_grows_the_range_back_after_small_replies(node: Anvil) -> None:
             ["0x" + "11" * 20], ["0x" + "22" * 32], 0, 299
         )]
     assert spans[:4] == [4, 16, 64, 64]
+
+
+def _fetcher_threads() -> list[str]:
+    return [t.name for t in threading.enumerate()
+            if t.name in ("getlogs-prefetch", "getlogs-decode")]
+
+
+def test_fetcher_decodes_on_its_own_thread_in_order(node: Anvil) -> None:
+    """With a transform, replies are decoded on a second thread, one range at a time and
+    in block order, while the next is fetched; both threads are gone at the end."""
+    decoded_on: set[str] = set()
+
+    def transform(logs: list[object]) -> int:
+        decoded_on.add(threading.current_thread().name)
+        return len(logs)
+
+    with RpcClient([node.url]) as client:
+        fetcher = LogFetcher(client, initial_range=7, max_range=7, prefetch=1)
+        spans = [(low, high, count) for low, high, count in fetcher.iter_ranges(
+            ["0x" + "11" * 20], ["0x" + "22" * 32], 3, 250, transform=transform
+        )]
+    assert [low for low, _, _ in spans] == list(range(3, 251, 7))
+    assert spans[-1][1] == 250 and all(count == 0 for _, _, count in spans)
+    assert decoded_on == {"getlogs-decode"}
+    assert _fetcher_threads() == []
+
+
+def test_fetcher_hands_on_errors_of_either_thread(node: Anvil) -> None:
+    def failing(logs: list[object]) -> int:
+        raise ValueError("decoder broke")
+
+    with RpcClient([node.url]) as client:
+        fetcher = LogFetcher(client, initial_range=10, prefetch=2)
+        with pytest.raises(ValueError, match="decoder broke"):
+            list(fetcher.iter_ranges(["0x" + "11" * 20], ["0x" + "22" * 32], 0, 200,
+                                     transform=failing))
+    assert _fetcher_threads() == []
+    with RpcClient([f"http://127.0.0.1:{free_port()}"], max_retries=1) as down:
+        fetcher = LogFetcher(down, initial_range=10, prefetch=2)
+        with pytest.raises(RpcUnavailable):
+            list(fetcher.iter_ranges(["0x" + "11" * 20], ["0x" + "22" * 32], 0, 200,
+                                     transform=len))
+    assert _fetcher_threads() == []
+
+
+def test_fetcher_stops_both_threads_when_the_consumer_leaves(node: Anvil) -> None:
+    with RpcClient([node.url]) as client:
+        fetcher = LogFetcher(client, initial_range=1, max_range=1, prefetch=1)
+        ranges = fetcher.iter_ranges(["0x" + "11" * 20], ["0x" + "22" * 32], 0, 299,
+                                     transform=len)
+        first = next(ranges)
+        time.sleep(0.2)  # let both stages fill their queues and block on them
+        ranges.close()
+        assert first[:2] == (0, 0)
+        assert _fetcher_threads() == []
 
 
 def test_rate_limit_spaces_requests(node: Anvil) -> None:
