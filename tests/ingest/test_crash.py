@@ -55,8 +55,13 @@ def test_sigkill_during_backfill_loses_and_duplicates_nothing(
             time.sleep(rng.uniform(0.0, 0.15))
             process.send_signal(signal.SIGKILL)
             process.wait()
-            upto = _cursor(sessions)
             with sessions() as session:
+                # One snapshot for the cursor and the rows: a COMMIT the process sent just
+                # before the kill is still carried out by its backend and may land between
+                # two separate reads, which would show its rows above a stale cursor.
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+                cursor = session.get(IngestCursor, 31337)
+                upto = cursor.block_number if cursor else -1
                 rows = {tuple(row) for row in session.execute(select(
                     Transfer.tx_hash, Transfer.log_index, Transfer.from_address,
                     Transfer.to_address, Transfer.amount,
