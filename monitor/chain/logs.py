@@ -67,8 +67,9 @@ class LogFetcher:
                 yield low, high, transform(logs)
             return
         cancel = threading.Event()
-        # fetch thread -> raw (maxsize 1) -> decode thread -> chunks (maxsize prefetch):
-        # at most prefetch + 2 replies in memory (one of them being decoded).
+        # fetch thread -> raw (maxsize 1) -> decode thread -> chunks (maxsize prefetch).
+        # Besides the consumer's chunk: up to `prefetch` decoded chunks, one reply being
+        # decoded, one queued and one the fetch thread holds while it waits for room.
         raw: queue.Queue[tuple[int, int, Logs] | BaseException | None] = queue.Queue(
             maxsize=1
         )
