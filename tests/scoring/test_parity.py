@@ -195,6 +195,19 @@ def test_spark_local_equals_numpy(spark: Any, flows_of: Any, reference: Any,
     assert_same(runner.evaluate_spark(spark, flows_of(name), DEFAULTS, k=5), reference(name))
 
 
+def test_spark_sql_shard_rows_are_the_shard_function_s(spark: Any, flows_of: Any) -> None:
+    """The joins that give each shard its transfers give what shards.shard_rows gives."""
+    from monitor.scoring.spark import runner
+
+    flows = flows_of("hub-heavy")
+    plan = shards.plan(flows, DEFAULTS, 7, seed=3)
+    runner.transfers_frame(spark, flows, plan.feats)
+    got = runner.shard_rows(spark, plan).toPandas()
+    for s in range(7):
+        rows = np.sort(got.loc[got["shard"] == s, "row"].to_numpy(np.int64))
+        np.testing.assert_array_equal(rows, shards.rows_of(flows, plan, s))
+
+
 def test_spark_sql_ids_and_exact_sums(spark: Any, flows_of: Any) -> None:
     """Address ids in Spark SQL are load_flows' numbering (the zero address 0, the others
     in byte order); per-address sums are exact as DECIMAL(38,0), and an amount beyond 38

@@ -14,9 +14,11 @@ the numpy path's), and `service.run` persists the `Scored` state as for any run.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import sys
+import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from monitor.ranker.model import Learned
-from monitor.scoring import evaluate, learned, service
+from monitor.scoring import evaluate, learned, population, service
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.features import Features
@@ -33,6 +35,7 @@ from monitor.scoring.spark import shards, sql
 from monitor.watchlist.service import Listing, listed_addresses
 
 SHARD_SCHEMA = "shard BIGINT, payload BINARY"
+log = logging.getLogger(__name__)
 
 
 def session(master: str, app_name: str = "amlmon", shuffle_partitions: int = 8,
@@ -47,8 +50,12 @@ def session(master: str, app_name: str = "amlmon", shuffle_partitions: int = 8,
     # The workers run this interpreter, where monitor is installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = (SparkSession.builder.master(master).appName(app_name)
-               .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    builder = SparkSession.builder
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        # Under spark-submit (which starts the JVM and sets this), its --master and --name
+        # rule: the application runs where it was submitted.
+        builder = builder.master(master).appName(app_name)
+    builder = (builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false"))
@@ -112,22 +119,62 @@ def _judge(held: Any) -> Any:
     return judge
 
 
+def shard_rows(spark: Any, plan: shards.Plan) -> Any:
+    """(row, shard): every transfer each shard needs, as joins (shards.shard_rows in SQL).
+    A shard's region is its anchors and every counterparty of its low-degree anchors
+    (their low-degree counterparties are anchors of the same shard: one component); its
+    rows are those touching the region, and those touching the low-degree ends of these.
+    The view `shard_keys(a, shard, low)` holds each address's shard and whether it has at
+    most `degree_limit` counterparties (never the zero address); `transfers` the rows."""
+    import pandas as pd
+
+    low = population.degree(plan.feats) <= plan.limit
+    low[0] = False
+    spark.createDataFrame(pd.DataFrame({
+        "a": np.arange(low.size, dtype=np.int64), "shard": plan.shard_of,
+        "low": low})).createOrReplaceTempView("shard_keys")
+    return spark.sql("""
+        WITH e AS (SELECT row, src AS a, dst AS b FROM transfers
+                   UNION ALL SELECT row, dst, src FROM transfers),
+        region AS (
+          SELECT a, shard FROM shard_keys WHERE a <> 0
+          UNION
+          SELECT e.b, k.shard FROM e JOIN shard_keys k ON e.a = k.a
+          WHERE k.low AND e.b <> 0),
+        touch AS (SELECT DISTINCT e.row, r.shard FROM e JOIN region r ON e.a = r.a),
+        ends AS (
+          SELECT DISTINCT e.b AS a, t.shard FROM touch t JOIN e ON e.row = t.row
+          JOIN shard_keys k ON e.b = k.a WHERE k.low),
+        more AS (SELECT e.row, x.shard FROM ends x JOIN e ON e.a = x.a)
+        SELECT row, shard FROM touch UNION SELECT row, shard FROM more""")
+
+
 def evaluate_spark(spark: Any, flows: Flows, config: RulesConfig,
                    listings: dict[str, list[Listing]] | None = None,
                    permissioned: bool = False, k: int = 8) -> Scored:
     """`evaluate` on Spark with `k` shards: the same `Scored` state."""
-    import pandas as pd
+
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal started
+        now = time.perf_counter()
+        seconds[name] = round(now - started, 2)
+        started = now
 
     feats = evaluate.compute_features(flows, config)
+    lap("features")
     transfers = transfers_frame(spark, flows, feats)
+    lap("to_spark")
     try:
         stats, sides = sql.measure(spark, flows.n_addresses, config, permissioned)
+        lap("yardsticks_sql")
         plan = shards.plan(flows, config, k, permissioned, feats=feats, stats=stats,
                            sides=sides)
+        lap("components")
         index = evaluate.listing_index(flows, listings)
-        assignment = pd.DataFrame(
-            [(s, r) for s in range(k) for r in shards.rows_of(flows, plan, s).tolist()],
-            columns=["shard", "row"]).astype(np.int64)
+        assignment = shard_rows(spark, plan)
         held = spark.sparkContext.broadcast(pickle.dumps({
             "features": Features(feats.names, feats.matrix, feats.first_seen,
                                  feats.last_seen, np.zeros(0, bool), np.zeros(0, bool),
@@ -138,12 +185,16 @@ def evaluate_spark(spark: Any, flows: Flows, config: RulesConfig,
             "config": config, "stats": stats, "sides": sides, "listings": index,
             "shard_of": plan.shard_of}))
         try:
-            rows = (spark.createDataFrame(assignment).join(transfers, "row")
+            rows = (assignment.join(transfers, "row")
                     .groupBy("shard").applyInPandas(_judge(held), SHARD_SCHEMA).collect())
         finally:
             held.unpersist()
         found: Iterable[shards.Found] = [pickle.loads(r["payload"]) for r in rows]
-        return shards.assemble(flows, plan, config, index, found)
+        lap("shards")
+        scored = shards.assemble(flows, plan, config, index, found)
+        lap("assemble_forest")
+        log.info("spark run of %s transfers: %s", flows.n, seconds)
+        return scored
     finally:
         transfers.unpersist()
 
