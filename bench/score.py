@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/score.py            # 100k and 1M
     .venv/bin/python bench/score.py --sizes 100000
+    .venv/bin/python bench/score.py --sizes 1000000 3000000 --daemon-blocks 200   # issue 23
 
 A simulated history of the requested size (scale chosen to reach it) is written into a
 fresh Postgres database with COPY, then `amlmon score` runs as its own process: a full
@@ -9,28 +10,35 @@ run, then an incremental run after one more block of transfers (a fresh process 
 state, so it evaluates the whole token). Prints seconds (process start included) and
 peak RSS. Then the daemon's path: after a full run in this process, `--daemon-blocks` new
 blocks arrive one at a time and each is scored incrementally (median and max seconds,
-and how many addresses each re-scored).
+and how many addresses each re-scored). The new blocks hold ten transfers, half of them
+to or from one of the token's five busiest addresses (issue 23's hub-heavy block), and the
+daemon path runs twice: without any watchlist and with a 10,000-address list naming 20 of
+the history's addresses (so exposure propagates). Per path: p50, p99 and max seconds per
+block and the addresses re-scored, and the held state's numpy bytes per transfer. Each
+`amlmon score` is its own child process; its peak RSS comes from wait4.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import random
-import resource
-import statistics
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from sqlalchemy import select  # noqa: E402
 
-from models import Transfer  # noqa: E402
+from models import Transfer, Watchlist, WatchlistEntry  # noqa: E402
 from monitor import db  # noqa: E402
 from monitor.chain.decode import TransferRecord  # noqa: E402
 from monitor.ingest import store  # noqa: E402
@@ -64,10 +72,46 @@ def write_history(url: str, size: int) -> tuple[int, int]:
     return len(records), records[-1].block_number if records else 0
 
 
-def add_block(url: str, block: int) -> None:
+def hubs(url: str, count: int = 5) -> list[str]:
+    """The token's `count` addresses with the most transfers (sent plus received)."""
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT a FROM (SELECT from_address AS a FROM transfers UNION ALL "
+                "SELECT to_address FROM transfers) s WHERE a <> '0x" + "0" * 40 + "' "
+                f"GROUP BY a ORDER BY count(*) DESC LIMIT {int(count)}").all()
+    finally:
+        engine.dispose()
+    return [r[0] for r in rows]
+
+
+def add_watchlist(url: str, size: int = 10_000, listed: int = 20) -> None:
+    """A `size`-address sanctions list naming `listed` of the token's addresses (drawn
+    with a fixed seed among those with a transfer), the rest random addresses."""
+    engine = db.make_engine(url)
+    sessions = db.session_factory(engine)
+    rng = random.Random(5)
+    with db.transaction(sessions) as session:
+        known = sorted(session.scalars(select(Transfer.to_address).distinct()).all())
+        known = [a for a in known if a != "0x" + "0" * 40]
+        names = set(rng.sample(known, min(listed, len(known))))
+        while len(names) < size:
+            names.add(f"0x{rng.getrandbits(160):040x}")
+        watchlist = Watchlist(name="bench-sdn", category="sanctioned", entry_count=len(names))
+        session.add(watchlist)
+        session.flush()
+        session.bulk_insert_mappings(WatchlistEntry, [  # type: ignore[arg-type]
+            {"watchlist_id": watchlist.id, "address": a, "category": "sanctioned",
+             "label": None, "program": None, "extra": {}} for a in sorted(names)])
+    engine.dispose()
+
+
+def add_block(url: str, block: int, busiest: list[str] | None = None) -> None:
     """One more block of ten transfers, as ingest would write it: senders, receivers and
     amounts drawn from the latest 1,000 transfers, so busy wallets (exchanges, the issuer)
-    are in new blocks about as often as in the history."""
+    are in new blocks about as often as in the history. With `busiest`, every other
+    transfer is sent or received (alternately) by one of those addresses."""
     engine = db.make_engine(url)
     sessions = db.session_factory(engine)
     rng = random.Random(block)
@@ -77,32 +121,57 @@ def add_block(url: str, block: int) -> None:
             select(Transfer.from_address, Transfer.to_address, Transfer.amount)
             .where(Transfer.token_id == token_id)
             .order_by(Transfer.block_number.desc()).limit(1000)).all()
-        records = [TransferRecord(block, f"0x{block:064x}", f"0x{(block << 32) + k:064x}", k, 0,
-                                  TOKEN, rng.choice(recent)[0], rng.choice(recent)[1],
-                                  int(rng.choice(recent)[2]))
-                   for k in range(10)]
+        records = []
+        for k in range(10):
+            sender, receiver = rng.choice(recent)[0], rng.choice(recent)[1]
+            if busiest and k % 2 == 0:
+                if k % 4 == 0:
+                    sender = rng.choice(busiest)
+                else:
+                    receiver = rng.choice(busiest)
+            records.append(TransferRecord(block, f"0x{block:064x}",
+                                          f"0x{(block << 32) + k:064x}", k, 0, TOKEN, sender,
+                                          receiver, int(rng.choice(recent)[2])))
         store.write_transfers(session, 31337, {TOKEN: token_id}, records,
                               {block: datetime.now(UTC)})
     engine.dispose()
 
 
 def score(url: str, *extra: str) -> tuple[float, float, str]:
+    """Seconds, peak RSS (MiB, this child's own, from wait4) and output of one
+    `amlmon score` process."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "monitor.cli", "score", *extra], cwd=REPO,
-                          env={**os.environ, "AMLMON_DATABASE_URL": url},
-                          capture_output=True, text=True)
+    child = subprocess.Popen([sys.executable, "-m", "monitor.cli", "score", *extra], cwd=REPO,
+                             env={**os.environ, "AMLMON_DATABASE_URL": url},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = child.stdout.read(), child.stderr.read()  # type: ignore[union-attr]
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - started
-    if done.returncode:
-        raise SystemExit(done.stderr)
-    # RUSAGE_CHILDREN keeps the maximum over all children so far: runs go smallest first.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak / 1024, done.stdout.strip()
+    if child.returncode:
+        raise SystemExit(err)
+    return seconds, usage.ru_maxrss / 1024, out.strip()
 
 
-def in_daemon(url: str, block: int, blocks: int) -> list[tuple[float, int, int]]:
+def state_bytes(state: service.Scored) -> int:
+    """numpy bytes held by a scoring state's flows and features (views counted once)."""
+    seen: dict[int, int] = {}
+    for holder in (state.flows, state.features):
+        for value in vars(holder).values():
+            if isinstance(value, np.ndarray):
+                base = value if value.base is None else value.base
+                if isinstance(base, np.ndarray):
+                    seen[id(base)] = base.nbytes
+    return sum(seen.values())
+
+
+def in_daemon(url: str, block: int, blocks: int, busiest: list[str] | None = None,
+              profile: str | None = None) -> tuple[list[tuple[float, int, int]], int]:
     """Incremental runs as `amlmon run` does them, after each of `blocks` new blocks: the
     ScoringCache holds the last full run's state, so only the new block is read and only
-    its neighbourhood re-scored. (seconds, addresses re-scored, rows written) per run."""
+    its neighbourhood re-scored. (seconds, addresses re-scored, rows written) per run, and
+    the state's bytes per transfer at the end. `profile`: cProfile the middle block into
+    that file."""
     engine = db.make_engine(url)
     sessions = db.session_factory(engine)
     cache = service.ScoringCache()
@@ -112,24 +181,51 @@ def in_daemon(url: str, block: int, blocks: int) -> list[tuple[float, int, int]]
         with db.transaction(sessions) as session:
             service.run(session, find_token(session, TOKEN), config, "full", cache)
         for k in range(blocks):
-            add_block(url, block + k)
+            add_block(url, block + k, busiest)
+            profiler = cProfile.Profile() if profile and k == blocks // 2 else None
             started = time.perf_counter()
+            if profiler:
+                profiler.enable()
             with db.transaction(sessions) as session:
                 run = service.run(session, find_token(session, TOKEN), config, "incremental",
                                   cache)
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(profile)  # type: ignore[arg-type]
             assert run is not None
             runs.append((time.perf_counter() - started, run.addresses_scored,
                          run.model["changed_rows"]))
-        return runs
+        state = cache.state(find_token_id(sessions))
+        per = state_bytes(state) / max(state.flows.n, 1) if state else 0
+        return runs, round(per)
     finally:
         engine.dispose()
+
+
+def find_token_id(sessions: Any) -> int:
+    with db.transaction(sessions) as session:
+        return find_token(session, TOKEN).id
+
+
+def report(label: str, runs: list[tuple[float, int, int]], per_transfer: int) -> None:
+    seconds = np.sort([r[0] for r in runs])
+    scored = np.array([r[1] for r in runs])
+    print(f"  daemon ({label}), {len(runs)} blocks of 10 (5 touching a top-5 hub): "
+          f"p50 {np.percentile(seconds, 50):.2f} s, p99 {np.percentile(seconds, 99):.2f} s, "
+          f"max {seconds[-1]:.2f} s; addresses re-scored p50 {np.median(scored):.0f}, max "
+          f"{scored.max()}; state {per_transfer} B per transfer", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--daemon-blocks", type=int, default=20,
-                        help="new blocks scored one at a time in the long-lived process")
+                        help="new blocks scored one at a time in the long-lived process "
+                             "(issue 23's figures: 200)")
+    parser.add_argument("--no-watchlist", action="store_true",
+                        help="skip the daemon path with a 10,000-address watchlist")
+    parser.add_argument("--profile", metavar="PREFIX",
+                        help="cProfile the middle daemon block into PREFIX-<size>-<path>.prof")
     args = parser.parse_args()
     with postgres_server() as server:
         for size in args.sizes:
@@ -137,7 +233,7 @@ def main() -> None:
             try:
                 db.upgrade(url)
                 n, last = write_history(url, size)
-                print(f"{n:,} transfers")
+                print(f"{n:,} transfers", flush=True)
                 seconds, peak, out = score(url)
                 print(f"  full run: {seconds:.1f} s, peak RSS {peak:.0f} MiB — {out}")
                 seconds, _, out = score(url, "--incremental")
@@ -146,13 +242,18 @@ def main() -> None:
                 seconds, peak, out = score(url, "--incremental")
                 print(f"  incremental after one new block: {seconds:.1f} s, peak RSS "
                       f"{peak:.0f} MiB — {out}")
-                runs = in_daemon(url, last + 2, args.daemon_blocks)
-                seconds = sorted(r[0] for r in runs)
-                print(f"  in a long-lived process (amlmon run), one new block at a time, "
-                      f"{len(runs)} blocks: median {statistics.median(seconds):.2f} s, max "
-                      f"{seconds[-1]:.2f} s; addresses re-scored per block median "
-                      f"{statistics.median(r[1] for r in runs):.0f}, max "
-                      f"{max(r[1] for r in runs)}")
+                busiest = hubs(url)
+                block = last + 2
+                paths = [("no watchlist", False)] + (
+                    [] if args.no_watchlist else [("10,000-address watchlist", True)])
+                for label, listed in paths:
+                    if listed:
+                        add_watchlist(url)
+                    profile = (f"{args.profile}-{size}-{'list' if listed else 'plain'}.prof"
+                               if args.profile else None)
+                    runs, per = in_daemon(url, block, args.daemon_blocks, busiest, profile)
+                    block += args.daemon_blocks
+                    report(label, runs, per)
             finally:
                 drop_database(url)
 

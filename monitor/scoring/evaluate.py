@@ -92,6 +92,9 @@ class Scored:
     patterns: Patterns = field(default_factory=dict)
     # The ranker in force and the labels it read (monitor.scoring.learned), if any.
     learned: Learned | None = None
+    # key -> (pattern, signature) as monitor.scoring.pattern_store.sync last wrote them.
+    signed: dict[str, tuple[Pattern, str]] = field(default_factory=dict, compare=False,
+                                                   repr=False)
 
     def set_reasons(self, address: int, reasons: dict[str, Reason],
                     config: RulesConfig) -> None:
@@ -109,7 +112,7 @@ def listing_index(flows: Flows, listings: dict[str, list[Listing]] | None,
     """Listed addresses (lower-case) -> entries, keyed by the flows' address index."""
     if not listings:
         return {}
-    index = {str(a): i for i, a in enumerate(flows.addresses)}
+    index = flows.numbering()  # kept with the flows: not rebuilt for every block
     return {index[a]: entries for a, entries in listings.items() if a in index}
 
 

@@ -9,6 +9,7 @@ a million rows through the ORM.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -44,7 +45,9 @@ class Flows:
     # sender to the recipient (monitor.scoring.bridges); -1 for every other row.
     bridge: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     legs: list[Leg] = field(default_factory=list)  # shared by subsets and extensions
-    _index: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    # The per-address row index (_by) and the address numbering (numbering), which an
+    # extension carries over.
+    _index: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.log.size != self.t.size:
@@ -54,7 +57,10 @@ class Flows:
 
     def reindex(self) -> None:
         """Forget the per-address row index after rows were rewritten in place."""
+        numbering = self._index.get("numbering")
         self._index.clear()
+        if numbering is not None:
+            self._index["numbering"] = numbering
 
     @property
     def n(self) -> int:
@@ -66,30 +72,75 @@ class Flows:
 
     def sent(self, address: int) -> np.ndarray:
         """Rows (transfer indices, in time order) sent by `address`; no full-array scan."""
-        order, ptr = self._by("src")
-        return order[ptr[address]:ptr[address + 1]]
+        return self._rows("src", address)
 
     def received(self, address: int) -> np.ndarray:
-        order, ptr = self._by("dst")
-        return order[ptr[address]:ptr[address + 1]]
+        return self._rows("dst", address)
 
     def touching(self, address: int) -> np.ndarray:
         return np.union1d(self.sent(address), self.received(address))
 
-    def _by(self, side: str) -> tuple[np.ndarray, np.ndarray]:
+    def _rows(self, side: str, address: int) -> np.ndarray:
+        order, ptr, indexed = self._by(side)
+        head = (order[ptr[address]:ptr[address + 1]] if address + 1 < ptr.size
+                else order[:0])
+        if indexed == self.n:
+            return head
+        column = self.src if side == "src" else self.dst
+        return np.concatenate((head, indexed + np.flatnonzero(column[indexed:] == address)))
+
+    def _by(self, side: str) -> tuple[np.ndarray, np.ndarray, int]:
+        """(rows sorted by `side`'s address, stable; each address's start in them; how many
+        rows the index covers). An extension (extend_flows) carries the index over, and
+        rows appended since are found by a scan of those rows alone, until they are an
+        eighth of the index: then it is built again (amortised O(log n) a row)."""
         cached = self._index.get(side)
-        if cached is None:
-            column = self.src if side == "src" else self.dst
+        if cached is not None:
+            indexed = int(self._index["indexed"])  # type: ignore[call-overload]
+            if indexed <= self.n and self.n - indexed <= max(4096, indexed // 8):
+                return cached[0], cached[1], indexed
+        for name, column in (("src", self.src), ("dst", self.dst)):
             order = np.argsort(column, kind="stable")  # stable: time order within an address
             ptr = np.searchsorted(column[order], np.arange(self.n_addresses + 1))
-            cached = self._index[side] = (order, ptr)
-        return cached
+            self._index[name] = (order, ptr)
+        self._index["indexed"] = self.n  # type: ignore[assignment]
+        return self._index[side][0], self._index[side][1], self.n
+
+    def index(self) -> None:
+        """Build the per-address row index now (rows_touching then reads it)."""
+        self._by("src")
 
     def rows_touching(self, addresses: np.ndarray) -> np.ndarray:
-        """Indices (ascending) of the transfers sent or received by any of `addresses`."""
-        mask = np.zeros(self.n_addresses, dtype=bool)
-        mask[addresses] = True
-        return np.flatnonzero(mask[self.src] | mask[self.dst])
+        """Indices (ascending) of the transfers sent or received by any of `addresses`:
+        from the per-address index when it is built (only those addresses' rows are
+        read), else by one scan of every transfer."""
+        addresses = np.asarray(addresses, dtype=np.int64)
+        if "src" not in self._index or addresses.size > self.n_addresses // 8:
+            mask = np.zeros(self.n_addresses, dtype=bool)
+            mask[addresses] = True
+            return np.flatnonzero(mask[self.src] | mask[self.dst])
+        parts = []
+        indexed = self.n
+        for side in ("src", "dst"):
+            order, ptr, indexed = self._by(side)
+            mine = addresses[addresses + 1 < ptr.size]
+            parts.append(order[_ranges(ptr[mine], ptr[mine + 1])])
+        if indexed < self.n:
+            mask = np.zeros(self.n_addresses, dtype=bool)
+            mask[addresses] = True
+            parts.append(indexed + np.flatnonzero(mask[self.src[indexed:]]
+                                                  | mask[self.dst[indexed:]]))
+        return unique_ints(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def numbering(self) -> dict[str, int]:
+        """Address (lower-case) -> index; kept between extensions and grown with them."""
+        held = self._index.get("numbering")
+        if not isinstance(held, dict):
+            held = self._index["numbering"] = {}  # type: ignore[assignment]
+        if len(held) < self.n_addresses:
+            for i in range(len(held), self.n_addresses):
+                held[str(self.addresses[i])] = i
+        return held  # type: ignore[return-value]
 
     def subset(self, rows: np.ndarray) -> Flows:
         """The transfers at `rows` (ascending), with the same address numbering."""
@@ -139,10 +190,22 @@ def extend_flows(session: Session, token: Token, flows: Flows, after_block: int)
     since `flows` was loaded. New addresses get the next indices; existing ones keep theirs."""
     t, block, senders, receivers, amount, tx, log = _columns(session, token.id, after_block)
     n, known = t.size, flows.n_addresses
-    seen = {a.encode(): i for i, a in enumerate(flows.addresses)}
-    ids = np.fromiter((seen.setdefault(a, len(seen)) for a in senders.tolist()
-                       + receivers.tolist()), dtype=np.int64, count=2 * n)
-    added = np.array([a.decode() for a in list(seen)[known:]], dtype=object)
+    # The numbering is kept with the flows: a block costs its own addresses, not a dict
+    # of every address of the token.
+    seen = flows.numbering()
+    fresh: list[str] = []
+
+    def number(a: bytes) -> int:
+        name = a.decode()
+        found = seen.get(name)
+        if found is None:
+            found = seen[name] = known + len(fresh)
+            fresh.append(name)
+        return found
+
+    ids = np.fromiter((number(a) for a in senders.tolist() + receivers.tolist()),
+                      dtype=np.int64, count=2 * n)
+    added = np.array(fresh, dtype=object)
     extended = Flows(
         token_id=token.id, decimals=token.decimals,
         addresses=np.concatenate((flows.addresses, added)),
@@ -152,6 +215,7 @@ def extend_flows(session: Session, token: Token, flows: Flows, after_block: int)
         tx=_append(flows.tx, tx), log=_append(flows.log, log),
         bridge=_append(flows.bridge, np.full(n, -1, dtype=np.int64)), legs=flows.legs,
     )
+    extended._index = dict(flows._index)  # the prefix's rows are unchanged
     extended.frozen = _freezes(session, token.id, extended)
     return extended
 
@@ -231,6 +295,18 @@ def _copy_columns(session: Session, token_id: int, after_block: int) -> tuple[np
             rows["log"].astype(np.int64))
 
 
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenation of arange(start, end) for each pair, without a Python loop."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(total)
+
+
 def unique_ints(values: np.ndarray) -> np.ndarray:
     """np.unique for an integer array: sort, keep the changes. numpy 2's np.unique goes
     through a hash table first and is ~10x slower on a million int64s."""
@@ -247,7 +323,7 @@ Periods = dict[int, list[tuple[int, int | None]]]
 
 
 def _freezes(session: Session, token_id: int, flows: Flows) -> Periods:
-    index = {a: i for i, a in enumerate(flows.addresses)}
+    index = flows.numbering()
     periods: Periods = {}
     rows = session.execute(
         select(ComplianceEvent.block_time, ComplianceEvent.subject, ComplianceEvent.args)

@@ -111,20 +111,32 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     # (an issuer paying thousands of holders) stays closed, as the transfers that are new
     # bring their other ends in as seeds.
     limit = degree_limit(config)
+    flows.index()  # the per-address row index: a block reads its addresses' rows only
     # Measured before any row is rewritten: the rewrite is in place, and `old` may share
-    # its arrays with `flows` (monitor.scoring.flows._append).
-    before_sides = population.sides(state.stats, old, feats)
+    # its arrays with `flows` (monitor.scoring.flows._append). Kept with the features and
+    # advanced by the new rows (population.HeldSides), not summed over every transfer.
+    held = feats.held_sides
+    if held is None or held.n != old_n:
+        held = population.HeldSides.build(state.stats, old, feats)
+    before_sides = held.result()
     degree_before = population.degree(feats)[:old_addresses] <= limit
     rewritten = np.zeros(0, dtype=np.int64)
     if plan:
         linked, rewritten = bridges.apply(flows, plan)
         seeds = np.union1d(seeds, linked)
+        if rewritten.size:
+            held = None  # rows changed in place: summed again below
     member_before = np.ones(flows.n_addresses, dtype=bool)  # a new address had none
     member_before[:old_addresses] = degree_before
     before = [_grown(side, flows.n_addresses) for side in before_sides]
     feats.update(flows, old_n, seeds, evaluate.feature_thresholds(config),
                  dict(config.feature_windows), rewritten)
-    sides = population.sides(state.stats, flows, feats)
+    if held is None:
+        held = population.HeldSides.build(state.stats, flows, feats)
+    else:
+        held.advance(state.stats, flows, feats)
+    feats.held_sides = held
+    sides = held.result()
     changed_side = (before[0] != sides[0]) | (before[1] != sides[1])
     flipped = np.flatnonzero(changed_side)
     seeds = np.union1d(seeds, flipped[flipped != 0])

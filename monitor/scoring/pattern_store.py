@@ -25,20 +25,32 @@ from monitor.scoring.patterns import Pattern
 
 def sync(session: Session, token: Token, run_id: int, scored: Scored,
          role_weights: dict[str, float]) -> dict[str, int]:
-    """Write the state's patterns for `token`; returns key -> id of every active one."""
-    held = {row.key: row for row in session.scalars(
-        select(PatternRow).where(PatternRow.token_id == token.id))}
+    """Write the state's patterns for `token`; returns key -> id of every active one.
+
+    The stored rows are read as (key, id, status, signature) tuples, and a pattern the
+    state held at the last sync (the same object: an incremental run replaces only the
+    patterns it found again) is not signed again; only rows that changed are loaded."""
+    held = {key: (row_id, status, signature) for key, row_id, status, signature in
+            session.execute(select(PatternRow.key, PatternRow.id, PatternRow.status,
+                                   PatternRow.signature)
+                            .where(PatternRow.token_id == token.id))}
     addresses = scored.flows.addresses
     now = datetime.now(UTC)
     ids: dict[str, int] = {}
     rewritten: list[tuple[int, Pattern]] = []
+    signed = scored.signed
+    now_signed: dict[str, tuple[Pattern, str]] = {}
     for key, pattern in scored.patterns.items():
-        signature = _signature(pattern, addresses)
-        row = held.get(key)
-        if row is not None and row.status == "active" and row.signature == signature:
-            ids[key] = row.id
+        known = signed.get(key)
+        signature = (known[1] if known is not None and known[0] is pattern
+                     else _signature(pattern, addresses))
+        now_signed[key] = (pattern, signature)
+        found = held.get(key)
+        if found is not None and found[1] == "active" and found[2] == signature:
+            ids[key] = found[0]
             continue
         fields = _fields(pattern, addresses, signature, run_id, now)
+        row = None if found is None else session.get(PatternRow, found[0])
         if row is None:
             row = PatternRow(token_id=token.id, key=key, first_run_id=run_id, created_at=now,
                              total_value=0, **fields)
@@ -51,8 +63,9 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
             session.execute(delete(PatternTransfer).where(PatternTransfer.pattern_id == row.id))
         ids[key] = row.id
         rewritten.append((row.id, pattern))
-    gone = [row.id for key, row in held.items()
-            if row.status == "active" and key not in scored.patterns]
+    scored.signed = now_signed
+    gone = [row_id for key, (row_id, status, _) in held.items()
+            if status == "active" and key not in scored.patterns]
     if gone:
         session.execute(update(PatternRow).where(PatternRow.id.in_(gone)).values(
             status="retired", last_run_id=run_id, updated_at=now))

@@ -79,6 +79,68 @@ def sides(stats: Yardsticks, flows: Flows, feats: Features) -> tuple[np.ndarray,
     return wallets, deposits
 
 
+@dataclass
+class HeldSides:
+    """population.sides kept up to date by an incremental run: what each address sent to
+    holders and to service wallets, over the first `n` transfers."""
+
+    n: int
+    wallets: np.ndarray  # stats.service of the features then (zero address False)
+    sent: np.ndarray
+    to_wallets: np.ndarray
+
+    @classmethod
+    def build(cls, stats: Yardsticks, flows: Flows, feats: Features) -> HeldSides:
+        wallets = stats.service(feats)
+        wallets[0] = False
+        real = flows.dst != 0
+        sent = np.bincount(flows.src[real], weights=flows.amount[real],
+                           minlength=flows.n_addresses).astype(float)
+        to_wallets = np.bincount(flows.src[real],
+                                 weights=flows.amount[real] * wallets[flows.dst[real]],
+                                 minlength=flows.n_addresses).astype(float)
+        return cls(flows.n, wallets, sent, to_wallets)
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        deposits = (self.sent > 0) & (self.to_wallets >= 0.99 * self.sent) & ~self.wallets
+        wallets = self.wallets.copy()
+        wallets[0] = True
+        deposits[0] = False
+        return wallets, deposits
+
+    def advance(self, stats: Yardsticks, flows: Flows, feats: Features) -> None:
+        """Count the transfers appended since (rows `n`..): the sums grow by the new rows
+        (bincount adds in row order, and so does this), and the senders to an address
+        whose wallet status flipped are summed again over their own sends."""
+        grown = flows.n_addresses - self.sent.size
+        if grown > 0:
+            self.sent = np.r_[self.sent, np.zeros(grown)]
+            self.to_wallets = np.r_[self.to_wallets, np.zeros(grown)]
+            self.wallets = np.r_[self.wallets, np.zeros(grown, dtype=bool)]
+        wallets = stats.service(feats)
+        wallets[0] = False
+        flipped = np.flatnonzero(wallets != self.wallets)
+        src, dst = flows.src[self.n:], flows.dst[self.n:]
+        amount = flows.amount[self.n:]
+        real = dst != 0
+        np.add.at(self.sent, src[real], amount[real])
+        again = np.zeros(flows.n_addresses, dtype=bool)
+        if flipped.size:
+            again[flows.src[flows.rows_touching(flipped)]] = True
+            again[0] = False
+        add = real & ~again[src]
+        np.add.at(self.to_wallets, src[add], amount[add] * wallets[dst[add]])
+        senders = np.flatnonzero(again)
+        if senders.size:
+            rows = flows.rows_touching(senders)
+            rows = rows[again[flows.src[rows]] & (flows.dst[rows] != 0)]
+            self.to_wallets[senders] = np.bincount(
+                flows.src[rows], weights=flows.amount[rows] * wallets[flows.dst[rows]],
+                minlength=flows.n_addresses)[senders]
+        self.wallets = wallets
+        self.n = flows.n
+
+
 def degree(feats: Features) -> np.ndarray:
     return feats.column("in_counterparties") + feats.column("out_counterparties")
 

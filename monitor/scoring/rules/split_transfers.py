@@ -46,6 +46,10 @@ def split_pairs(ctx: Context[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         split = counts >= p.min_transfers
         rarities[split] = ctx.stats.burst_rarity(counts[split], side[receivers[split]])
         keep = split & (grade(rarities, p.rare_share, p.fade_decades) > 0)
+        if ctx.focus is not None:
+            # On a neighbourhood (an incremental run) only pairs with an end in focus can
+            # make a pattern anchored there: here at the sender, in fan_in at the receiver.
+            keep &= ctx.focus[senders] | ctx.focus[receivers]
         keep[keep] = _burst_days(f, senders[keep], receivers[keep],
                                  int(p.window_seconds)) < p.habit_days
         held = ctx.shared["split_pairs"] = (senders[keep], receivers[keep], counts[keep],
@@ -107,12 +111,19 @@ def _burst_days(f: Flows, senders: np.ndarray, receivers: np.ndarray,
     transfer: a routine (topping up one's own exchange account) recurs, a split payment
     is one occasion."""
     out = np.zeros(senders.size, dtype=np.int64)
-    for k, (sender, receiver) in enumerate(zip(senders.tolist(), receivers.tolist(),
-                                               strict=True)):
-        sent = f.sent(sender)
-        bins = f.t[sent[f.dst[sent] == receiver]] // window
-        values, counts = np.unique(bins, return_counts=True)
-        out[k] = int((counts > 1).sum())
+    if senders.size == 0:
+        return out
+    # Every pair at once: the rows of the pairs, keyed by (pair, window bin).
+    wanted = senders.astype(np.int64) * (1 << 32) + receivers
+    order = np.argsort(wanted, kind="stable")
+    ranked = wanted[order]
+    key = f.src.astype(np.int64) * (1 << 32) + f.dst
+    at = np.minimum(np.searchsorted(ranked, key), ranked.size - 1)
+    rows = np.flatnonzero(ranked[at] == key)
+    pair = order[at[rows]]
+    bins = (pair.astype(np.int64) << 32) | (f.t[rows] // window)
+    firsts, counts = np.unique(bins, return_counts=True)
+    np.add.at(out, firsts[counts > 1] >> 32, 1)
     return out
 
 

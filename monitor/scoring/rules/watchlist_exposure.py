@@ -15,18 +15,29 @@ allowlist exists, value moving to an address outside it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 import numpy as np
 from scipy import sparse
 
+from monitor.addresses import checksum
 from monitor.scoring.config import FixedScore, WatchlistExposure
 from monitor.scoring.context import Context, Hit
+from monitor.scoring.flows import Flows
 from monitor.scoring.rules import scale
+
+# EIP-55 forms, remembered: every exposed address's path is spelled out on every run,
+# and hashing the same addresses again cost most of an incremental run with a watchlist.
+_checksummed = functools.lru_cache(maxsize=1 << 18)(checksum)
 
 
 def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
     p, f = ctx.params, ctx.flows
+
+    def who(address: int) -> str:
+        return _checksummed(str(f.addresses[address]))
+
     weights = p.category_weights
     listed = {
         a: max((weights.get(listing.category, 0.0), listing) for listing in entries)
@@ -51,6 +62,7 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
     up = _propagate(share_out, seed, p.max_hops, p.hop_decay)
     forward = flow.tocsr()
     backward = flow.T.tocsr()
+    legs = _Legs(f)
     hits = []
     for address, (weight, listing) in listed.items():
         idx = f.touching(address)
@@ -60,7 +72,7 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
                       f"{idx.size} transfer(s)")
             hits.append(Hit(address, 100 * weight, detail, ctx.evidence(idx),
                             list_name=listing.list_name, category=listing.category,
-                            listed=ctx.who(address)))
+                            listed=who(address)))
     # numpy's integers now; the name held a Python int in the loop above
     for address in np.flatnonzero(np.maximum(down, up) >= p.min_exposure):  # type: ignore[assignment]
         if address == 0 or address in listed:
@@ -72,14 +84,14 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
         if path is None:
             continue
         target_weight, target = listed[path[-1]]
-        rows = _path_rows(ctx, path, direction == "received from")
+        rows = _path_rows(ctx, path, direction == "received from", legs)
         hops = len(path) - 1
         value = float(f.amount[rows[0]]) if rows.size else 0.0
-        route = " → ".join(ctx.who(int(a)) for a in path)
+        route = " → ".join(who(int(a)) for a in path)
         detail = (
             f"{exposure:.0%} of its {'inflow' if direction == 'received from' else 'outflow'} "
             f"is {'directly' if hops == 1 else f'{hops} hops'} {direction} "
-            f"{target.category} address {ctx.who(int(path[-1]))} ({target.list_name}"
+            f"{target.category} address {who(int(path[-1]))} ({target.list_name}"
             f"{': ' + target.label if target.label else ''}); path {route}; "
             f"{ctx.amount(value)} on the first leg"
         )
@@ -89,7 +101,7 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
             score = max(score, 80 * target_weight)  # any direct contact with a listed address
         hits.append(Hit(int(address), score, detail, ctx.evidence(rows),
                         list_name=target.list_name, category=target.category,
-                        listed=ctx.who(int(path[-1]))))
+                        listed=who(int(path[-1]))))
     return hits
 
 
@@ -150,13 +162,36 @@ def _path(adjacency: sparse.csr_matrix, start: int, listed: Mapping[int, object]
     return None
 
 
-def _path_rows(ctx: Context[WatchlistExposure], path: list[int], downstream: bool) -> np.ndarray:
-    f = ctx.flows
+class _Legs:
+    """Per (sender, receiver) pair, its largest transfer (the first of equal ones): one
+    sort for every path's evidence, instead of a scan of a hub's sends per path."""
+
+    def __init__(self, f: Flows) -> None:
+        self.f = f
+        self.keys: np.ndarray | None = None
+        self.rows = np.zeros(0, dtype=np.int64)
+
+    def best(self, sender: int, receiver: int) -> int | None:
+        if self.keys is None:
+            f = self.f
+            key = f.src.astype(np.int64) * (1 << 32) + f.dst
+            order = np.lexsort((np.arange(f.n), -f.amount, key))
+            first = np.r_[True, key[order][1:] != key[order][:-1]] if f.n else np.zeros(
+                0, dtype=bool)
+            self.keys, self.rows = key[order][first], order[first]
+        wanted = sender * (1 << 32) + receiver
+        at = int(np.searchsorted(self.keys, wanted))
+        if at < self.keys.size and int(self.keys[at]) == wanted:
+            return int(self.rows[at])
+        return None
+
+
+def _path_rows(ctx: Context[WatchlistExposure], path: list[int], downstream: bool,
+               legs: _Legs) -> np.ndarray:
     rows = []
     for a, b in zip(path, path[1:], strict=False):
         sender, receiver = (b, a) if downstream else (a, b)
-        sent = f.sent(sender)
-        leg = sent[f.dst[sent] == receiver]
-        if leg.size:
-            rows.append(int(leg[np.argmax(f.amount[leg])]))
+        row = legs.best(sender, receiver)
+        if row is not None:
+            rows.append(row)
     return np.array(rows, dtype=np.int64)
