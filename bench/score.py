@@ -101,7 +101,7 @@ def add_watchlist(url: str, size: int = 10_000, listed: int = 20) -> None:
         watchlist = Watchlist(name="bench-sdn", category="sanctioned", entry_count=len(names))
         session.add(watchlist)
         session.flush()
-        session.bulk_insert_mappings(WatchlistEntry, [  # type: ignore[arg-type]
+        session.bulk_insert_mappings(WatchlistEntry, [
             {"watchlist_id": watchlist.id, "address": a, "category": "sanctioned",
              "label": None, "program": None, "extra": {}} for a in sorted(names)])
     engine.dispose()

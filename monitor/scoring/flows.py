@@ -96,14 +96,14 @@ class Flows:
         eighth of the index: then it is built again (amortised O(log n) a row)."""
         cached = self._index.get(side)
         if cached is not None:
-            indexed = int(self._index["indexed"])  # type: ignore[call-overload]
+            indexed = int(self._index["indexed"])
             if indexed <= self.n and self.n - indexed <= max(4096, indexed // 8):
                 return cached[0], cached[1], indexed
         for name, column in (("src", self.src), ("dst", self.dst)):
             order = np.argsort(column, kind="stable")  # stable: time order within an address
             ptr = np.searchsorted(column[order], np.arange(self.n_addresses + 1))
             self._index[name] = (order, ptr)
-        self._index["indexed"] = self.n  # type: ignore[assignment]
+        self._index["indexed"] = self.n
         return self._index[side][0], self._index[side][1], self.n
 
     def index(self) -> None:
@@ -136,11 +136,11 @@ class Flows:
         """Address (lower-case) -> index; kept between extensions and grown with them."""
         held = self._index.get("numbering")
         if not isinstance(held, dict):
-            held = self._index["numbering"] = {}  # type: ignore[assignment]
+            held = self._index["numbering"] = {}
         if len(held) < self.n_addresses:
             for i in range(len(held), self.n_addresses):
                 held[str(self.addresses[i])] = i
-        return held  # type: ignore[return-value]
+        return held
 
     def subset(self, rows: np.ndarray) -> Flows:
         """The transfers at `rows` (ascending), with the same address numbering."""
