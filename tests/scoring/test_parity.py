@@ -298,3 +298,32 @@ def test_amlmon_score_engine_spark_persists_the_same_findings(pg_url: str) -> No
     assert "alerts: 0 new, 0 updated, 0 retracted" in done.out
     assert state() == (rows, patterns, alerts, 0)
     engine.dispose()
+
+
+def listed(flows: Flows) -> dict[str, list[Any]]:
+    """A sanctions list naming a hub's customer and the peel chain's first hop, and a KYC
+    list of most addresses (the token is then scored as permissioned)."""
+    from monitor.watchlist.service import Listing
+    from support.flows import address
+
+    sanctioned = Listing("sdn", "sanctioned", None)
+    kyc = Listing("investors", "kyc_investor", None)
+    names = [str(a) for a in flows.addresses[1:]]
+    held: dict[str, list[Any]] = {a: [kyc] for a in names[: int(len(names) * 0.9)]}
+    for name in ("user:7", "peel:1"):
+        held.setdefault(address(name), []).append(sanctioned)
+    return held
+
+
+def test_watchlist_rules_run_on_the_whole_token(flows_of: Any, spark: Any) -> None:
+    """With listings (exposure crosses hubs, so it runs on the whole token, not on a
+    shard) and a permissioned token: sharded and Spark equal the numpy path."""
+    from monitor.scoring.spark import runner
+
+    flows = flows_of("hub-heavy")
+    listings = listed(flows)
+    want = evaluate.evaluate(flows, DEFAULTS, listings, permissioned=True)
+    rules = {rule for reasons in want.raw.values() for rule in reasons}
+    assert {"watchlist_exposure", "non_kyc_recipient"} <= rules
+    assert_same(shards.evaluate_sharded(flows, DEFAULTS, listings, True, k=3, seed=1), want)
+    assert_same(runner.evaluate_spark(spark, flows, DEFAULTS, listings, True, k=3), want)
