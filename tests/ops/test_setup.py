@@ -65,14 +65,14 @@ def test_runtime_then_all_installs_what_is_missing(checkout: Path) -> None:
         "pip -m pip install --quiet --disable-pip-version-check -e ."]
     assert run_setup(checkout, "runtime") == []
     assert run_setup(checkout, "all") == [
-        "pip -m pip install --quiet --disable-pip-version-check -e .[dev]",
+        "pip -m pip install --quiet --disable-pip-version-check -e .[dev,spark]",
         "apt-get install -y -q --no-install-recommends prometheus chromium "
         "default-jdk-headless"]
-    assert run_setup(checkout, "runtime") == []  # the dev extra includes the runtime
+    assert run_setup(checkout, "runtime") == []  # the dev and spark extras include the runtime
 
 
 def test_no_mode_is_all_and_a_bad_mode_is_refused(checkout: Path) -> None:
-    assert run_setup(checkout)[0].endswith("-e .[dev]")
+    assert run_setup(checkout)[0].endswith("-e .[dev,spark]")
     done = subprocess.run(["bash", "scripts/setup.sh", "everything"], cwd=checkout,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "runtime|all" in done.stderr
