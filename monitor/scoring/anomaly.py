@@ -1,7 +1,10 @@
 """The `anomaly` rule: an IsolationForest over the per-address feature matrix.
 
 Fitted per token on the current matrix, robustly scaled (median/IQR), so that a handful
-of giant hubs do not squash everyone else into one corner. Scores are normalised to
+of giant hubs do not squash everyone else into one corner. A token with more than
+`fit_sample` addresses is fitted on that many, drawn with `random_state` (so a rerun, or
+another engine, draws the same ones): the fit's cost and memory stop growing with the
+token, while every address is still scored. Scores are normalised to
 0-1 (1 = most isolated). Each flagged address is explained by the features whose robust
 z-scores are largest in magnitude, in words.
 """
@@ -78,23 +81,25 @@ def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
                              "training_size": int(rows.size),
                              "params": {k: getattr(params, k) for k in
                                         ("n_estimators", "max_samples", "contamination",
-                                         "random_state")}}
+                                         "random_state", "fit_sample")}}
     if rows.size < params.min_addresses:
         model["skipped"] = f"fewer than {params.min_addresses} addresses"
         return AnomalyResult(scores, {}, model)
     started = time.perf_counter()
     x = matrix[rows]
+    fit = fit_positions(rows.size, int(params.fit_sample), int(params.random_state))
+    model["training_size"] = int(x[fit].shape[0])
     # scikit-learn takes ~0.9 s to import: load it when a model is fitted, not with the CLI.
     from sklearn.ensemble import IsolationForest
     from sklearn.preprocessing import RobustScaler
 
-    scaler = RobustScaler(quantile_range=(10.0, 90.0)).fit(x)
+    scaler = RobustScaler(quantile_range=(10.0, 90.0)).fit(x[fit])
     scaled = np.clip(np.nan_to_num(scaler.transform(x)), -50, 50)
     forest = IsolationForest(
         n_estimators=int(params.n_estimators), max_samples=params.max_samples,
         contamination=params.contamination, random_state=int(params.random_state),
         n_jobs=1,
-    ).fit(scaled)
+    ).fit(scaled[fit])
     raw = -forest.score_samples(scaled)
     fitted = Fitted(names, scaler, forest, float(np.quantile(raw, 0.5)), float(raw.max()),
                     float(params.explain_above))
@@ -103,3 +108,12 @@ def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
     model["fit_seconds"] = round(time.perf_counter() - started, 3)
     model["fitted_at"] = time.time()
     return AnomalyResult(scores, explanations, model, fitted)
+
+
+def fit_positions(n: int, size: int, seed: int) -> slice | np.ndarray:
+    """Which of `n` rows the model is fitted on: all of them up to `size`, else `size` of
+    them drawn with `seed`, in their order (rows are numbered in address byte order, so the
+    draw is the same for the same addresses whatever computed the matrix)."""
+    if n <= size:
+        return slice(None)
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))

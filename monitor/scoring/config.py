@@ -231,6 +231,7 @@ class Anomaly(Strict):
     random_state: int = 7
     min_addresses: Count = 50
     explain_above: Share = 0.8
+    fit_sample: Annotated[int, Field(ge=256)] = 100_000
 
 
 class LearnedRanker(Strict):
