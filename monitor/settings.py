@@ -170,9 +170,7 @@ class ChainSettings(BaseModel):
     @field_validator("rpc_urls")
     @classmethod
     def _check_urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            _check_http_url(url)
-        return value
+        return _check_http_urls(value)
 
     @field_validator("rpc_urls_env")
     @classmethod
@@ -399,9 +397,7 @@ class Settings(BaseSettings):
     @field_validator("rpc_urls")
     @classmethod
     def _check_urls(cls, value: list[str]) -> list[str]:
-        for url in value:
-            _check_http_url(url)
-        return value
+        return _check_http_urls(value)
 
     @field_validator("webhook_url")
     @classmethod
@@ -497,18 +493,22 @@ def _entry_urls(chain: ChainSettings, key: str, env: Mapping[str, str]) -> list[
     if not urls:
         raise ConfigError(f"invalid config: {key}.rpc_urls_env: chain {chain.name}: the "
                           f"environment variable {chain.rpc_urls_env} is not set or empty")
-    for url in urls:
-        try:
-            _check_http_url(url)
-        except ValueError as exc:
-            raise ConfigError(f"invalid config: {key}.rpc_urls_env: chain {chain.name}: {exc} "
-                              f"(from {chain.rpc_urls_env})") from None
-    return urls
+    try:
+        return _check_http_urls(urls)
+    except ValueError as exc:
+        raise ConfigError(f"invalid config: {key}.rpc_urls_env: chain {chain.name}: {exc} "
+                          f"(from {chain.rpc_urls_env})") from None
 
 
 def _check_http_url(url: str) -> None:
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"{redact_url(url)!r} is not an http(s) URL")
+
+
+def _check_http_urls(urls: list[str]) -> list[str]:
+    for url in urls:
+        _check_http_url(url)
+    return urls
 
 
 def config_path(explicit: Path | None, environ: dict[str, str] | None = None) -> Path | None:

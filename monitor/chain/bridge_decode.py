@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from monitor.bridges import protocols as p
-from monitor.chain.decode import MalformedLog, MalformedLogError, _address, _hash, _int, _malformed
+from monitor.chain.decode import (
+    MalformedLog,
+    MalformedLogError,
+    _address,
+    _hash,
+    _int,
+    _malformed,
+    _Skip,
+)
 
 _HEX = re.compile(r"[0-9a-fA-F]*").fullmatch
 _ZERO_PAD = "0" * 24
@@ -54,11 +62,6 @@ class BridgeDecodeResult:
     records: list[BridgeRecord] = field(default_factory=list)
     malformed: list[MalformedLog] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
-
-
-class _Skip(Exception):
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
 
 
 def decode_bridge_logs(
