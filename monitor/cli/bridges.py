@@ -8,12 +8,12 @@ from typing import Annotated
 
 import typer
 
-from monitor.addresses import checksum, parse_address
+from monitor.addresses import checksum
 from monitor.cli.actor import default_actor
+from monitor.cli.addresses import address_option
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.db import transaction
-from monitor.errors import UserError
 from monitor.settings import MAX_CHAIN_ID
 from monitor.tokens import MAX_BLOCK
 
@@ -34,13 +34,6 @@ class Status(StrEnum):
     unmatched = "unmatched"
 
 
-def _address(text: str, option: str) -> str:
-    try:
-        return parse_address(text)
-    except ValueError as exc:
-        raise UserError(f"{option}: {exc}") from None
-
-
 @app.command("add")
 def add(
     ctx: typer.Context,
@@ -55,8 +48,8 @@ def add(
     from monitor.bridges.registry import add_bridge
 
     context: AppContext = ctx.obj
-    bridge_address = _address(address, "--address")
-    token_address = _address(token, "--token") if token is not None else None
+    bridge_address = address_option(address, "--address")
+    token_address = address_option(token, "--token") if token is not None else None
     with transaction(context.sessions) as session:
         bridge = add_bridge(session, chain_id=chain_id, address=bridge_address,
                             protocol=protocol.value, endpoint_id=endpoint_id,
@@ -98,7 +91,7 @@ def remove(
     from monitor.bridges.registry import remove_bridge
 
     context: AppContext = ctx.obj
-    bridge_address = _address(address, "--address")
+    bridge_address = address_option(address, "--address")
     with transaction(context.sessions) as session:
         remove_bridge(session, chain_id=chain_id, address=bridge_address,
                       actor=default_actor())
@@ -118,7 +111,7 @@ def transfers(
     from monitor.reports.bridges import bridge_items
 
     context: AppContext = ctx.obj
-    wanted = _address(address, "--address") if address is not None else None
+    wanted = address_option(address, "--address") if address is not None else None
     with context.sessions() as session:
         rows = bridge_items(session, list_transfers(
             session, status=status.value if status else None, address=wanted, limit=limit))

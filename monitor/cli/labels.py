@@ -63,11 +63,11 @@ def list_(
 ) -> None:
     """Labels newest first (page back with --before-id set to the last id shown), or the
     sources with --sources."""
-    from monitor.cli.score import _address
+    from monitor.cli.addresses import address_option
     from monitor.labels import store
 
     context: AppContext = ctx.obj
-    subject = _address(address, "--address") if address is not None else None
+    subject = address_option(address, "--address") if address is not None else None
     with context.sessions() as session:
         if sources:
             print_rows(store.sources(session), ("source", "laundering", "legitimate"), fmt)
@@ -90,11 +90,11 @@ def remove(
 ) -> None:
     """Remove a source's labels, or its label of one address (outcome sources such as
     case:12 too). Rankers already trained keep what they learned until retrained. Audited."""
-    from monitor.cli.score import _address
+    from monitor.cli.addresses import address_option
     from monitor.labels import store
 
     context: AppContext = ctx.obj
-    subject = _address(address, "--address") if address is not None else None
+    subject = address_option(address, "--address") if address is not None else None
     with transaction(context.sessions) as session:
         removed = store.remove(session, source, actor or default_actor(), subject)
     typer.echo(f"source {source.strip()}: {removed} label(s) removed")

@@ -30,11 +30,11 @@ class ShowFormat(StrEnum):
 
 
 def _tokens(context: AppContext, token: str | None) -> list[int]:
-    from monitor.cli.score import _address
+    from monitor.cli.addresses import address_option
 
     with context.sessions() as session:
         if token is not None:
-            return [find_token(session, _address(token, "--token")).id]
+            return [find_token(session, address_option(token, "--token")).id]
         ids = list(session.scalars(select(Token.id).order_by(Token.id)))
     if not ids:
         raise UserError("no tokens registered: add one with `amlmon token add`")

@@ -13,8 +13,8 @@ import typer
 from sqlalchemy import select
 
 from models import Token
-from monitor.addresses import parse_address
 from monitor.amounts import grouped
+from monitor.cli.addresses import address_option
 from monitor.cli.context import AppContext
 from monitor.cli.output import ListFormat, print_rows
 from monitor.errors import UserError
@@ -38,13 +38,6 @@ class Engine(StrEnum):
 class AddressFormat(StrEnum):
     json = "json"
     html = "html"
-
-
-def _address(value: str, option: str) -> str:
-    try:
-        return parse_address(value)
-    except ValueError as exc:
-        raise UserError(f"{option}: {exc}") from None
 
 
 def score(
@@ -76,7 +69,7 @@ def score(
     with context.sessions() as session:
         token_ids = None
         if token is not None:
-            token_ids = [find_token(session, _address(token, "--token")).id]
+            token_ids = [find_token(session, address_option(token, "--token")).id]
         elif session.scalar(select(Token.id).limit(1)) is None:
             raise UserError("no tokens registered: add one with `amlmon token add`")
     if spark_master is not None and engine is not Engine.spark:
@@ -132,7 +125,7 @@ def flagged(
     with context.sessions() as session:
         token_ids = None
         if token is not None:
-            token_ids = [find_token(session, _address(token, "--token")).id]
+            token_ids = [find_token(session, address_option(token, "--token")).id]
         count = reports.flagged_count(session, token_ids, threshold)
         shares = reports.share_line(reports.flagged_shares(session, token_ids, threshold))
         # Streamed a page of rows at a time: the report may hold millions of addresses.
@@ -154,7 +147,7 @@ def address(
     from monitor.reports import address as reports
 
     context: AppContext = ctx.obj
-    subject = _address(target, "ADDRESS")
+    subject = address_option(target, "ADDRESS")
     with context.sessions() as session:
         if fmt is AddressFormat.html:
             from monitor.reports import html
@@ -190,7 +183,7 @@ def patterns(
     with context.sessions() as session:
         token_ids = None
         if token is not None:
-            token_ids = [find_token(session, _address(token, "--token")).id]
+            token_ids = [find_token(session, address_option(token, "--token")).id]
         rows = list(reports.pattern_items(session, token_ids, typology, status.value))
     if fmt is ListFormat.table:  # a person reads it: amounts grouped, as on every page
         rows = [{**row, "total_value": grouped(row["total_value"])} for row in rows]

@@ -63,11 +63,11 @@ def list_(
     fmt: Annotated[ListFormat, typer.Option("--format")] = ListFormat.table,
 ) -> None:
     """Suppressions in force (with --all, every one ever made), newest first."""
-    from monitor.cli.score import _address
+    from monitor.cli.addresses import address_option
     from monitor.scoring import suppressions
 
     context: AppContext = ctx.obj
-    subject = _address(address, "--address") if address is not None else None
+    subject = address_option(address, "--address") if address is not None else None
     with context.sessions() as session:
         rows = suppressions.views(session, suppressions.list_suppressions(
             session, include_all=show_all, address=subject, limit=limit))

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from monitor.addresses import parse_address
+from monitor.cli.addresses import address_option
 from monitor.cli.context import AppContext
 from monitor.errors import UserError
 from monitor.ingest.export import ExportFilter, iter_rows, write_csv, write_jsonl
@@ -22,15 +22,6 @@ app = typer.Typer(help="Stored transfers.", no_args_is_help=True)
 class ExportFormat(StrEnum):
     csv = "csv"
     jsonl = "jsonl"
-
-
-def _address(value: str | None, option: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return parse_address(value)
-    except ValueError as exc:
-        raise UserError(f"{option}: {exc}") from None
 
 
 @app.command("export")
@@ -47,9 +38,9 @@ def export(
     context: AppContext = ctx.obj
     if from_block is not None and to_block is not None and from_block > to_block:
         raise UserError(f"--from-block {from_block} is after --to-block {to_block}")
-    token_address = _address(token, "--token")
-    where = ExportFilter(address=_address(address, "--address"), from_block=from_block,
-                         to_block=to_block)
+    token_address = address_option(token, "--token") if token is not None else None
+    subject = address_option(address, "--address") if address is not None else None
+    where = ExportFilter(address=subject, from_block=from_block, to_block=to_block)
     writer = write_csv if fmt is ExportFormat.csv else write_jsonl
     with context.sessions() as session:
         if token_address is not None:
