@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import Bridge, Token
@@ -39,7 +39,7 @@ from monitor.chain.events import ALL_TOPICS
 from monitor.chain.logs import LogFetcher
 from monitor.chain.rpc import RpcClient
 from monitor.db import transaction
-from monitor.ingest import store
+from monitor.ingest import indexes, store
 from monitor.ingest.reorg import find_fork
 from monitor.ingest.store import Header
 from monitor.scoring import queue
@@ -75,6 +75,9 @@ class IngestOptions:
     reorg_window: int = 128
     initial_range: int = 50
     max_range: int = 10000
+    # A backfill expected to add at least this many transfers, and at least as many as
+    # the table holds, defers the upkeep of its secondary indexes (monitor.ingest.indexes).
+    defer_indexes_min_rows: int = 100_000
 
 
 class Poller:
@@ -98,7 +101,8 @@ class Poller:
             client, initial_range=options.initial_range, max_range=options.max_range
         )
         bind = sessions.kw.get("bind")
-        self._copy = bind is not None and bind.dialect.name == "postgresql"
+        self._engine = bind if isinstance(bind, Engine) and indexes.supported(bind) else None
+        self._copy = self._engine is not None
 
     def catch_up(
         self, to_block: int | None = None, stop: threading.Event | None = None, attempts: int = 5
@@ -123,6 +127,8 @@ class Poller:
         target = head - self.options.confirmations
         if to_block is not None:
             target = min(target, to_block)
+        if self._engine is not None:
+            indexes.restore_missing(self._engine)
         with transaction(self.sessions) as session:
             tokens = self._tokens(session)
             bridges = self._bridges(session)
@@ -241,57 +247,86 @@ class Poller:
         topics = (*ALL_TOPICS, *ALL_BRIDGE_TOPICS) if bridges else ALL_TOPICS
         previous = (start, start_hash)
         total = end - start
-        # One writer thread: batch k commits while batch k+1 is fetched, decoded and
-        # checked. Batches still commit one at a time, in order, each with its cursor.
-        with ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer:
-            pending: Future[int] | None = None
-            for low, high, (decoded, bridged) in self.fetcher.iter_ranges(
-                sorted(by_address.keys() | refs.keys()), topics, start + 1, end,
-                transform=transform,
-            ):
-                self._count_bad(decoded, stats)
-                self._count_bad(bridged, stats)
-                transfers, compliance = decoded.transfers, decoded.compliance
-                if any(synced[t.id] >= low or t.start_block > low for t in tokens):
-                    transfers = [r for r in transfers if _wanted(r, by_address, synced)]
-                    compliance = [r for r in compliance if _wanted(r, by_address, synced)]
-                crossings = [r for r in bridged.records
-                             if r.block_number > bridge_synced[refs[r.bridge].id]
-                             and r.block_number >= refs[r.bridge].start_block]
-                # NTT events leave out addresses and amounts: read from the transactions
-                # here, in the fetch loop, before the batch's transaction opens.
-                crossings = linking.enrich_ntt(self.client, crossings, refs)
-                headers = self._batch_headers(
-                    low, high, end, [*transfers, *compliance, *crossings], move_cursor,
-                    previous
-                )
-                previous = (high, headers[high].hash)
-                behind = [t.id for t in tokens if synced[t.id] < high]
-                for token_id in behind:
-                    synced[token_id] = high
-                bridges_behind = [b for b, n in bridge_synced.items() if n < high]
-                for bridge_id in bridges_behind:
-                    bridge_synced[bridge_id] = high
-                times = {h.number: h.timestamp for h in headers.values()}
-                # Formatted here, while the writer still commits the previous batch: the
-                # writer waits on Postgres, the slowest stage, and should do nothing else.
-                text = (store.copy_text(self.chain_id, token_ids, transfers, times)
-                        if self._copy and transfers else None)
-                batch = partial(self._commit_batch, token_ids, transfers, compliance, headers,
-                                times, text, high, end, behind, move_cursor,
-                                _Crossings(refs, crossings, bridges_behind))
+        written = 0  # transfers of this range handed to the writer
+        deferring: Future[indexes.Deferral | None] | None = None
+        # Read once, and only if a backfill is large enough to ask.
+        engine = self._engine
+        table_rows = cache(partial(indexes.table_rows, engine)) if engine is not None else None
+        try:
+            # One writer thread: batch k commits while batch k+1 is fetched, decoded and
+            # checked. Batches still commit one at a time, in order, each with its cursor.
+            with ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer:
+                pending: Future[int] | None = None
+                for low, high, (decoded, bridged) in self.fetcher.iter_ranges(
+                    sorted(by_address.keys() | refs.keys()), topics, start + 1, end,
+                    transform=transform,
+                ):
+                    self._count_bad(decoded, stats)
+                    self._count_bad(bridged, stats)
+                    transfers, compliance = decoded.transfers, decoded.compliance
+                    if any(synced[t.id] >= low or t.start_block > low for t in tokens):
+                        transfers = [r for r in transfers if _wanted(r, by_address, synced)]
+                        compliance = [r for r in compliance if _wanted(r, by_address, synced)]
+                    crossings = [r for r in bridged.records
+                                 if r.block_number > bridge_synced[refs[r.bridge].id]
+                                 and r.block_number >= refs[r.bridge].start_block]
+                    # NTT events leave out addresses and amounts: read from the transactions
+                    # here, in the fetch loop, before the batch's transaction opens.
+                    crossings = linking.enrich_ntt(self.client, crossings, refs)
+                    headers = self._batch_headers(
+                        low, high, end, [*transfers, *compliance, *crossings], move_cursor,
+                        previous
+                    )
+                    previous = (high, headers[high].hash)
+                    behind = [t.id for t in tokens if synced[t.id] < high]
+                    for token_id in behind:
+                        synced[token_id] = high
+                    bridges_behind = [b for b, n in bridge_synced.items() if n < high]
+                    for bridge_id in bridges_behind:
+                        bridge_synced[bridge_id] = high
+                    times = {h.number: h.timestamp for h in headers.values()}
+                    # Formatted here, while the writer still commits the previous batch: the
+                    # writer waits on Postgres, the slowest stage, and should do nothing else.
+                    text = (store.copy_text(self.chain_id, token_ids, transfers, times)
+                            if self._copy and transfers else None)
+                    batch = partial(self._commit_batch, token_ids, transfers, compliance, headers,
+                                    times, text, high, end, behind, move_cursor,
+                                    _Crossings(refs, crossings, bridges_behind))
+                    if pending is not None:
+                        stats.transfers += pending.result()
+                    if (engine is not None and table_rows is not None and deferring is None
+                            and self._defer_indexes(written, len(transfers), start, high, end,
+                                                    table_rows)):
+                        # On the writer: after the commits before it, before this batch's.
+                        deferring = writer.submit(indexes.Deferral.start, engine)
+                    written += len(transfers)
+                    pending = writer.submit(batch)
+                    stats.compliance_events += len(compliance)
+                    stats.bridge_events += len(crossings)
+                    if self.progress:
+                        self.progress("backfill" if move_cursor else "new tokens", high - start,
+                                      total, stats.transfers)
+                    if stop is not None and stop.is_set():
+                        break
                 if pending is not None:
                     stats.transfers += pending.result()
-                pending = writer.submit(batch)
-                stats.compliance_events += len(compliance)
-                stats.bridge_events += len(crossings)
-                if self.progress:
-                    self.progress("backfill" if move_cursor else "new tokens", high - start,
-                                  total, stats.transfers)
-                if stop is not None and stop.is_set():
-                    break
-            if pending is not None:
-                stats.transfers += pending.result()
+        finally:
+            deferral = deferring.result() if deferring is not None else None
+            if deferral is not None:
+                deferral.finish()
+
+    def _defer_indexes(self, written: int, batch: int, start: int, high: int, end: int,
+                       table_rows: Callable[[], int]) -> bool:
+        """Whether the rest of a range is worth writing without the secondary indexes,
+        from this batch (blocks up to `high`) on. Its rows are estimated from the density of
+        the blocks so far; they must reach the option's minimum and the rows the table
+        holds before them, since the indexes are then built over the whole table: a
+        build costs a fraction of the upkeep per row, but it is paid for every row."""
+        minimum = self.options.defer_indexes_min_rows
+        if minimum <= 0:
+            return False
+        coming = batch + (written + batch) * (end - high) // (high - start)
+        return coming >= minimum and coming >= table_rows() + written
 
     def _commit_batch(
         self,
