@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from monitor import jobs
+from monitor.ingest import indexes
 from monitor.ingest.export import ExportFilter, iter_rows, write_csv
 from monitor.settings import Settings
 from support.anvil import Anvil
@@ -66,15 +67,25 @@ def test_ingest_reorgs_export_and_scoring_work_on_a_partitioned_table(
 
     summary = jobs.score_and_alert(sessions, Settings(database_url=pg_url, rules_file=None))
     assert summary.runs and summary.runs[0].addresses_scored >= len(holders)
+    # A large backfill's deferral drops and rebuilds the indexes of every partition.
+    engine = sessions.kw["bind"]
+    deferral = indexes.Deferral.start(engine)
+    assert deferral is not None
+    with engine.connect() as conn:
+        assert len(indexes.missing(conn)) == 3
+    deferral.finish()
+    with sessions() as session:
+        assert session.scalar(text(
+            "SELECT count(*) FROM pg_indexes WHERE tablename = 'transfers_b0'")) == 4
     # The migrations' names are kept, and the address columns keep their collation.
     with sessions() as session:
-        indexes = set(session.scalars(text(
+        names = set(session.scalars(text(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'transfers'")))
         collations = set(session.scalars(text(
             "SELECT collation_name FROM information_schema.columns "
             "WHERE table_name = 'transfers' AND column_name LIKE '%address'")))
-    assert indexes == {"pk_transfers", "ix_transfers_tx_hash", "ix_transfers_token_from",
-                       "ix_transfers_token_to"}
+    assert names == {"pk_transfers", "ix_transfers_tx_hash", "ix_transfers_token_from",
+                     "ix_transfers_token_to"}
     assert collations == {"C"}
 
 
