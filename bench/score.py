@@ -3,6 +3,7 @@
     .venv/bin/python bench/score.py            # 100k and 1M
     .venv/bin/python bench/score.py --sizes 100000
     .venv/bin/python bench/score.py --sizes 1000000 3000000 --daemon-blocks 200   # issue 23
+    .venv/bin/python bench/score.py --sizes 10000000 --keep-fixtures   # history written once
 
 A simulated history of the requested size (scale chosen to reach it) is written into a
 fresh Postgres database with COPY, then `amlmon score` runs as its own process: a full
@@ -32,6 +33,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -46,7 +50,9 @@ from monitor.scoring import service  # noqa: E402
 from monitor.scoring.config import load_rules_config  # noqa: E402
 from monitor.sim import generate  # noqa: E402
 from monitor.tokens import add_token, find_token  # noqa: E402
-from support.postgres import create_database, drop_database, postgres_server  # noqa: E402
+from support.postgres import (  # noqa: E402
+    clone_database, create_database, drop_database, postgres_server,
+)
 
 TOKEN = "0x" + "ab" * 20
 
@@ -70,6 +76,38 @@ def write_history(url: str, size: int) -> tuple[int, int]:
                                   records[start:start + 50_000], times)
     engine.dispose()
     return len(records), records[-1].block_number if records else 0
+
+
+def fresh_history(server: str, size: int, keep: bool) -> tuple[str, int, int]:
+    """A new database holding the history of `size`: (url, transfers, last block). With
+    `keep`, the history is written once into a fixture database and cloned from it."""
+    if not keep:
+        url = create_database(server, prefix="amlmon_bench_score")
+        db.upgrade(url)
+        return (url, *write_history(url, size))
+    fixture = make_url(server).set(drivername="postgresql+psycopg",
+                                   database=f"amlmon_bench_fixture_{size}")
+    template = fixture.render_as_string(hide_password=False)
+    try:
+        engine = db.make_engine(template)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except OperationalError:  # not written yet: write it under a temporary name, then
+        staging = create_database(server, prefix="amlmon_bench_staging")  # rename it, so
+        db.upgrade(staging)  # a run killed half-way leaves no half fixture behind
+        write_history(staging, size)
+        admin = make_url(server).set(database="postgres")
+        with psycopg.connect(admin.set(drivername="postgresql").render_as_string(
+                hide_password=False), autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{make_url(staging).database}" '
+                         f'RENAME TO "{fixture.database}"')
+    db.upgrade(template)  # a fixture from an older schema catches up
+    engine = db.make_engine(template)
+    with engine.connect() as conn:
+        n, last = conn.exec_driver_sql("SELECT count(*), max(block_number) FROM transfers").one()
+    engine.dispose()
+    return clone_database(template), int(n), int(last)
 
 
 def hubs(url: str, count: int = 5) -> list[str]:
@@ -224,15 +262,16 @@ def main() -> None:
                              "(issue 23's figures: 200)")
     parser.add_argument("--no-watchlist", action="store_true",
                         help="skip the daemon path with a 10,000-address watchlist")
+    parser.add_argument("--keep-fixtures", action="store_true",
+                        help="write each size's history once into a database kept between "
+                             "runs (amlmon_bench_fixture_<size>) and score a copy of it")
     parser.add_argument("--profile", metavar="PREFIX",
                         help="cProfile the middle daemon block into PREFIX-<size>-<path>.prof")
     args = parser.parse_args()
     with postgres_server() as server:
         for size in args.sizes:
-            url = create_database(server, prefix="amlmon_bench_score")
+            url, n, last = fresh_history(server, size, args.keep_fixtures)
             try:
-                db.upgrade(url)
-                n, last = write_history(url, size)
                 print(f"{n:,} transfers", flush=True)
                 seconds, peak, out = score(url)
                 print(f"  full run: {seconds:.1f} s, peak RSS {peak:.0f} MiB — {out}")

@@ -331,7 +331,9 @@ def refresh(session: Session, flows: Flows, marked: Iterable[str], old_n: int,
     by_leg: dict[int, tuple[int, Leg, bool]] = {}
     kept = {leg.id: leg for leg in wanted if leg.id in held}
     unheld = [leg for leg in wanted if leg.id not in held]
-    for row, k, outbound in match(unheld, token_id, flows.block, flows.tx,
+    blocks = ([leg.source_block for leg in unheld if leg.source_token == token_id]
+              + [leg.destination_block for leg in unheld if leg.destination_token == token_id])
+    for row, k, outbound in match(unheld, token_id, flows.block, flows.hash_of(blocks),
                                   lambda r: str(names[flows.src[r]]),
                                   lambda r: str(names[flows.dst[r]]),
                                   lambda r: float(flows.amount[r]) * 10.0 ** flows.decimals,

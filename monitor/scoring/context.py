@@ -72,11 +72,7 @@ class Context(Generic[Params]):
                  ) -> tuple[str, ...]:
         idx = np.unique(np.asarray(transfer_indices, dtype=np.int64))
         ordered = idx[np.argsort(self.flows.t[idx], kind="stable")][:MAX_EVIDENCE]
-        seen: dict[str, None] = {}
-        for i in ordered:
-            tx = self.flows.tx[i]
-            seen.setdefault(tx.decode() if isinstance(tx, bytes) else str(tx), None)
-        return tuple(seen)
+        return tuple(h for h in dict.fromkeys(self.flows.tx_hashes(ordered)) if h)
 
     def amount(self, value: float) -> str:
         """Token units for a sentence: 12,500.5."""

@@ -8,6 +8,7 @@ a million rows through the ORM.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +35,13 @@ class Flows:
     src: np.ndarray  # int64 address index
     dst: np.ndarray  # int64 address index
     amount: np.ndarray  # float64 token units
-    tx: np.ndarray  # tx hashes (fixed-width bytes from the database, or str)
     # Position within the block: log_index << 16 | sub_index (patterns name their transfers
     # by (block, log)); zeros when built without it (then blocks are unique per transfer).
     log: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    # Tx hashes per row when built in memory (tests, Spark shards); flows read from the
+    # database hold none and look them up through `hashes` (TxHashes).
+    tx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))
+    hashes: TxHashes | None = None
     frozen: dict[int, list[tuple[int, int | None]]] = field(default_factory=dict)
     """address index -> [(frozen at, unfrozen at or None)] from AddressFrozen events."""
     # Per row: the index into `legs` of the linked bridge transfer whose burn (a send to
@@ -54,6 +58,29 @@ class Flows:
             self.log = np.zeros(self.t.size, dtype=np.int64)
         if self.bridge.size != self.t.size:
             self.bridge = np.full(self.t.size, -1, dtype=np.int64)
+
+    def tx_hashes(self, rows: np.ndarray | Sequence[int]) -> list[str]:
+        """Each of `rows`' evidence: its tx hash when held, else its key (block and log
+        position) that monitor.scoring.evidence.resolve turns into the hash."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self.tx.size == self.n:
+            return [t.decode() if isinstance(t, bytes) else str(t) for t in self.tx[rows]]
+        return [f"#{b}:{p}" for b, p in zip(self.block[rows].tolist(),
+                                            self.log[rows].tolist(), strict=True)]
+
+    def hashes_at(self, blocks: Sequence[int] | np.ndarray) -> dict[tuple[int, int], str]:
+        """(block, log position) -> tx hash of every row in `blocks`."""
+        if self.tx.size == self.n and self.n:
+            wanted = np.asarray(blocks, dtype=np.int64)
+            rows = np.flatnonzero(np.isin(self.block, wanted))
+            return dict(zip(zip(self.block[rows].tolist(), self.log[rows].tolist(),
+                                strict=True), self.tx_hashes(rows), strict=True))
+        return self.hashes.at(blocks) if self.hashes is not None else {}
+
+    def hash_of(self, blocks: Sequence[int]) -> Callable[[int], str]:
+        """A row's tx hash, for rows in `blocks` (their hashes are read at once)."""
+        known = self.hashes_at(blocks)
+        return lambda r: known.get((int(self.block[r]), int(self.log[r])), "")
 
     def reindex(self) -> None:
         """Forget the per-address row index after rows were rewritten in place."""
@@ -147,7 +174,8 @@ class Flows:
         return Flows(
             token_id=self.token_id, decimals=self.decimals, addresses=self.addresses,
             t=self.t[rows], block=self.block[rows], src=self.src[rows], dst=self.dst[rows],
-            amount=self.amount[rows], tx=self.tx[rows], log=self.log[rows], frozen=self.frozen,
+            amount=self.amount[rows], log=self.log[rows], frozen=self.frozen,
+            tx=self.tx[rows] if self.tx.size == self.n else self.tx[:0], hashes=self.hashes,
             bridge=self.bridge[rows], legs=self.legs,
         )
 
@@ -159,27 +187,41 @@ def load_flows(session: Session, token: Token, legs: list[Leg] | None = None) ->
     """Every stored transfer of `token`, plus its freeze history. The burn and mint rows of
     `legs` (linked bridge transfers with a side on the token, monitor.scoring.bridges) are
     edges from their sender to their recipient."""
-    t, block, senders, receivers, amount, tx, log = _columns(session, token.id)
-    n = t.size
+    hashes = TxHashes(session.get_bind(), token.id)
+    numbering: dict[bytes, int] = {ZERO.encode(): 0}
+    t, block, src, dst, amount, log = _columns(
+        session, token.id, lambda a: numbering.setdefault(a, len(numbering)))
+    names = [a.decode() for a in numbering]
     legs = list(legs or [])
-    bridge = (rewrite_columns(legs, token.id, block, tx, senders, receivers, amount, log)
-              if legs else np.full(n, -1, dtype=np.int64))
-    # Index 0 is the zero address (mint/burn); the others follow in sorted order.
-    seen: dict[bytes, int] = {ZERO.encode(): 0}
-    # A dict numbers a million fixed-width addresses 4x faster than np.unique, which sorts
-    # the strings; only the few distinct ones are sorted afterwards.
-    first = np.fromiter((seen.setdefault(a, len(seen)) for a in senders.tolist()
-                         + receivers.tolist()), dtype=np.int64, count=2 * n)
-    distinct = np.array(list(seen), dtype="S42")
-    order = np.concatenate(([0], 1 + np.argsort(distinct[1:], kind="stable")))
+    if legs:
+        known = hashes.at(np.unique([leg.source_block for leg in legs]
+                                    + [leg.destination_block for leg in legs]))
+
+        def number(name: str) -> int:
+            found = numbering.setdefault(name.encode(), len(numbering))
+            if found == len(names):
+                names.append(name)
+            return found
+
+        bridge = rewrite_columns(legs, token.id, block,
+                                 lambda r: known.get((int(block[r]), int(log[r])), ""),
+                                 src, dst, names, number, amount, log)
+    else:
+        bridge = np.full(t.size, -1, dtype=np.int64)
+    # Index 0 is the zero address (mint/burn); the others follow in sorted order, so that
+    # the numbering does not depend on the order rows were read in.
+    distinct = np.array(names, dtype=object)
+    order = np.concatenate(([0], 1 + np.argsort(np.array(names[1:], dtype="S42"),
+                                                 kind="stable")))
     remap = np.empty_like(order)
     remap[order] = np.arange(order.size)
-    addresses = distinct[order].astype(str).astype(object)
-    inverse = remap[first]
+    np.take(remap, src, out=src)
+    np.take(remap, dst, out=dst)
+    amount /= 10.0 ** token.decimals
     flows = Flows(
-        token_id=token.id, decimals=token.decimals, addresses=addresses, t=t, block=block,
-        src=inverse[:n].astype(np.int64), dst=inverse[n:2 * n].astype(np.int64),
-        amount=amount / 10.0 ** token.decimals, tx=tx, log=log, bridge=bridge, legs=legs,
+        token_id=token.id, decimals=token.decimals, addresses=distinct[order], t=t,
+        block=block, src=src, dst=dst, amount=amount, log=log, bridge=bridge, legs=legs,
+        hashes=hashes,
     )
     flows.frozen = _freezes(session, token.id, flows)
     return flows
@@ -188,32 +230,31 @@ def load_flows(session: Session, token: Token, legs: list[Leg] | None = None) ->
 def extend_flows(session: Session, token: Token, flows: Flows, after_block: int) -> Flows:
     """`flows` plus the token's transfers in blocks after `after_block`: what ingest added
     since `flows` was loaded. New addresses get the next indices; existing ones keep theirs."""
-    t, block, senders, receivers, amount, tx, log = _columns(session, token.id, after_block)
-    n, known = t.size, flows.n_addresses
     # The numbering is kept with the flows: a block costs its own addresses, not a dict
     # of every address of the token.
     seen = flows.numbering()
+    known = flows.n_addresses
     fresh: list[str] = []
 
-    def number(a: bytes) -> int:
-        name = a.decode()
+    def number(address: bytes) -> int:
+        name = address.decode()
         found = seen.get(name)
         if found is None:
             found = seen[name] = known + len(fresh)
             fresh.append(name)
         return found
 
-    ids = np.fromiter((number(a) for a in senders.tolist() + receivers.tolist()),
-                      dtype=np.int64, count=2 * n)
+    t, block, src, dst, amount, log = _columns(session, token.id, number, after_block)
     added = np.array(fresh, dtype=object)
     extended = Flows(
         token_id=token.id, decimals=token.decimals,
         addresses=np.concatenate((flows.addresses, added)),
         t=_append(flows.t, t), block=_append(flows.block, block),
-        src=_append(flows.src, ids[:n]), dst=_append(flows.dst, ids[n:]),
+        src=_append(flows.src, src), dst=_append(flows.dst, dst),
         amount=_append(flows.amount, amount / 10.0 ** token.decimals),
-        tx=_append(flows.tx, tx), log=_append(flows.log, log),
-        bridge=_append(flows.bridge, np.full(n, -1, dtype=np.int64)), legs=flows.legs,
+        log=_append(flows.log, log),
+        bridge=_append(flows.bridge, np.full(t.size, -1, dtype=np.int64)), legs=flows.legs,
+        hashes=TxHashes(session.get_bind(), token.id),
     )
     extended._index = dict(flows._index)  # the prefix's rows are unchanged
     extended.frozen = _freezes(session, token.id, extended)
@@ -239,60 +280,112 @@ def _append(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     return buffer[:size]
 
 
-def _columns(session: Session, token_id: int, after_block: int = -1) -> tuple[np.ndarray, ...]:
-    """(time, block, sender, receiver, amount, tx hash, log position) arrays in chain order."""
+class TxHashes:
+    """The transaction hashes of a token's transfers, read by (block, log position) when a
+    reason names its evidence or a bridge leg is matched to its row. The scoring state does
+    not hold them: at 66 bytes a transfer they were its largest column, and only findings
+    need a few. Reads go through their own connection: scoring writes no transfers, so
+    what ingest committed is what they see."""
+
+    def __init__(self, bind: Any, token_id: int) -> None:
+        self.bind = bind
+        self.token_id = token_id
+
+    def at(self, blocks: np.ndarray | Sequence[int]) -> dict[tuple[int, int], str]:
+        """(block, log position) -> tx hash of every transfer of the token in `blocks`."""
+        wanted = sorted({int(b) for b in np.asarray(blocks, dtype=np.int64).tolist()})
+        if not wanted:
+            return {}
+        query = select(Transfer.block_number, Transfer.log_index, Transfer.sub_index,
+                       Transfer.tx_hash).where(Transfer.token_id == self.token_id,
+                                               Transfer.block_number.in_(wanted))
+        with self.bind.connect() as conn:
+            return {(int(b), (int(li) << 16) | int(si)): str(tx)
+                    for b, li, si, tx in conn.execute(query)}
+
+
+def _columns(session: Session, token_id: int, number: Callable[[bytes], int],
+             after_block: int = -1) -> tuple[np.ndarray, ...]:
+    """(time, block, sender, receiver, amount in base units, log position) arrays in
+    chain order; senders and receivers as numbered by `number` (address bytes -> its
+    number, a new one for an address not seen before)."""
     if session.get_bind().dialect.name == "postgresql":
-        return _copy_columns(session, token_id, after_block)
+        return _copy_columns(session, token_id, number, after_block)
     rows = session.execute(
         select(Transfer.block_time, Transfer.block_number, Transfer.from_address,
-               Transfer.to_address, Transfer.amount, Transfer.tx_hash, Transfer.log_index,
-               Transfer.sub_index)
+               Transfer.to_address, Transfer.amount, Transfer.log_index, Transfer.sub_index)
         .where(Transfer.token_id == token_id, Transfer.block_number > after_block)
         .order_by(Transfer.block_number, Transfer.log_index, Transfer.sub_index)
     ).all()
     return (
         np.array([int(as_utc(r[0]).timestamp()) for r in rows], dtype=np.int64),
         np.array([r[1] for r in rows], dtype=np.int64),
-        np.array([r[2] for r in rows], dtype="S42"),
-        np.array([r[3] for r in rows], dtype="S42"),
+        np.array([number(r[2].encode()) for r in rows], dtype=np.int64),
+        np.array([number(r[3].encode()) for r in rows], dtype=np.int64),
         np.array([float(r[4]) for r in rows], dtype=np.float64),
-        np.array([r[5] for r in rows], dtype="S66"),
-        np.array([(r[6] << 16) | r[7] for r in rows], dtype=np.int64),
+        np.array([(r[5] << 16) | r[6] for r in rows], dtype=np.int64),
     )
 
 
-# Binary COPY rows of (int8, int8, text(42), text(42), float8, text(66), int8) are fixed-width:
-# each field is a 4-byte length and its bytes, after a 2-byte field count.
+# Binary COPY rows of (int8, int8, text(42), text(42), float8, int8) are fixed-width: each
+# field is a 4-byte length and its bytes, after a 2-byte field count.
 _ROW = np.dtype([
     ("nfields", ">i2"), ("l0", ">i4"), ("t", ">i8"), ("l1", ">i4"), ("block", ">i8"),
     ("l2", ">i4"), ("src", "S42"), ("l3", ">i4"), ("dst", "S42"), ("l4", ">i4"),
-    ("amount", ">f8"), ("l5", ">i4"), ("tx", "S66"), ("l6", ">i4"), ("log", ">i8"),
+    ("amount", ">f8"), ("l5", ">i4"), ("log", ">i8"),
 ])
 _HEADER = 19  # PGCOPY signature, flags, header-extension length
+_BATCH = 1 << 16  # rows parsed at a time: the raw rows never exceed ~10 MB
 
 
-def _copy_columns(session: Session, token_id: int, after_block: int) -> tuple[np.ndarray, ...]:
-    """The token's transfers as column arrays, straight from a binary COPY."""
+def _copy_columns(session: Session, token_id: int, number: Callable[[bytes], int],
+                  after_block: int) -> tuple[np.ndarray, ...]:
+    """The token's transfers as column arrays, parsed from a binary COPY batch by batch:
+    only the columns the state keeps are held, and addresses are numbered per batch
+    (each distinct address of a batch looked up once), never one Python object a row."""
     raw = session.connection().connection.driver_connection
     assert isinstance(raw, psycopg.Connection)
     query = (
         "COPY (SELECT extract(epoch FROM block_time)::int8, block_number, from_address, "
-        "to_address, amount::float8, tx_hash, (log_index::int8 << 16) | sub_index "
+        "to_address, amount::float8, (log_index::int8 << 16) | sub_index "
         f"FROM transfers WHERE token_id = {int(token_id)} "
         f"AND block_number > {int(after_block)} "
         "ORDER BY block_number, log_index, sub_index) TO STDOUT (FORMAT binary)"
     )
-    buffer = bytearray()
+    parts: list[list[np.ndarray | None]] = []
+    pending = bytearray()
+    skip = _HEADER
     with raw.cursor() as cur, cur.copy(query) as copy:
         for chunk in copy:
-            buffer += chunk
-    body = memoryview(buffer)[_HEADER:len(buffer) - 2]  # minus the -1 trailer
+            pending += chunk
+            if len(pending) - skip >= _BATCH * _ROW.itemsize:
+                whole = (len(pending) - skip) // _ROW.itemsize * _ROW.itemsize
+                parts.append(_parse(pending[skip:skip + whole], number))
+                del pending[:skip + whole]
+                skip = 0
+    whole = (len(pending) - skip - 2) // _ROW.itemsize * _ROW.itemsize  # minus the trailer
+    if whole > 0 or not parts:
+        parts.append(_parse(pending[skip:skip + max(whole, 0)], number))
+    # Column by column, so that at most one column is held twice.
+    columns = []
+    for k in range(6):
+        columns.append(np.concatenate([part[k] for part in parts]))
+        for part in parts:
+            part[k] = None
+    return tuple(columns)
+
+
+def _parse(body: bytes | bytearray, number: Callable[[bytes], int]) -> list[np.ndarray | None]:
     rows = np.frombuffer(body, dtype=_ROW)
-    if rows.size and not ((rows["l2"] == 42).all() and (rows["l5"] == 66).all()):
+    if rows.size and not ((rows["l2"] == 42).all() and (rows["l3"] == 42).all()):
         raise ValueError("unexpected transfer row layout in binary COPY")
-    return (rows["t"].astype(np.int64), rows["block"].astype(np.int64), rows["src"].copy(),
-            rows["dst"].copy(), rows["amount"].astype(np.float64), rows["tx"].copy(),
-            rows["log"].astype(np.int64))
+    distinct, inverse = np.unique(np.concatenate((rows["src"], rows["dst"])),
+                                  return_inverse=True)
+    ids = np.fromiter((number(a) for a in distinct.tolist()), dtype=np.int64,
+                      count=distinct.size)[inverse]
+    n = rows.size
+    return [rows["t"].astype(np.int64), rows["block"].astype(np.int64), ids[:n].copy(),
+            ids[n:].copy(), rows["amount"].astype(np.float64), rows["log"].astype(np.int64)]
 
 
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -24,8 +24,6 @@ labelled laundering, when that is among them.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -237,10 +235,6 @@ def _evidence(scored: Scored, address: int, top: list[str], known: np.ndarray) -
         flows = scored.flows
         rows = np.union1d(flows.sent(address), flows.received(address))
         other = np.where(flows.src[rows] == address, flows.dst[rows], flows.src[rows])
-        for row in rows[known[other] > 0][:MAX_EVIDENCE]:
-            found.setdefault(_tx(flows.tx[row]), None)
+        found.update(dict.fromkeys(h for h in flows.tx_hashes(rows[known[other] > 0]
+                                                              [:MAX_EVIDENCE]) if h))
     return list(found)[:MAX_EVIDENCE]
-
-
-def _tx(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 
@@ -66,18 +65,14 @@ class Leg:
         return replace(self, onward=(), previous=(), spread=None)
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def match(legs: Sequence[Leg], token_id: int, block: np.ndarray, tx: np.ndarray,
+def match(legs: Sequence[Leg], token_id: int, block: np.ndarray, tx: Callable[[int], str],
           sender: Callable[[int], str], receiver: Callable[[int], str],
           amount: Callable[[int], float], log: np.ndarray, taken: np.ndarray,
           ) -> list[tuple[int, int, bool]]:
     """(row, leg position in `legs`, outbound) for each leg whose burn (its source side on
     `token_id`) or mint (its destination side) is among the rows. `block` is ascending;
-    `taken` marks rows already rewritten (each row carries one leg); `amount` gives a row's
-    amount in base units."""
+    `taken` marks rows already rewritten (each row carries one leg); `tx` gives a row's
+    transaction hash and `amount` its amount in base units."""
     found = []
     for k, leg in enumerate(legs):
         for outbound in (True, False):
@@ -90,7 +85,7 @@ def match(legs: Sequence[Leg], token_id: int, block: np.ndarray, tx: np.ndarray,
             lo, hi = np.searchsorted(block, at, "left"), np.searchsorted(block, at, "right")
             candidates = []
             for row in range(int(lo), int(hi)):
-                if taken[row] or _text(tx[row]).lower() != tx_hash:
+                if taken[row] or tx(row).lower() != tx_hash:
                     continue
                 ends = (sender(row), receiver(row))
                 if ends == ((leg.sender, ZERO) if outbound else (ZERO, leg.recipient)):
@@ -108,20 +103,22 @@ def match(legs: Sequence[Leg], token_id: int, block: np.ndarray, tx: np.ndarray,
     return found
 
 
-def rewrite_columns(legs: list[Leg], token_id: int, block: np.ndarray, tx: np.ndarray,
-                    senders: np.ndarray, receivers: np.ndarray, amount: np.ndarray,
+def rewrite_columns(legs: list[Leg], token_id: int, block: np.ndarray,
+                    tx: Callable[[int], str], senders: np.ndarray, receivers: np.ndarray,
+                    names: list[str], number: Callable[[str], int], amount: np.ndarray,
                     log: np.ndarray) -> np.ndarray:
-    """Rewrite the burn and mint rows of `legs` in raw columns (addresses as S42 bytes,
-    amounts as float base units) in place; the leg index per row (-1: none)."""
+    """Rewrite the burn and mint rows of `legs` in place: `senders` and `receivers` are
+    address numbers (`names` lists them, `number` numbers one, new or not), amounts float
+    base units. The leg index per row (-1: none)."""
     bridge = np.full(block.size, -1, dtype=np.int64)
     taken = np.zeros(block.size, dtype=bool)
     for row, k, outbound in match(legs, token_id, block, tx,
-                                  lambda r: _text(senders[r]), lambda r: _text(receivers[r]),
+                                  lambda r: names[senders[r]], lambda r: names[receivers[r]],
                                   lambda r: float(amount[r]), log, taken):
         if legs[k].sender != legs[k].recipient:  # a self-bridge has no counterparty
             if outbound:
-                receivers[row] = legs[k].recipient.encode()
+                receivers[row] = number(legs[k].recipient)
             else:
-                senders[row] = legs[k].sender.encode()
+                senders[row] = number(legs[k].sender)
         bridge[row] = k
     return bridge

@@ -31,6 +31,7 @@ from monitor.ranker import store as rankers
 from monitor.ranker.model import Learned
 from monitor.scoring import (
     bridges,
+    evidence,
     incremental,
     learned,
     pattern_store,
@@ -168,6 +169,8 @@ def run(
                                                full=kind == "full" or rebuild,
                                                run_id=score_run.id, ranked=ranked,
                                                bridged=bridged, bridged_since=since)
+    # The ranker re-ranks every address, so its reasons may name new transfers anywhere.
+    evidence.resolve(scored, None if region is None or ranked is not None else region)
     pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
                                      config.patterns.role_weights)
     suppressed = suppressions.Active(session, token.id, config.weights, now)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Pattern, PatternMember, ScoreRun
 from monitor import db
 from monitor.reports.patterns import pattern_report
-from monitor.scoring import evaluate, queue, service
+from monitor.scoring import evaluate, evidence, queue, service
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.scores import current_scores
 from monitor.tokens import add_token
@@ -313,8 +313,9 @@ def test_a_late_link_and_a_reorg_reach_the_long_lived_process(
         with sessions() as session:
             flows = service.load(session, token(session, token_id), DEFAULTS)
         feats = evaluate.compute_features(flows, DEFAULTS)
-        _, patterns = evaluate.findings(flows, feats, DEFAULTS, state.stats, {},
-                                        evaluate.LOCAL_RULES)
+        full, patterns = evaluate.findings(flows, feats, DEFAULTS, state.stats, {},
+                                           evaluate.LOCAL_RULES)
+        evidence.resolve_findings(flows, full, patterns)
         assert state.patterns == patterns
     with db.transaction(sessions) as session:
         world.unlink(session, late)
@@ -385,6 +386,7 @@ def test_incremental_runs_equal_a_full_evaluation_block_by_block_across_chains(
             feats = evaluate.compute_features(flows, DEFAULTS)
             full, patterns = evaluate.findings(flows, feats, DEFAULTS, state.stats, {},
                                                evaluate.LOCAL_RULES)
+            evidence.resolve_findings(flows, full, patterns)
             mine, held = _named_state(state)
             names = flows.addresses
             assert held == _named_patterns(patterns, names), (step, token_id)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AddressScore, Pattern, PatternMember, PatternTransfer, ScoreRun, Token, Transfer
 from monitor import db
 from monitor.addresses import checksum
-from monitor.scoring import evaluate, service
+from monitor.scoring import evaluate, evidence, service
 from monitor.scoring.config import DEFAULTS, ROLES
 from monitor.scoring.flows import load_flows
 from monitor.scoring.scores import current_scores
@@ -174,7 +174,7 @@ def test_incremental_run_rescores_the_neighbourhood_as_a_full_run_would(world: W
     assert state is not None and state.flows.n == old_flows.n + 9 == fresh.n
     assert list(state.flows.addresses[-8:]) == recipients  # appended, not reloaded
     assert state.fitted is fitted  # the forest is refitted by full runs only
-    rows = [sorted(zip(f.addresses[f.src], f.addresses[f.dst], f.amount, f.tx.astype(str),
+    rows = [sorted(zip(f.addresses[f.src], f.addresses[f.dst], f.amount, f.log,
                        strict=True)) for f in (state.flows, fresh)]
     assert rows[0] == rows[1]
 
@@ -193,6 +193,7 @@ def test_incremental_run_rescores_the_neighbourhood_as_a_full_run_would(world: W
     # evaluation with the same forest and yardsticks gives: for every address.
     assert incremental.addresses_scored < fresh.n_addresses / 2
     full, patterns = evaluate.findings(state.flows, state.features, DEFAULTS, stats, {})
+    evidence.resolve_findings(state.flows, full, patterns)
     assert state.patterns == patterns
     mine = {a: {k: v for k, v in r.items() if k != "anomaly"} for a, r in state.raw.items()}
     assert {a: r for a, r in mine.items() if r} == full

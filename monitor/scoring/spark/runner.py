@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from monitor.ranker.model import Learned
-from monitor.scoring import evaluate, learned, population, service
+from monitor.scoring import evaluate, evidence, learned, population, service
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.features import Features
@@ -64,11 +64,6 @@ def session(master: str, app_name: str = "amlmon", shuffle_partitions: int = 8,
     return builder.getOrCreate()
 
 
-def _text(tx: np.ndarray) -> np.ndarray:
-    return np.array([t.decode() if isinstance(t, bytes) else str(t) for t in tx.tolist()],
-                    dtype=object)
-
-
 def transfers_frame(spark: Any, flows: Flows, feats: Features) -> Any:
     """The token's transfers as a Spark DataFrame (view `transfers`), with the per-transfer
     feature helpers the rules read."""
@@ -77,7 +72,7 @@ def transfers_frame(spark: Any, flows: Flows, feats: Features) -> Any:
     frame = pd.DataFrame({
         "row": np.arange(flows.n, dtype=np.int64), "t": flows.t, "block": flows.block,
         "log": flows.log, "src": flows.src, "dst": flows.dst, "amount": flows.amount,
-        "tx": _text(flows.tx), "bridge": flows.bridge, "recv_new": feats.recv_new,
+        "bridge": flows.bridge, "recv_new": feats.recv_new,
         "send_first": feats.send_first, "hold_seconds": feats.hold_seconds,
         "last_receipt": feats.last_receipt})
     df = spark.createDataFrame(frame).cache()
@@ -109,7 +104,7 @@ def _judge(held: Any) -> Any:
                       block=frame["block"].to_numpy(np.int64),
                       src=frame["src"].to_numpy(np.int64), dst=frame["dst"].to_numpy(np.int64),
                       amount=frame["amount"].to_numpy(np.float64),
-                      tx=frame["tx"].to_numpy(object), log=frame["log"].to_numpy(np.int64),
+                      log=frame["log"].to_numpy(np.int64),
                       frozen=shared["frozen"], bridge=frame["bridge"].to_numpy(np.int64),
                       legs=shared["legs"])
         found = shards.judge(flows, feats, shared["config"], shared["stats"], shared["sides"],
@@ -192,6 +187,7 @@ def evaluate_spark(spark: Any, flows: Flows, config: RulesConfig,
         found: Iterable[shards.Found] = [pickle.loads(r["payload"]) for r in rows]
         lap("shards")
         scored = shards.assemble(flows, plan, config, index, found)
+        evidence.resolve(scored)  # the shards hold no tx hashes: their evidence names keys
         lap("assemble_forest")
         log.info("spark run of %s transfers: %s", flows.n, seconds)
         return scored
