@@ -95,6 +95,9 @@ class Scored:
     # key -> (pattern, signature) as monitor.scoring.pattern_store.sync last wrote them.
     signed: dict[str, tuple[Pattern, str]] = field(default_factory=dict, compare=False,
                                                    repr=False)
+    # What rules keep between the runs of a long-lived process, so that a block does not
+    # cost the token's history (watchlist_exposure's pair sums); `Context.shared["kept"]`.
+    kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def set_reasons(self, address: int, reasons: dict[str, Reason],
                     config: RulesConfig) -> None:
@@ -119,11 +122,15 @@ def listing_index(flows: Flows, listings: dict[str, list[Listing]] | None,
 def contexts(flows: Flows, feats: features.Features, config: RulesConfig,
              stats: population.Yardsticks, listings: dict[int, list[Listing]],
              focus: np.ndarray | None = None,
-             sides: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Context[Any]]:
+             sides: tuple[np.ndarray, np.ndarray] | None = None,
+             kept: dict[str, Any] | None = None) -> dict[str, Context[Any]]:
     """One context per rule, sharing what one rule computes for another. `sides` are the
     service wallets and deposit addresses of the whole token (population.sides), for
-    rules running on a neighbourhood's transfers."""
+    rules running on a neighbourhood's transfers; `kept`, what rules keep between runs
+    (Scored.kept), for rules running on the whole token."""
     shared: dict[str, Any] = {} if sides is None else {"sides": sides}
+    if kept is not None:
+        shared["kept"] = kept
     return {rule: Context(flows, feats, getattr(config.rules, rule), stats, listings, focus,
                           config, shared)
             for rule in (*PATTERN_RULES, *ADDRESS_RULES)}
@@ -161,11 +168,12 @@ def pattern_reasons(patterns: Iterable[Pattern], config: RulesConfig,
 
 def findings(flows: Flows, feats: features.Features, config: RulesConfig,
              stats: population.Yardsticks, listings: dict[int, list[Listing]],
-             rules: Iterable[str] = tuple(ADDRESS_RULES)) -> tuple[Reasons, Patterns]:
+             rules: Iterable[str] = tuple(ADDRESS_RULES), kept: dict[str, Any] | None = None,
+             ) -> tuple[Reasons, Patterns]:
     """Every rule's reasons (the anomaly model's aside) and the patterns, judged by the
     given yardsticks: what a full evaluation finds, and what an incremental run must
-    equal."""
-    ctxs = contexts(flows, feats, config, stats, listings)
+    equal. `kept`: filled with what rules keep for later runs (Scored.kept)."""
+    ctxs = contexts(flows, feats, config, stats, listings, kept=kept)
     patterns = find_patterns(ctxs)
     raw = address_reasons(ctxs, rules)
     merge(raw, pattern_reasons(patterns.values(), config))
@@ -186,7 +194,9 @@ def evaluate(
     """
     feats = compute_features(flows, config)
     stats = population.measure(flows, feats, config, permissioned)
-    raw, patterns = findings(flows, feats, config, stats, listing_index(flows, listings))
+    kept: dict[str, Any] = {}
+    raw, patterns = findings(flows, feats, config, stats, listing_index(flows, listings),
+                             kept=kept)
     # Rows in address order, not index order: an appended-to cache numbers new addresses
     # last, and the forest's subsampling must not depend on that.
     rows = 1 + np.argsort(flows.addresses[1:].astype(str), kind="stable")
@@ -194,7 +204,7 @@ def evaluate(
     for address, text in result.explanations.items():
         raw.setdefault(address, {})["anomaly"] = anomaly_reason(result.scores[address], text)
     scored = Scored(flows, {}, {}, result.scores, feats, result.model, {}, stats,
-                    result.fitted, patterns)
+                    result.fitted, patterns, kept=kept)
     for address, reasons in raw.items():
         scored.set_reasons(address, reasons, config)
     return scored

@@ -17,9 +17,12 @@ forest, each address's rule reasons). When new blocks arrive:
    the pattern;
 3. the rules run on the transfers of that neighbourhood and of its low-degree
    counterparties (a scatter-gather's mules, a chain's hops), with the token-wide
-   features. Patterns anchored in the neighbourhood are found again and replace the
-   ones held; the others stand, and every member of a pattern that changed gets its
-   reasons again. The watchlist rules, whose taint crosses hubs, run on the whole token
+   features; a busy address of the neighbourhood whose features prove that no local
+   rule can find anything of its own (`settled`: a service wallet that neither burst nor
+   woke up) is left out, with its history. Patterns anchored in the neighbourhood are
+   found again and replace the ones held; the others stand, and every member of a
+   pattern that changed gets its reasons again. The watchlist rules, whose taint crosses
+   hubs, run on the whole token (over the pair sums they keep, grown by the new rows)
    and re-score whoever's exposure changed;
 4. the neighbourhood is scored by the forest fitted in the last full run, against that
    run's token-wide statistics (the "large transfer" quantile).
@@ -36,7 +39,9 @@ import numpy as np
 from monitor.scoring import bridges, evaluate, learned, population
 from monitor.scoring.config import RulesConfig
 from monitor.scoring.evaluate import Scored
-from monitor.scoring.flows import Flows
+from monitor.scoring.features import Features
+from monitor.scoring.flows import Flows, unique_ints
+from monitor.scoring.rules import dormant_reactivation, velocity_burst
 from monitor.watchlist.service import Listing
 
 
@@ -87,6 +92,30 @@ def neighbourhood(flows: Flows, degree: np.ndarray, seeds: np.ndarray, limit: in
     return np.flatnonzero(level >= 0)
 
 
+def settled(flows: Flows, feats: Features, config: RulesConfig, stats: population.Yardsticks,
+            service: np.ndarray, addresses: np.ndarray) -> np.ndarray:
+    """Those of `addresses` for which no local rule can have a finding of their own (a
+    pattern anchored there, a hit), proven from what is held of them, not from their rows:
+    a service wallet is never the anchor of a graph typology (each rule leaves service
+    wallets out, and cycles, chains and relays are made of low-degree addresses), so only
+    velocity_burst and dormant_reactivation could judge it, and its features say whether
+    either can (their `may_` checks); an address that was frozen or sent or received a
+    bridge transfer is judged by its rows. The rules then need none of a settled hub's
+    history: its transfers with the rest of the neighbourhood come with the others' rows."""
+    rules = config.rules
+    if addresses.size == 0:
+        return addresses
+    bridged = {end for leg in flows.legs for end in (leg.sender, leg.recipient)}
+    free = np.array([a not in flows.frozen and str(flows.addresses[a]) not in bridged
+                     for a in addresses.tolist()], dtype=bool)
+    windows = dict(config.feature_windows)
+    quiet = (service[addresses] & free
+             & ~velocity_burst.may_hit(feats, rules.velocity_burst, windows, addresses)
+             & ~dormant_reactivation.may_wake(feats, rules.dormant_reactivation, stats,
+                                              addresses))
+    return addresses[quiet]
+
+
 def _grown(mask: np.ndarray, size: int) -> np.ndarray:
     """`mask` (per address of the flows before) padded with False for new addresses."""
     return np.r_[mask, np.zeros(size - mask.size, dtype=bool)]
@@ -126,6 +155,7 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
         seeds = np.union1d(seeds, linked)
         if rewritten.size:
             held = None  # rows changed in place: summed again below
+            state.kept.clear()  # and so are what the rules kept
     member_before = np.ones(flows.n_addresses, dtype=bool)  # a new address had none
     member_before[:old_addresses] = degree_before
     before = [_grown(side, flows.n_addresses) for side in before_sides]
@@ -143,16 +173,23 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     degree = population.degree(feats)
     open_seeds = (member_before & ~(before[0] & sides[0])) | changed_side
     region = neighbourhood(flows, degree, seeds, limit, open_seeds)
-    rows = flows.rows_touching(region)
-    ends = np.union1d(flows.src[rows], flows.dst[rows])
-    rows = flows.rows_touching(np.union1d(region, ends[(degree[ends] <= limit) & (ends != 0)]))
+    in_region = np.zeros(flows.n_addresses, dtype=bool)
+    in_region[region] = True
+    # The rules judge the region but its settled hubs, which have no findings of their
+    # own: so a hub's history (a third of the token's) is not read every block.
+    judged = np.setdiff1d(region, settled(flows, feats, config, state.stats, sides[0],
+                                          region[degree[region] > limit]))
+    rows = flows.rows_touching(judged)
+    ends = unique_ints(np.concatenate((flows.src[rows], flows.dst[rows])))
+    rows = flows.rows_touching(np.union1d(judged, ends[(degree[ends] <= limit) & (ends != 0)]))
     focus = np.zeros(flows.n_addresses, dtype=bool)
-    focus[region] = True
+    focus[judged] = True
     local = evaluate.contexts(flows.subset(rows), feats.restricted(rows, flows.n), config,
                               state.stats, listings, focus, sides)
     found = evaluate.find_patterns(local)
-    # Patterns anchored in the region are found again; the others stand.
-    dropped = [key for key, p in state.patterns.items() if focus[p.anchor]]
+    # Patterns anchored in the region are found again (a settled hub has none); the
+    # others stand.
+    dropped = [key for key, p in state.patterns.items() if in_region[p.anchor]]
     affected = set(region.tolist())
     for key in dropped:
         affected.update(state.patterns.pop(key).members)
@@ -161,12 +198,11 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
         affected.update(pattern.members)
     address_found = evaluate.address_reasons(local, evaluate.LOCAL_RULES)
     exposure = (evaluate.address_reasons(evaluate.contexts(flows, feats, config, state.stats,
-                                                           listings),
+                                                           listings, kept=state.kept),
                                          evaluate.GLOBAL_RULES) if listings else {})
     members = evaluate.pattern_reasons(
         (p for p in state.patterns.values() if affected.intersection(p.members)), config,
         affected)
-    in_region = set(region.tolist())
     changed = set(affected)
     for address in set(exposure) | {a for a, r in state.raw.items()
                                     if any(rule in r for rule in evaluate.GLOBAL_RULES)}:
@@ -183,7 +219,7 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
         scores[rescored], explanations = state.fitted.score(feats.matrix, rescored)
     for address in changed:
         held = state.raw.get(address, {})
-        if address in in_region:
+        if in_region[address]:
             reasons = dict(address_found.get(address, {}))
         else:  # keeps its own findings; its pattern and exposure findings are redone
             reasons = {k: v for k, v in held.items() if k in evaluate.LOCAL_RULES}

@@ -20,6 +20,7 @@ from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import Flows
 from monitor.sim import History, generate, generate_independent
 from monitor.sim.history import SimTransfer
+from monitor.watchlist.service import Listing
 from support.flows import (
     HOLDERS,
     ISSUER,
@@ -32,15 +33,22 @@ from support.flows import (
 
 
 def _assert_equals_a_full_evaluation(state: evaluate.Scored, flows: Flows,
-                                     region: np.ndarray) -> None:
+                                     region: np.ndarray,
+                                     listings: dict[int, list[Listing]] | None = None) -> None:
     """Features, patterns and every address's reasons as a full evaluation of `flows` gives
-    them with the state's forest and yardsticks; the region's anomaly reasons too."""
+    them with the state's forest and yardsticks (and the watchlist findings, given
+    `listings`); the region's anomaly reasons too."""
     fitted, stats = state.fitted, state.stats
     assert fitted is not None
     reference = evaluate.compute_features(flows, DEFAULTS)
     np.testing.assert_allclose(state.features.matrix[1:], reference.matrix[1:])
-    full, patterns = evaluate.findings(flows, reference, DEFAULTS, stats, {},
-                                       evaluate.LOCAL_RULES)
+    for name in ("first_seen", "last_seen", "in_value", "out_value", "bought_value",
+                 "active_days"):  # what rules and settled hubs read beside the matrix
+        np.testing.assert_allclose(getattr(state.features, name)[1:],
+                                   getattr(reference, name)[1:], err_msg=name)
+    full, patterns = evaluate.findings(flows, reference, DEFAULTS, stats, listings or {},
+                                       tuple(evaluate.ADDRESS_RULES) if listings
+                                       else evaluate.LOCAL_RULES)
     assert state.patterns == patterns, sorted(set(state.patterns) ^ set(patterns))
     mine = {a: {k: v for k, v in r.items() if k != "anomaly"} for a, r in state.raw.items()}
     mine = {a: r for a, r in mine.items() if r}
@@ -105,6 +113,46 @@ def test_incremental_state_equals_a_full_evaluation_after_every_step(kind: str,
         _assert_equals_a_full_evaluation(state, flows, region)
     # A step re-scores a part of the token, not all of it.
     assert float(np.median(rescored)) < len(numbering) / 2, rescored
+
+
+def test_watchlist_exposure_kept_up_block_by_block_equals_a_full_evaluation() -> None:
+    """With a sanctions list naming a few holders of a hub-heavy history (so taint crosses
+    the hubs), the exposure findings an incremental run keeps up from the pair sums it
+    holds equal a full evaluation's after every step."""
+    history = _hub_heavy(11)
+    total = len(history.transfers)
+    numbering = [ZERO]
+    start = int(total * 0.6)
+    first = history_flows(history, start, numbering)
+    rng = random.Random(3)
+    listed = rng.sample(range(1, first.n_addresses), 4)
+    listings = {a: [Listing("sdn", "sanctioned", None)] for a in listed}
+    by_name = {str(first.addresses[a]): entries for a, entries in listings.items()}
+    state = evaluate.evaluate(first, DEFAULTS, by_name)
+    assert any("watchlist_exposure" in r for r in state.raw.values())
+    for count in np.linspace(start, total, 25).astype(int)[1:]:
+        flows = history_flows(history, int(count), numbering)
+        region = incremental.rescore(state, flows, DEFAULTS, listings)
+        _assert_equals_a_full_evaluation(state, flows, region, listings)
+
+
+def test_a_service_hub_is_settled_by_its_features() -> None:
+    """The hubs of a hub-heavy history are service wallets that neither burst nor woke up:
+    no local rule can find anything of their own, so an incremental run does not give the
+    rules their histories (the block-by-block test above proves the result unchanged)."""
+    history = _hub_heavy(7)
+    flows = history_flows(history, len(history.transfers), [ZERO])
+    state = evaluate.evaluate(flows, DEFAULTS)
+    hubs = np.flatnonzero(np.isin(flows.addresses, [f"0x{k:02x}" + "e" * 38
+                                                    for k in range(3)]))
+    assert hubs.size == 3
+    sides = population.sides(state.stats, flows, state.features)
+    settled = incremental.settled(flows, state.features, DEFAULTS, state.stats, sides[0], hubs)
+    assert sorted(settled.tolist()) == sorted(hubs.tolist())
+    # A frozen hub is judged by its rows.
+    flows.frozen[int(hubs[0])] = [(0, None)]
+    settled = incremental.settled(flows, state.features, DEFAULTS, state.stats, sides[0], hubs)
+    assert int(hubs[0]) not in settled.tolist()
 
 
 def test_a_busy_wallet_that_is_no_service_wallet_re_scores_its_new_transfer_not_its_past() -> None:

@@ -20,15 +20,32 @@ import numpy as np
 
 from monitor.scoring.config import DormantReactivation
 from monitor.scoring.context import Context
+from monitor.scoring.features import DAY, Features
 from monitor.scoring.patterns import Pattern, anchored, build
+from monitor.scoring.population import Yardsticks
 from monitor.scoring.rules import duration, scale, share
+
+
+def long_silence(p: DormantReactivation, stats: Yardsticks) -> float:
+    """Seconds of silence from which a holder is dormant on this token."""
+    return max(float(p.min_dormant_seconds), stats.long_silence)
+
+
+def may_wake(feats: Features, p: DormantReactivation, stats: Yardsticks,
+             addresses: np.ndarray) -> np.ndarray:
+    """Bool per address: whether it was ever silent long enough to wake up, by its longest
+    silence (a feature, in days: rounded back to the whole seconds it was measured in). An
+    incremental run need not give the rule a hub's history when this is False
+    (monitor.scoring.incremental)."""
+    longest = np.rint(feats.column("max_gap_days")[addresses] * DAY)
+    return longest >= long_silence(p, stats) - 1  # a second of leeway for the rounding
 
 
 def detect(ctx: Context[DormantReactivation]) -> list[Pattern]:
     p, f, feats = ctx.params, ctx.flows, ctx.features
     if f.n == 0:
         return []
-    long = max(float(p.min_dormant_seconds), ctx.stats.long_silence)
+    long = long_silence(p, ctx.stats)
     who = np.concatenate((f.src, f.dst))
     rows = np.concatenate((np.arange(f.n), np.arange(f.n)))
     real = (who != 0) & ctx.wanted(who)

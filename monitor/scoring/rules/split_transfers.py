@@ -77,6 +77,9 @@ def detect(ctx: Context[SplitTransfers]) -> list[Pattern]:
     window = int(p.window_seconds)
     found = []
     for sender, receiver, count, rarity in zip(*split_pairs(ctx), strict=True):
+        # Pairs kept for fan_in (a receiver in focus) are not this rule's to judge.
+        if ctx.focus is not None and not ctx.focus[sender]:
+            continue
         weight = float(grade(rarity, p.rare_share, p.fade_decades))
         score = weight * scale(float(count), p.min_transfers, 4 * p.min_transfers, floor=55,
                                cap=85)
@@ -84,8 +87,6 @@ def detect(ctx: Context[SplitTransfers]) -> list[Pattern]:
             continue
         deposit = bool(ctx.service()[receiver] or ctx.deposit()[receiver])
         sender, receiver = int(sender), int(receiver)
-        if ctx.focus is not None and not ctx.focus[sender]:
-            continue
         kind = "service wallet or deposit address" if deposit else "receiver"
         used = _busiest(f, sender, receiver, window)
         span = float(f.t[used].max() - f.t[used].min())

@@ -14,6 +14,7 @@ import numpy as np
 
 from monitor.scoring.config import VelocityBurst
 from monitor.scoring.context import Context, Hit
+from monitor.scoring.features import Features
 from monitor.scoring.flows import unique_ints
 from monitor.scoring.rules import best_windows, duration, scale
 
@@ -52,6 +53,26 @@ def detect(ctx: Context[VelocityBurst]) -> list[Hit]:
         score = scale(factor, p.min_factor, 10 * p.min_factor, floor=55)
         hits.append(Hit(int(address), score, detail, ctx.evidence(idx)))
     return hits
+
+
+def may_hit(feats: Features, p: VelocityBurst, windows: dict[str, int],
+            addresses: np.ndarray) -> np.ndarray:
+    """Bool per address: whether `detect` can find a burst for it over its whole history,
+    judged from its features as `detect` judges its rows (the busiest window's count is the
+    feature of the same window, its days are its active days); True where no feature
+    window is the rule's. An incremental run need not give the rule a hub's history when
+    this is False (monitor.scoring.incremental)."""
+    window = int(p.window_seconds)
+    label = next((name for name, seconds in windows.items() if int(seconds) == window), None)
+    if label is None:
+        return np.ones(addresses.size, dtype=bool)
+    count = feats.column(f"max_transfers_{label}")[addresses]
+    total = (feats.column("in_count") + feats.column("out_count"))[addresses]
+    active_hours = np.maximum(
+        feats.active_days[addresses] * p.active_hours_per_day * 3600 / window, 1)
+    expected = np.maximum((total - count) / active_hours, p.baseline_floor)
+    # A hair of leeway: a factor this close to the bar is left to `detect` itself.
+    return (count >= p.min_transfers) & (count / expected >= p.min_factor * (1 - 1e-9))
 
 
 def _distributes_fresh_mint(ctx: Context[VelocityBurst], address: int, idx: np.ndarray) -> bool:

@@ -24,7 +24,7 @@ from scipy import sparse
 from monitor.addresses import checksum
 from monitor.scoring.config import FixedScore, WatchlistExposure
 from monitor.scoring.context import Context, Hit
-from monitor.scoring.flows import Flows
+from monitor.scoring.flows import Flows, unique_ints
 from monitor.scoring.rules import scale
 
 # EIP-55 forms, remembered: every exposed address's path is spelled out on every run,
@@ -47,9 +47,7 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
     if not listed or f.n == 0:
         return []
     n_a = f.n_addresses
-    real = (f.src != 0) & (f.dst != 0)
-    src, dst, amount = f.src[real], f.dst[real], f.amount[real]
-    flow = sparse.csr_matrix((amount, (src, dst)), shape=(n_a, n_a))
+    flow = _pairs(ctx).matrix(n_a)
     inflow = np.asarray(flow.sum(axis=0)).ravel()
     outflow = np.asarray(flow.sum(axis=1)).ravel()
     seed = np.zeros(n_a)
@@ -60,9 +58,8 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
     share_out = sparse.diags(1.0 / np.maximum(outflow, 1e-12)) @ flow  # row a: to whom
     down = _propagate(share_in, seed, p.max_hops, p.hop_decay)
     up = _propagate(share_out, seed, p.max_hops, p.hop_decay)
-    forward = flow.tocsr()
+    forward = flow
     backward = flow.T.tocsr()
-    legs = _Legs(f)
     hits = []
     for address, (weight, listing) in listed.items():
         idx = f.touching(address)
@@ -84,7 +81,7 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
         if path is None:
             continue
         target_weight, target = listed[path[-1]]
-        rows = _path_rows(ctx, path, direction == "received from", legs)
+        rows = _path_rows(f, path, direction == "received from")
         hops = len(path) - 1
         value = float(f.amount[rows[0]]) if rows.size else 0.0
         route = " → ".join(who(int(a)) for a in path)
@@ -162,36 +159,64 @@ def _path(adjacency: sparse.csr_matrix, start: int, listed: Mapping[int, object]
     return None
 
 
-class _Legs:
-    """Per (sender, receiver) pair, its largest transfer (the first of equal ones): one
-    sort for every path's evidence, instead of a scan of a hub's sends per path."""
+class Pairs:
+    """The token's transfers between holders summed per (sender, receiver) pair: the
+    matrix exposure propagates over. An incremental run keeps it (`Context.shared["kept"]`)
+    and adds the rows appended since, instead of summing every transfer again each block;
+    each pair's sum adds its rows one by one in row order however many runs it took, so
+    the matrix is the one a full evaluation builds, to the last bit."""
 
-    def __init__(self, f: Flows) -> None:
-        self.f = f
-        self.keys: np.ndarray | None = None
-        self.rows = np.zeros(0, dtype=np.int64)
+    def __init__(self) -> None:
+        self.n = 0  # rows summed
+        self.keys = np.zeros(0, dtype=np.int64)  # sender << 32 | receiver, ascending
+        self.sums = np.zeros(0)
 
-    def best(self, sender: int, receiver: int) -> int | None:
-        if self.keys is None:
-            f = self.f
-            key = f.src.astype(np.int64) * (1 << 32) + f.dst
-            order = np.lexsort((np.arange(f.n), -f.amount, key))
-            first = np.r_[True, key[order][1:] != key[order][:-1]] if f.n else np.zeros(
-                0, dtype=bool)
-            self.keys, self.rows = key[order][first], order[first]
-        wanted = sender * (1 << 32) + receiver
-        at = int(np.searchsorted(self.keys, wanted))
-        if at < self.keys.size and int(self.keys[at]) == wanted:
-            return int(self.rows[at])
-        return None
+    def advance(self, f: Flows) -> None:
+        src, dst, amount = f.src[self.n:], f.dst[self.n:], f.amount[self.n:]
+        real = (src != 0) & (dst != 0)
+        key = src[real].astype(np.int64) * (1 << 32) + dst[real]
+        fresh = unique_ints(key)
+        at = np.searchsorted(self.keys, fresh)
+        known = at < self.keys.size
+        known[known] = self.keys[at[known]] == fresh[known]
+        if not known.all():
+            self.keys = np.insert(self.keys, at[~known], fresh[~known])
+            self.sums = np.insert(self.sums, at[~known], 0.0)
+        np.add.at(self.sums, np.searchsorted(self.keys, key), amount[real])  # in row order
+        self.n = f.n
+
+    def matrix(self, n_a: int) -> sparse.csr_matrix:
+        senders = self.keys >> 32
+        indptr = np.searchsorted(senders, np.arange(n_a + 1))
+        return sparse.csr_matrix((self.sums, self.keys & 0xFFFFFFFF, indptr), shape=(n_a, n_a))
 
 
-def _path_rows(ctx: Context[WatchlistExposure], path: list[int], downstream: bool,
-               legs: _Legs) -> np.ndarray:
+def _pairs(ctx: Context[WatchlistExposure]) -> Pairs:
+    """The pair sums of ctx.flows: those an incremental run kept, grown, or new ones."""
+    kept = ctx.shared.get("kept")
+    pairs = kept.get("exposure_pairs") if kept is not None else None
+    if not isinstance(pairs, Pairs) or pairs.n > ctx.flows.n:
+        pairs = Pairs()
+    pairs.advance(ctx.flows)
+    if kept is not None:
+        kept["exposure_pairs"] = pairs
+    return pairs
+
+
+def _largest(f: Flows, sender: int, receiver: int) -> int | None:
+    """The pair's largest transfer (the first of equal ones), looked for among the
+    sender's sends or the receiver's receipts, whichever are fewer: a path through a hub
+    reads the other end's few rows, not the hub's."""
+    sent, got = f.sent(sender), f.received(receiver)
+    rows = sent[f.dst[sent] == receiver] if sent.size <= got.size else got[f.src[got] == sender]
+    return int(rows[np.argmax(f.amount[rows])]) if rows.size else None
+
+
+def _path_rows(f: Flows, path: list[int], downstream: bool) -> np.ndarray:
     rows = []
     for a, b in zip(path, path[1:], strict=False):
         sender, receiver = (b, a) if downstream else (a, b)
-        row = legs.best(sender, receiver)
+        row = _largest(f, sender, receiver)
         if row is not None:
             rows.append(row)
     return np.array(rows, dtype=np.int64)
