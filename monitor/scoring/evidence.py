@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-import numpy as np
-
 from monitor.scoring.evaluate import Patterns, Reasons, Scored
 from monitor.scoring.flows import Flows
 
@@ -43,8 +41,8 @@ def resolve_findings(flows: Flows, raw: Reasons, patterns: Patterns,
     wanted.update(e for p in keyed for e in p.evidence if e.startswith(KEY))
     if not wanted:
         return
-    blocks = np.array(sorted({int(e[1:].split(":")[0]) for e in wanted}), dtype=np.int64)
-    found = {key(b, log): tx for (b, log), tx in flows.hashes_at(blocks).items()}
+    keys = sorted((int(b), int(log)) for b, log in (e[1:].split(":") for e in wanted))
+    found = {key(b, log): tx for (b, log), tx in flows.hashes_of(keys).items()}
 
     def named(evidence: Iterable[str]) -> list[str]:
         return list(dict.fromkeys(h for e in evidence

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import psycopg
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models import ComplianceEvent, Token, Transfer
@@ -76,6 +76,14 @@ class Flows:
             return dict(zip(zip(self.block[rows].tolist(), self.log[rows].tolist(),
                                 strict=True), self.tx_hashes(rows), strict=True))
         return self.hashes.at(blocks) if self.hashes is not None else {}
+
+    def hashes_of(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """(block, log position) -> tx hash of the rows at `keys`."""
+        if self.tx.size == self.n and self.n:
+            wanted = set(keys)
+            return {k: h for k, h in self.hashes_at([b for b, _ in wanted]).items()
+                    if k in wanted}
+        return self.hashes.of(keys) if self.hashes is not None else {}
 
     def hash_of(self, blocks: Sequence[int]) -> Callable[[int], str]:
         """A row's tx hash, for rows in `blocks` (their hashes are read at once)."""
@@ -302,6 +310,27 @@ class TxHashes:
         with self.bind.connect() as conn:
             return {(int(b), (int(li) << 16) | int(si)): str(tx)
                     for b, li, si, tx in conn.execute(query)}
+
+    def of(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], str]:
+        """(block, log position) -> tx hash of the transfers at `keys`. On Postgres only
+        those rows are read (by primary key); a full run resolves ~10^5 of them."""
+        if self.bind.dialect.name != "postgresql":
+            wanted = set(keys)
+            return {k: tx for k, tx in self.at([b for b, _ in wanted]).items() if k in wanted}
+        if not keys:
+            return {}
+        blocks = [b for b, _ in keys]
+        logs = [p >> 16 for _, p in keys]
+        subs = [p & 0xFFFF for _, p in keys]
+        query = text(
+            "SELECT t.block_number, t.log_index, t.sub_index, t.tx_hash FROM transfers t "
+            "JOIN unnest(CAST(:b AS bigint[]), CAST(:l AS int[]), CAST(:s AS int[])) "
+            "AS w(b, l, s) ON t.token_id = :token AND t.block_number = w.b "
+            "AND t.log_index = w.l AND t.sub_index = w.s")
+        with self.bind.connect() as conn:
+            return {(int(b), (int(li) << 16) | int(si)): str(tx) for b, li, si, tx in
+                    conn.execute(query, {"b": blocks, "l": logs, "s": subs,
+                                         "token": self.token_id})}
 
 
 def _columns(session: Session, token_id: int, number: Callable[[bytes], int],

@@ -13,7 +13,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import BigInteger, any_, cast, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models import Pattern as PatternRow
@@ -38,6 +39,7 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
     now = datetime.now(UTC)
     ids: dict[str, int] = {}
     rewritten: list[tuple[int, Pattern]] = []
+    fresh: list[tuple[Pattern, dict[str, Any]]] = []
     signed = scored.signed
     now_signed: dict[str, tuple[Pattern, str]] = {}
     for key, pattern in scored.patterns.items():
@@ -52,17 +54,21 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
         fields = _fields(pattern, addresses, signature, run_id, now)
         row = None if found is None else session.get(PatternRow, found[0])
         if row is None:
-            row = PatternRow(token_id=token.id, key=key, first_run_id=run_id, created_at=now,
-                             total_value=0, **fields)
-            session.add(row)
-            session.flush()
-        else:
-            for name, value in fields.items():
-                setattr(row, name, value)
-            session.execute(delete(PatternMember).where(PatternMember.pattern_id == row.id))
-            session.execute(delete(PatternTransfer).where(PatternTransfer.pattern_id == row.id))
+            fresh.append((pattern, {"token_id": token.id, "key": key, "first_run_id": run_id,
+                                    "created_at": now, "total_value": 0, **fields}))
+            continue
+        for name, value in fields.items():
+            setattr(row, name, value)
+        session.execute(delete(PatternMember).where(PatternMember.pattern_id == row.id))
+        session.execute(delete(PatternTransfer).where(PatternTransfer.pattern_id == row.id))
         ids[key] = row.id
         rewritten.append((row.id, pattern))
+    if fresh:  # one statement for the new rows: a first run of a big token has 10^4-10^5
+        made = session.execute(insert(PatternRow).returning(
+            PatternRow.id, sort_by_parameter_order=True), [values for _, values in fresh])
+        for (pattern, _), (row_id,) in zip(fresh, made, strict=True):
+            ids[pattern.key] = row_id
+            rewritten.append((row_id, pattern))
     scored.signed = now_signed
     gone = [row_id for key, (row_id, status, _) in held.items()
             if status == "active" and key not in scored.patterns]
@@ -132,12 +138,16 @@ def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> No
           & (Transfer.log_index == PatternTransfer.log_index)
           & (Transfer.sub_index == PatternTransfer.sub_index))
     totals = dict.fromkeys(pattern_ids, 0)
-    for start in range(0, len(pattern_ids), 1000):
+    # On Postgres one statement for all of them (the ids as one array parameter), so the
+    # planner may join by hash: a first run writes 10^4-10^5 patterns at once.
+    step = len(pattern_ids) if session.get_bind().dialect.name == "postgresql" else 1000
+    for start in range(0, len(pattern_ids), max(step, 1)):
+        chunk = pattern_ids[start:start + step]
+        wanted = (PatternTransfer.pattern_id == any_(cast(chunk, ARRAY(BigInteger)))
+                  if step > 1000 else PatternTransfer.pattern_id.in_(chunk))
         for pattern_id, amount in session.execute(
                 select(PatternTransfer.pattern_id, exact_sum(session, Transfer.amount))
-                .join(Transfer, on)
-                .where(PatternTransfer.pattern_id.in_(pattern_ids[start:start + 1000]))
-                .group_by(PatternTransfer.pattern_id)):
+                .join(Transfer, on).where(wanted).group_by(PatternTransfer.pattern_id)):
             totals[pattern_id] = total(amount)
     session.execute(update(PatternRow), [{"id": pattern_id, "total_value": total}
                                          for pattern_id, total in totals.items()])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
@@ -91,17 +91,20 @@ def write(session: Session, token: Token, run: ScoreRun, rows: list[NewRow],
     (see _exact_totals)."""
     totals = _exact_totals(session, token.chain_id, token.id, [row.address for row in rows],
                            run.up_to_block, trusted)
+    session.flush()  # what the session holds goes first, as it would with session.add
+    values = []
     for row in rows:
         stats = totals.get(row.address, {})
-        session.add(AddressScore(
-            score_run_id=run.id, token_id=token.id, address=row.address,
-            risk_score=row.risk, severity=severity(row.risk), anomaly_score=row.anomaly_score,
-            reasons=row.reasons, features=row.features,
-            first_seen=stats.get("first_seen"), last_seen=stats.get("last_seen"),
-            in_count=stats.get("in_count", 0), out_count=stats.get("out_count", 0),
-            in_value=stats.get("in_value", 0), out_value=stats.get("out_value", 0),
-        ))
-    session.flush()
+        values.append({
+            "score_run_id": run.id, "token_id": token.id, "address": row.address,
+            "risk_score": row.risk, "severity": severity(row.risk),
+            "anomaly_score": row.anomaly_score, "reasons": row.reasons,
+            "features": row.features, "first_seen": stats.get("first_seen"),
+            "last_seen": stats.get("last_seen"), "in_count": stats.get("in_count", 0),
+            "out_count": stats.get("out_count", 0), "in_value": stats.get("in_value", 0),
+            "out_value": stats.get("out_value", 0)})
+    if values:  # one executemany: a first run writes a row for every address
+        session.execute(insert(AddressScore), values)
 
 
 def amend(session: Session, row: AddressScore, risk: int, reasons: list[dict[str, Any]],
@@ -160,10 +163,17 @@ def _exact_totals(
     return totals
 
 
+# Above this many addresses summed over their whole history, one pass over the token's
+# transfers (a hash aggregate) beats an index lookup per address: a first run of a big
+# token writes a row for every address.
+WHOLE_TOKEN = 5_000
+
+
 def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[str],
                 after: int, up_to: int | None, totals: dict[str, dict[str, Any]]) -> None:
+    whole = after < 0 and len(addresses) > WHOLE_TOKEN
     for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
-        for start in range(0, len(addresses), 500):
+        for start in range(0, len(addresses), len(addresses) if whole else 500):
             chunk = addresses[start:start + 500]
             # (token, address) indexes serve a whole history; the primary key, which
             # leads with (token, block), serves "since block `after`". The planner is
@@ -172,7 +182,9 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
             # after a backfill) it read a million-row token through the primary key to
             # sum two addresses' dozen transfers (0.4 s a query).
             where: list[ColumnElement[bool]]
-            if after < 0:
+            if whole:
+                where = [] if up_to is None else [Transfer.block_number <= up_to]
+            elif after < 0:
                 where = [column.in_(chunk)]
                 if up_to is not None:
                     where.append(Transfer.block_number + 0 <= up_to)
@@ -186,7 +198,9 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
                        func.min(Transfer.block_time), func.max(Transfer.block_time))
                 .where(*where).group_by(column))
             for address, count, amount, first, last in rows:
-                entry = totals[address]
+                entry = totals.get(address)
+                if entry is None:  # summed by the whole-token pass, but not written
+                    continue
                 entry[f"{side}_count"] += int(count)
                 entry[f"{side}_value"] += total(amount)
                 first, last = as_utc(first), as_utc(last)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AddressScore, Pattern, PatternMember, PatternTransfer, ScoreRun, Token, Transfer
 from monitor import db
 from monitor.addresses import checksum
-from monitor.scoring import evaluate, evidence, service
+from monitor.scoring import evaluate, evidence, scores, service
 from monitor.scoring.config import DEFAULTS, ROLES
 from monitor.scoring.flows import load_flows
 from monitor.scoring.scores import current_scores
@@ -140,6 +140,26 @@ def test_reasons_are_words_with_numbers_and_real_evidence(world: World) -> None:
             assert 0 <= reason["score"] <= 100
             if reason["rule"] != "anomaly":
                 assert reason["evidence"] and set(reason["evidence"]) <= stored, reason
+
+
+def test_totals_summed_in_one_pass_equal_those_summed_per_address(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first run of a big token sums every address's totals in one pass over the token;
+    a small run looks each address up. Both give the stored rows' exact totals."""
+    current = _current(world)
+    with world.sessions() as session:
+        token = _token(session)
+        up_to = session.scalar(select(func.max(Transfer.block_number)))
+        addresses = sorted(current)[::2]  # a pass over the token writes only these
+        looked_up = scores._exact_totals(session, token.chain_id, token.id, addresses, up_to)
+        monkeypatch.setattr(scores, "WHOLE_TOKEN", 0)
+        one_pass = scores._exact_totals(session, token.chain_id, token.id, addresses, up_to)
+    assert one_pass == looked_up and set(one_pass) == set(addresses)
+    for address in addresses:
+        row = current[address]
+        assert (one_pass[address]["in_value"], one_pass[address]["out_value"],
+                one_pass[address]["in_count"]) == (int(row.in_value), int(row.out_value),
+                                                   row.in_count)
 
 
 def test_rescoring_is_idempotent(world: World) -> None:
