@@ -51,7 +51,7 @@ def score_and_alert(
             token = session.get(Token, token_id)
             if token is None:
                 continue
-            run = service.run(session, token, config, kind, cache)
+            run = service.run(session, token, config, kind, cache, settings.snapshot_dir)
             if run is None:
                 summary.skipped.append(token.symbol or token.address)
                 continue

@@ -331,6 +331,12 @@ class Settings(BaseSettings):
         default_factory=SparkSettings,
         description="The Spark runner of `amlmon score --engine spark`",
     )
+    snapshot_dir: Path | None = Field(
+        None,
+        description="Directory of the tokens' scoring snapshots (Arrow IPC files of their "
+        "transfers): full runs read the history from them instead of the database; unset "
+        "for none",
+    )
     rules_file: Path | None = Field(
         Path("config/rules.yaml"),
         description="Rule thresholds and scoring parameters (YAML); defaults when absent",

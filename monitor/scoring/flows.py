@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from models import ComplianceEvent, Token, Transfer
 from monitor.addresses import ZERO
 from monitor.db import as_utc
+from monitor.scoring import snapshot
 from monitor.scoring.legs import Leg, rewrite_columns
 
 
@@ -191,48 +193,74 @@ class Flows:
         return int(self.block.max()) if self.n else None
 
 
-def load_flows(session: Session, token: Token, legs: list[Leg] | None = None) -> Flows:
+def load_flows(session: Session, token: Token, legs: list[Leg] | None = None,
+               snapshots: Path | None = None) -> Flows:
     """Every stored transfer of `token`, plus its freeze history. The burn and mint rows of
     `legs` (linked bridge transfers with a side on the token, monitor.scoring.bridges) are
-    edges from their sender to their recipient."""
+    edges from their sender to their recipient. With `snapshots` (a directory), the rows
+    the token's snapshot holds are read from it and only the later ones from the database
+    (monitor.scoring.snapshot), and the snapshot is written again when many were."""
     hashes = TxHashes(session.get_bind(), token.id)
-    numbering: dict[bytes, int] = {ZERO.encode(): 0}
+    prefix = snapshot.read(snapshots, session, token) if snapshots is not None else None
+    names = list(prefix.addresses) if prefix is not None else [ZERO]
+    numbering = {a.encode(): i for i, a in enumerate(names)}
+
+    def number(address: bytes) -> int:
+        found = numbering.setdefault(address, len(numbering))
+        if found == len(names):
+            names.append(address.decode())
+        return found
+
     t, block, src, dst, amount, log = _columns(
-        session, token.id, lambda a: numbering.setdefault(a, len(numbering)))
-    names = [a.decode() for a in numbering]
+        session, token.id, number, prefix.last_block if prefix is not None else -1)
+    read = t.size
+    if prefix is not None:
+        held = dict(zip((name for name, _ in snapshot.COLUMNS), prefix.columns, strict=True))
+        prefix.columns.clear()  # each column is let go once joined to its tail
+        t, block, log, src, dst, amount = (
+            np.concatenate((held.pop(name), tail)) for name, tail in
+            (("t", t), ("block", block), ("log", log), ("src", src), ("dst", dst),
+             ("amount", amount)))
+    addresses = _sort_numbering(names, src, dst)
+    if snapshots is not None and read >= max(snapshot.REWRITE_ROWS, (t.size - read) // 10):
+        snapshot.write(snapshots, session, token, [t, block, log, src, dst, amount],
+                       addresses)
+    names = addresses.tolist()
     legs = list(legs or [])
     if legs:
+        numbering = {a.encode(): i for i, a in enumerate(names)}  # as sorted
         known = hashes.at(np.unique([leg.source_block for leg in legs]
                                     + [leg.destination_block for leg in legs]))
-
-        def number(name: str) -> int:
-            found = numbering.setdefault(name.encode(), len(numbering))
-            if found == len(names):
-                names.append(name)
-            return found
-
+        before = len(names)
         bridge = rewrite_columns(legs, token.id, block,
                                  lambda r: known.get((int(block[r]), int(log[r])), ""),
-                                 src, dst, names, number, amount, log)
+                                 src, dst, names, lambda a: number(a.encode()), amount, log)
+        if len(names) > before:  # a leg's far end is new to the token
+            addresses = _sort_numbering(names, src, dst)
     else:
         bridge = np.full(t.size, -1, dtype=np.int64)
-    # Index 0 is the zero address (mint/burn); the others follow in sorted order, so that
-    # the numbering does not depend on the order rows were read in.
-    distinct = np.array(names, dtype=object)
-    order = np.concatenate(([0], 1 + np.argsort(np.array(names[1:], dtype="S42"),
-                                                 kind="stable")))
-    remap = np.empty_like(order)
-    remap[order] = np.arange(order.size)
-    np.take(remap, src, out=src)
-    np.take(remap, dst, out=dst)
     amount /= 10.0 ** token.decimals
     flows = Flows(
-        token_id=token.id, decimals=token.decimals, addresses=distinct[order], t=t,
+        token_id=token.id, decimals=token.decimals, addresses=addresses, t=t,
         block=block, src=src, dst=dst, amount=amount, log=log, bridge=bridge, legs=legs,
         hashes=hashes,
     )
     flows.frozen = _freezes(session, token.id, flows)
     return flows
+
+
+def _sort_numbering(names: list[str], src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Renumber so that index 0 is the zero address and the others follow in sorted order
+    (the numbering then does not depend on the order rows were read in); `src` and `dst`
+    in place. The addresses by their new index."""
+    order = np.concatenate(([0], 1 + np.argsort(np.array(names[1:], dtype="S42"),
+                                                 kind="stable")))
+    if (order[1:] != order[:-1] + 1).any():
+        remap = np.empty_like(order)
+        remap[order] = np.arange(order.size)
+        np.take(remap, src, out=src)
+        np.take(remap, dst, out=dst)
+    return np.array(names, dtype=object)[order]
 
 
 def extend_flows(session: Session, token: Token, flows: Flows, after_block: int) -> Flows:

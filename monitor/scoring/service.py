@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,7 +67,7 @@ class ScoringCache:
     def score(self, session: Session, token: Token, newest: int | None, config: RulesConfig,
               full: bool, run_id: int, ranked: Learned | None = None,
               bridged: Iterable[str] = (), bridged_since: datetime | None = None,
-              ) -> tuple[Scored, np.ndarray | None, int]:
+              snapshots: Path | None = None) -> tuple[Scored, np.ndarray | None, int]:
         """The token's scored state; the addresses re-scored (None: all of them); the id of
         the run that built the state from the database (`run_id` when this one did).
         `ranked`: the ranker in force and its labels (a change re-ranks every address).
@@ -78,8 +79,8 @@ class ScoringCache:
             held = None if full else self._state.get(token.id)
             if held is None or newest is None or newest < held[0]:
                 scored = learned.with_ranker(
-                    evaluate(load(session, token, config), config, listed_addresses(session),
-                             permissioned), ranked, config)
+                    evaluate(load(session, token, config, snapshots), config,
+                             listed_addresses(session), permissioned), ranked, config)
                 region, built_by = None, run_id
             else:
                 built_by = held[2]
@@ -112,16 +113,18 @@ class ScoringCache:
             return scored, region, built_by
 
 
-def load(session: Session, token: Token, config: RulesConfig) -> Flows:
-    """The token's flows from the database, its linked bridge transfers' burn and mint rows
-    as edges across chains (monitor.scoring.bridges)."""
+def load(session: Session, token: Token, config: RulesConfig,
+         snapshots: Path | None = None) -> Flows:
+    """The token's flows from the database (and its snapshot in `snapshots`, if any), its
+    linked bridge transfers' burn and mint rows as edges across chains
+    (monitor.scoring.bridges)."""
     legs = bridges.token_legs(session, token.id, config.rules.chain_hopping)
-    return load_flows(session, token, legs)
+    return load_flows(session, token, legs, snapshots)
 
 
 def run(
     session: Session, token: Token, config: RulesConfig, kind: str = "full",
-    cache: ScoringCache | None = None,
+    cache: ScoringCache | None = None, snapshots: Path | None = None,
 ) -> ScoreRun | None:
     """Score one token and persist what changed; None when an incremental run has nothing to do.
 
@@ -161,14 +164,16 @@ def run(
     session.flush()
     if cache is None:
         scored = learned.with_ranker(
-            evaluate(load(session, token, config), config, listed_addresses(session),
-                     permissioned=token.standard == "erc3643"), ranked, config)
+            evaluate(load(session, token, config, snapshots), config,
+                     listed_addresses(session), permissioned=token.standard == "erc3643"),
+            ranked, config)
         region, built_by = None, None
     else:
         scored, region, built_by = cache.score(session, token, newest, config,
                                                full=kind == "full" or rebuild,
                                                run_id=score_run.id, ranked=ranked,
-                                               bridged=bridged, bridged_since=since)
+                                               bridged=bridged, bridged_since=since,
+                                               snapshots=snapshots)
     # The ranker re-ranks every address, so its reasons may name new transfers anywhere.
     evidence.resolve(scored, None if region is None or ranked is not None else region)
     pattern_ids = pattern_store.sync(session, token, score_run.id, scored,

@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -207,8 +208,9 @@ class SparkScoring(service.ScoringCache):
     def score(self, session: Any, token: Any, newest: int | None, config: RulesConfig,
               full: bool, run_id: int, ranked: Learned | None = None,
               bridged: Iterable[str] = (), bridged_since: datetime | None = None,
-              ) -> tuple[Scored, np.ndarray | None, int]:
-        scored = evaluate_spark(self.spark, service.load(session, token, config), config,
+              snapshots: Path | None = None) -> tuple[Scored, np.ndarray | None, int]:
+        scored = evaluate_spark(self.spark, service.load(session, token, config, snapshots),
+                                config,
                                 listed_addresses(session), token.standard == "erc3643",
                                 self.shards)
         return learned.with_ranker(scored, ranked, config), None, run_id
