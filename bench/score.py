@@ -27,6 +27,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,12 +176,15 @@ def add_block(url: str, block: int, busiest: list[str] | None = None) -> None:
     engine.dispose()
 
 
-def score(url: str, *extra: str) -> tuple[float, float, str]:
+def score(url: str, *extra: str, snapshots: str | None = None) -> tuple[float, float, str]:
     """Seconds, peak RSS (MiB, this child's own, from wait4) and output of one
-    `amlmon score` process."""
+    `amlmon score` process (reading and writing snapshots in `snapshots`, if given)."""
     started = time.perf_counter()
+    env = {**os.environ, "AMLMON_DATABASE_URL": url}
+    if snapshots:
+        env["AMLMON_SNAPSHOT_DIR"] = snapshots
     child = subprocess.Popen([sys.executable, "-m", "monitor.cli", "score", *extra], cwd=REPO,
-                             env={**os.environ, "AMLMON_DATABASE_URL": url},
+                             env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = child.stdout.read(), child.stderr.read()  # type: ignore[union-attr]
     _, status, usage = os.wait4(child.pid, 0)
@@ -275,6 +279,13 @@ def main() -> None:
                 print(f"{n:,} transfers", flush=True)
                 seconds, peak, out = score(url)
                 print(f"  full run: {seconds:.1f} s, peak RSS {peak:.0f} MiB — {out}")
+                with tempfile.TemporaryDirectory(prefix="amlmon-snapshots-") as snapshots:
+                    # The first writes the snapshot; the second reads it (and, the scores
+                    # being stored, writes nothing): a daemon's periodic full run.
+                    for label in ("writing the snapshot", "from the snapshot"):
+                        seconds, peak, out = score(url, snapshots=snapshots)
+                        print(f"  full run again, {label}: {seconds:.1f} s, peak RSS "
+                              f"{peak:.0f} MiB — {out.splitlines()[0]}", flush=True)
                 seconds, _, out = score(url, "--incremental")
                 print(f"  incremental, nothing new: {seconds:.1f} s — {out}")
                 add_block(url, last + 1)
