@@ -8,6 +8,7 @@ a million rows through the ORM.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,8 +124,28 @@ class Flows:
                 else order[:0])
         if indexed == self.n:
             return head
-        column = self.src if side == "src" else self.dst
-        return np.concatenate((head, indexed + np.flatnonzero(column[indexed:] == address)))
+        tail = self._tail(indexed)[0 if side == "src" else 1].get(address)
+        if not tail:
+            return head
+        return np.concatenate((head, np.asarray(tail[:bisect.bisect_left(tail, self.n)],
+                                                dtype=np.int64)))
+
+    def _tail(self, indexed: int) -> tuple[dict[int, list[int]], dict[int, list[int]]]:
+        """The rows appended since the index was built, by sender and by receiver. Grown by
+        the rows added since the last call (a block's own), so that a lookup of a busy
+        address neither scans them nor waits for the index to be built again."""
+        tail = self._index.get("tail")
+        if tail is None or tail[0] != indexed:
+            tail = self._index["tail"] = [indexed, indexed, {}, {}]
+        upto, by_src, by_dst = tail[1], tail[2], tail[3]
+        if upto < self.n:
+            for row, (s, d) in enumerate(zip(self.src[upto:self.n].tolist(),
+                                             self.dst[upto:self.n].tolist(), strict=True),
+                                         start=upto):
+                by_src.setdefault(s, []).append(row)
+                by_dst.setdefault(d, []).append(row)
+            tail[1] = self.n
+        return by_src, by_dst
 
     def _by(self, side: str) -> tuple[np.ndarray, np.ndarray, int]:
         """(rows sorted by `side`'s address, stable; each address's start in them; how many
@@ -162,7 +183,11 @@ class Flows:
             order, ptr, indexed = self._by(side)
             mine = addresses[addresses + 1 < ptr.size]
             parts.append(order[_ranges(ptr[mine], ptr[mine + 1])])
-        if indexed < self.n:
+        if indexed < self.n and 2 * addresses.size < self.n - indexed:
+            for by in self._tail(indexed):
+                found = [r for a in addresses.tolist() for r in by.get(a, ()) if r < self.n]
+                parts.append(np.asarray(found, dtype=np.int64))
+        elif indexed < self.n:
             mask = np.zeros(self.n_addresses, dtype=bool)
             mask[addresses] = True
             parts.append(indexed + np.flatnonzero(mask[self.src[indexed:]]
