@@ -13,13 +13,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from monitor.scoring.evaluate import Patterns, Reasons, Scored
-from monitor.scoring.flows import Flows
-
-KEY = "#"
-
-
-def key(block: int, log: int) -> str:
-    return f"{KEY}{block}:{log}"
+from monitor.scoring.flows import EVIDENCE_KEY as KEY
+from monitor.scoring.flows import Flows, evidence_key
 
 
 def resolve(scored: Scored, addresses: Iterable[int] | None = None) -> None:
@@ -42,7 +37,7 @@ def resolve_findings(flows: Flows, raw: Reasons, patterns: Patterns,
     if not wanted:
         return
     keys = sorted((int(b), int(log)) for b, log in (e[1:].split(":") for e in wanted))
-    found = {key(b, log): tx for (b, log), tx in flows.hashes_of(keys).items()}
+    found = {evidence_key(b, log): tx for (b, log), tx in flows.hashes_of(keys).items()}
 
     def named(evidence: Iterable[str]) -> list[str]:
         return list(dict.fromkeys(h for e in evidence

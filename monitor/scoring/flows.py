@@ -68,8 +68,8 @@ class Flows:
         rows = np.asarray(rows, dtype=np.int64)
         if self.tx.size == self.n:
             return [t.decode() if isinstance(t, bytes) else str(t) for t in self.tx[rows]]
-        return [f"#{b}:{p}" for b, p in zip(self.block[rows].tolist(),
-                                            self.log[rows].tolist(), strict=True)]
+        return [evidence_key(b, p) for b, p in zip(self.block[rows].tolist(),
+                                                   self.log[rows].tolist(), strict=True)]
 
     def hashes_at(self, blocks: Sequence[int] | np.ndarray) -> dict[tuple[int, int], str]:
         """(block, log position) -> tx hash of every row in `blocks`."""
@@ -339,6 +339,14 @@ def _append(old: np.ndarray, new: np.ndarray) -> np.ndarray:
     buffer[:old.size] = old
     buffer[old.size:size] = new
     return buffer[:size]
+
+
+EVIDENCE_KEY = "#"
+
+
+def evidence_key(block: int, log: int) -> str:
+    """How evidence names a transfer whose hash is not held (monitor.scoring.evidence)."""
+    return f"{EVIDENCE_KEY}{block}:{log}"
 
 
 class TxHashes:

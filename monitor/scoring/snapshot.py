@@ -48,6 +48,14 @@ def _stem(directory: Path, token: Token) -> Path:
     return directory / f"chain-{token.chain_id}-token-{token.address.lower()}"
 
 
+def _block_hashes(session: Session, token: Token, blocks: list[int]) -> dict[int, str]:
+    """block -> its hash, for those of `blocks` where `token` has transfers."""
+    return dict(session.execute(
+        select(Transfer.block_number, func.min(Transfer.block_hash))
+        .where(Transfer.token_id == token.id, Transfer.block_number.in_(blocks))
+        .group_by(Transfer.block_number)).all())
+
+
 def read(directory: Path, session: Session, token: Token) -> Prefix | None:
     """The part of `token`'s snapshot the database agrees with, or None."""
     import pyarrow as pa
@@ -65,10 +73,7 @@ def read(directory: Path, session: Session, token: Token) -> Prefix | None:
         return None
     # The last block whose hash and transfer count up to it the database still has.
     hashed = {int(b): (h, int(c)) for b, h, c in meta["hashed"]}
-    stored = dict(session.execute(
-        select(Transfer.block_number, func.min(Transfer.block_hash))
-        .where(Transfer.token_id == token.id, Transfer.block_number.in_(list(hashed)))
-        .group_by(Transfer.block_number)).all())
+    stored = _block_hashes(session, token, list(hashed))
     agreed = [b for b, (h, _) in hashed.items() if stored.get(b) == h]
     if not agreed:
         return None
@@ -107,10 +112,7 @@ def write(directory: Path, session: Session, token: Token, columns: list[np.ndar
     # Rows up to each of the last blocks, and those blocks' hashes.
     ends = np.flatnonzero(np.r_[block[1:] != block[:-1], True])[-HASHED_BLOCKS:]
     last = [int(b) for b in block[ends]]
-    hashes = dict(session.execute(
-        select(Transfer.block_number, func.min(Transfer.block_hash))
-        .where(Transfer.token_id == token.id, Transfer.block_number.in_(last))
-        .group_by(Transfer.block_number)).all())
+    hashes = _block_hashes(session, token, last)
     generation = uuid.uuid4().hex
     meta = {"format": FORMAT, "generation": generation, "token": token.address.lower(),
             "chain_id": token.chain_id,
