@@ -153,19 +153,51 @@ def cryo_baseline(url: str, token: str, head: int, made: int) -> float:
     return made / seconds
 
 
-def run_ingest(env: dict[str, str]) -> tuple[float, int, str]:
-    """`amlmon ingest --once` as a child process: (seconds, peak RSS bytes, its summary)."""
+def run_ingest(env: dict[str, str], code: Path = REPO) -> tuple[float, int, str, float]:
+    """`amlmon ingest --once` as a child process, from the checkout `code`: (seconds, peak
+    RSS bytes, its summary, its CPU-seconds)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "monitor.cli", "ingest", "--once"], env=env, cwd=REPO,
-        capture_output=True, text=True,
+        [sys.executable, "-m", "monitor.cli", "ingest", "--once"],
+        env={**env, "PYTHONPATH": str(code)}, cwd=code, capture_output=True, text=True,
     )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"ingest failed: {done.stderr.strip()}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     # The largest child reaped so far (the others are `token add` runs): the ingests' peak.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return seconds, peak, done.stdout.strip()
+    return seconds, after.ru_maxrss * 1024, done.stdout.strip(), cpu
+
+
+def compare(server: str, node: Anvil, token: TokenOnChain, made: int, before: Path,
+            pairs: int) -> None:
+    """`amlmon ingest --once` from `before` (another checkout, e.g. a git worktree of the
+    previous commit) and from this one, alternating which goes first, on the same node,
+    each into a fresh database: wall and CPU-seconds of each run, then the medians."""
+    runs: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
+    for pair in range(pairs):
+        order = [("before", before), ("after", REPO)]
+        for name, code in order if pair % 2 == 0 else order[::-1]:
+            url, env = prepared_database(server, node, token)
+            try:
+                seconds, _, summary, cpu = run_ingest(env, code)
+            finally:
+                drop_database(url)
+            if f" {made} new transfer(s)" not in summary:
+                raise SystemExit(f"{name} ingest did not store {made:,} transfers: {summary}")
+            runs[name].append((seconds, cpu))
+            print(f"  pair {pair + 1}/{pairs} {name}: {seconds:.2f} s wall, "
+                  f"{cpu:.2f} CPU-s of the ingest process", flush=True)
+    for name, values in runs.items():
+        walls, cpus = [w for w, _ in values], [c for _, c in values]
+        where = before if name == "before" else REPO
+        print(f"{name} ({where}): median {statistics.median(walls):.2f} s wall "
+              f"({min(walls):.2f}-{max(walls):.2f}), median "
+              f"{statistics.median(cpus):.2f} CPU-s ({min(cpus):.2f}-{max(cpus):.2f})")
+    faster = sum(a[0] < b[0] for a, b in zip(runs["after"], runs["before"], strict=True))
+    print(f"after faster in {faster} of {pairs} pairs")
 
 
 def alert_latency(env: dict[str, str], node: Anvil, token: TokenOnChain, url: str,
@@ -228,9 +260,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="baseline + ingest pairs; medians are reported")
     parser.add_argument("--latency-samples", type=int, default=10)
+    parser.add_argument("--before", type=Path, metavar="CHECKOUT",
+                        help="instead of the rounds: alternate `amlmon ingest --once` from "
+                             "this other checkout (e.g. `git worktree add /tmp/before HEAD~1`)"
+                             " and from this one on the same node; wall and CPU-seconds")
+    parser.add_argument("--pairs", type=int, default=5, help="with --before: run pairs")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.before is not None and not (args.before / "monitor" / "cli").is_dir():
+        parser.error(f"--before {args.before}: not a checkout of this repository")
 
     with run_anvil("--gas-limit", "100000000") as node, \
             postgres_server() as server:
@@ -241,6 +280,9 @@ def main() -> None:
         made = make_transfers(token, node, args.transfers) + 1
         head = node.block_number()
         print(f"  {made:,} transfers in {head} blocks ({time.perf_counter() - started:.0f} s)")
+        if args.before is not None:
+            compare(server, node, token, made, args.before.resolve(), args.pairs)
+            return
 
         baselines: list[float] = []
         cryos: list[float] = []
@@ -258,14 +300,14 @@ def main() -> None:
                 if url is not None:
                     drop_database(url)
                 url, env = prepared_database(server, node, token)
-                seconds, peak, summary = run_ingest(env)
+                seconds, peak, summary, cpu = run_ingest(env)
                 if f" {made} new transfer(s)" not in summary:
                     raise SystemExit(f"ingest did not store {made:,} transfers: {summary}")
                 rate = made / seconds
                 versus_cryo = f", {rate / cryos[-1]:.2f} of cryo" if with_cryo else ""
                 print(f"  amlmon ingest --once into Postgres: {seconds:.2f} s = "
-                      f"{rate:,.0f} transfers/s (process start included); ratio "
-                      f"{rate / best:.2f} of raw eth_getLogs{versus_cryo}")
+                      f"{rate:,.0f} transfers/s (process start included; {cpu:.2f} CPU-s);"
+                      f" ratio {rate / best:.2f} of raw eth_getLogs{versus_cryo}")
                 baselines.append(best)
                 ingests.append(rate)
             print(f"  last ingest: {summary}")

@@ -94,9 +94,21 @@ class _Skip(Exception):
 
 
 def decode_logs(logs: Iterable[dict[str, Any]]) -> DecodeResult:
-    """Decode every log; bad ones are reported in the result, never raised."""
+    """Decode every log; bad ones are reported in the result, never raised. A
+    `rawlogs.LogsReply` whose bytes the strict grammar read gives its records directly
+    (the same ones); any other is decoded from its dicts."""
+    if not isinstance(logs, list):
+        # A reply read from its bytes (rawlogs) when it holds only plain transfers.
+        from monitor.chain.rawlogs import LogsReply
+
+        if isinstance(logs, LogsReply):
+            fast = logs.transfers()
+            if fast is not None:
+                return DecodeResult(transfers=fast)
+            logs = logs.logs()
+        else:
+            logs = list(logs)
     result = DecodeResult()
-    logs = logs if isinstance(logs, list) else list(logs)
     for start in range(0, len(logs), _RUN):
         run = logs[start:start + _RUN]
         transfers = _erc20_run(run)

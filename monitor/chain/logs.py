@@ -9,9 +9,11 @@ One background thread fetches chunks ahead and, given a `transform`, a second on
 up to `prefetch` of them ahead while the caller writes the previous one, so node, decoder
 and database work at the same time: while the decoder holds the interpreter, the fetch
 thread waits on the node's next reply with it released (on one thread, the node's
-serving time and the decoding added up). The range should start small (a dense token has
-thousands of logs per block) and grows up to 4x per reply, so sparse ranges are crossed
-in a few requests.
+serving time and the decoding added up). The fetch thread reads each reply with
+`rawlogs.parse_reply` (plain transfers straight from the bytes, anything else by orjson,
+so a broken reply is still retried there); the transform gets a `rawlogs.LogsReply`.
+The range should start small (a dense token has thousands of logs per block) and grows
+up to 4x per reply, so sparse ranges are crossed in a few requests.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from monitor.chain.rawlogs import LogsReply
 from monitor.chain.rpc import RangeTooLarge, RpcClient
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Logs = list[dict[str, Any]]
+# A reply's logs: a LogsReply (rawlogs), which reads as a sequence of dicts and, when the
+# reply was all plain transfers, hands `decode_logs` its records without building dicts.
+Logs = LogsReply
 
 
 class LogFetcher:
@@ -152,7 +157,8 @@ class LogFetcher:
                 return
             high = min(low + self.range - 1, to_block)
             try:
-                logs = self.client.get_logs(addresses, topics0, low, high, refusable=high > low)
+                logs = self.client.get_logs_reply(addresses, topics0, low, high,
+                                                  refusable=high > low)
             except RangeTooLarge as exc:
                 self._shrink(high - low + 1, exc.suggested)
                 log.info("eth_getLogs [%s, %s] refused (%s); range now %s blocks",
