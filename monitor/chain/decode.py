@@ -6,18 +6,22 @@ lower-case ERC-20 Transfers (nearly every log of a backfill) are checked and con
 a column at a time, with C-level loops, at about half the cost of one log at a time. A log
 that does not fit its event's layout becomes a MalformedLog with a reason; a
 well-formed log that is not a fungible transfer (ERC-721's 4-topic Transfer, an
-unknown event, a `removed` log) is counted in `skipped`.
+unknown event, a `removed` log) is counted in `skipped`. A LogsReply that
+`monitor.chain.rawlogs` read from the reply's bytes (only plain transfers) skips the dicts:
+its records are built from its columns.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
+
+import orjson
 
 from monitor.chain import events
 
@@ -84,6 +88,82 @@ class DecodeResult:
     skipped: Counter[str] = field(default_factory=Counter)
 
 
+class LogsReply(Sequence[dict[str, Any]]):
+    """One eth_getLogs result: the log dicts, parsed by orjson when first asked for, and,
+    when `rawlogs.parse_reply` read the reply (all plain transfers), their fields as
+    columns from which `decode_logs` builds the records without any dict."""
+
+    __slots__ = ("_body", "_columns", "_logs")
+
+    def __init__(self, body: bytes | None, columns: tuple[tuple[str, ...], ...],
+                 logs: list[dict[str, Any]] | None = None) -> None:
+        # columns: block numbers and log indexes as hex digits without "0x", block and tx
+        # hashes and tokens with it, senders and receivers as 40 hex digits, amounts as 64.
+        self._body = body
+        self._columns = columns
+        self._logs = logs
+
+    @classmethod
+    def of(cls, logs: list[dict[str, Any]]) -> LogsReply:
+        """A reply already parsed as dicts: no fast path."""
+        return cls(None, (), logs)
+
+    @property
+    def fast(self) -> bool:
+        """Whether the reply was read from its bytes (all plain transfers)."""
+        return self._body is not None
+
+    def transfers(self) -> list[TransferRecord] | None:
+        """The records `decode_logs` gives for these logs, if read from the bytes; None
+        otherwise (then the dicts are decoded)."""
+        if self._body is None:
+            return None
+        if not self._columns:
+            return []
+        numbers, block_hashes, tx_hashes, indexes, tokens, senders, receivers, amounts = (
+            self._columns
+        )
+        return list(map(_new_tuple, repeat(TransferRecord, len(numbers)), zip(
+            map(int, numbers, repeat(16)), block_hashes, tx_hashes, map(int, indexes, repeat(16)),
+            repeat(0), tokens, map(_PREFIX, senders), map(_PREFIX, receivers),
+            map(int, amounts, repeat(16)), repeat(None), repeat(None),
+        )))
+
+    def logs(self) -> list[dict[str, Any]]:
+        """The log dicts, as orjson parses the reply (once)."""
+        if self._logs is None:
+            assert self._body is not None
+            result = orjson.loads(self._body)["result"]
+            self._logs = result
+            return result
+        return self._logs
+
+    def __len__(self) -> int:
+        if self._logs is not None:
+            return len(self._logs)
+        return len(self._columns[0]) if self._columns else 0
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        return self.logs()[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.logs())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LogsReply):
+            return self.logs() == other.logs()
+        return self.logs() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LogsReply({len(self)} logs{', fast' if self.fast else ''})"
+
+
 class MalformedLogError(ValueError):
     """The log does not match its event's layout."""
 
@@ -94,20 +174,16 @@ class _Skip(Exception):
 
 
 def decode_logs(logs: Iterable[dict[str, Any]]) -> DecodeResult:
-    """Decode every log; bad ones are reported in the result, never raised. A
-    `rawlogs.LogsReply` whose bytes the strict grammar read gives its records directly
-    (the same ones); any other is decoded from its dicts."""
-    if not isinstance(logs, list):
-        # A reply read from its bytes (rawlogs) when it holds only plain transfers.
-        from monitor.chain.rawlogs import LogsReply
-
-        if isinstance(logs, LogsReply):
-            fast = logs.transfers()
-            if fast is not None:
-                return DecodeResult(transfers=fast)
-            logs = logs.logs()
-        else:
-            logs = list(logs)
+    """Decode every log; bad ones are reported in the result, never raised. A LogsReply
+    that `rawlogs.parse_reply` read from its bytes gives its records directly (the same
+    ones); any other is decoded from its dicts."""
+    if isinstance(logs, LogsReply):
+        fast = logs.transfers()
+        if fast is not None:
+            return DecodeResult(transfers=fast)
+        logs = logs.logs()
+    elif not isinstance(logs, list):
+        logs = list(logs)
     result = DecodeResult()
     for start in range(0, len(logs), _RUN):
         run = logs[start:start + _RUN]

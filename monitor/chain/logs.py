@@ -25,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from monitor.chain.rawlogs import LogsReply
+from monitor.chain.decode import LogsReply
 from monitor.chain.rpc import RangeTooLarge, RpcClient
 
 log = logging.getLogger(__name__)

@@ -20,17 +20,11 @@ skipped, it only recognises replies in which nothing is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from itertools import repeat
-from typing import Any, overload
-
-import orjson
 
 from monitor.chain import events
-from monitor.chain.decode import TransferRecord
+from monitor.chain.decode import LogsReply
 
-_new_tuple = tuple.__new__
-_PREFIX = "0x".__add__
+__all__ = ["LAYOUTS", "LogsReply", "parse_reply"]
 
 # A JSON-RPC success envelope as nodes write it; the result array runs to the final "]}".
 _ENVELOPE = re.compile(r'\{"jsonrpc":"2\.0","id":(?:0|[1-9][0-9]{0,17}),"result":\[')
@@ -62,6 +56,8 @@ _GROUPS = {
     "transactionIndex": ("tx_index",), "logIndex": ("index",), "removed": (),
 }
 _VARIABLE = ("number", "timestamp", "tx_index", "index")  # the quantities' hex digits
+# The columns LogsReply builds TransferRecords from, in its order.
+_RECORD = ("number", "block_hash", "tx_hash", "index", "token", "sender", "receiver", "amount")
 
 # Key orders seen from nodes: alloy's (anvil, reth), with and without blockTimestamp, and
 # go-ethereum's, with blockTimestamp (1.16+) and without.
@@ -136,7 +132,7 @@ def parse_reply(body: bytes) -> LogsReply | None:
     if end < start or text[end:end + 2] != "]}":
         return None
     if end == start:
-        return LogsReply(body, [], None)
+        return LogsReply(body, ())
     if text[end - 1] != "}":  # a comma before "]": the last log must end the array
         return None
     layout = _layout_of(text, start, end)
@@ -156,80 +152,5 @@ def parse_reply(body: bytes) -> LogsReply | None:
     values = "".join(map("".join, columns)).encode("ascii")
     if values.translate(None, _HEX_AND_X) or values.count(b"x") != _WITH_0X * n:
         return None
-    return LogsReply(body, columns, layout)
-
-
-class LogsReply(Sequence[dict[str, Any]]):
-    """One eth_getLogs result: the log dicts, parsed by orjson when first asked for, and,
-    when the reply was all plain transfers, their fields as columns for `transfers()`."""
-
-    __slots__ = ("_body", "_columns", "_layout", "_logs")
-
-    def __init__(self, body: bytes | None, columns: list[tuple[str, ...]],
-                 layout: _Layout | None, logs: list[dict[str, Any]] | None = None) -> None:
-        self._body = body
-        self._columns = columns
-        self._layout = layout
-        self._logs = logs
-
-    @classmethod
-    def of(cls, logs: list[dict[str, Any]]) -> LogsReply:
-        """A reply already parsed as dicts: no fast path."""
-        return cls(None, [], None, logs)
-
-    @property
-    def fast(self) -> bool:
-        """Whether the reply was read by the strict grammar (all plain transfers)."""
-        return self._body is not None
-
-    def transfers(self) -> list[TransferRecord] | None:
-        """The records `decode_logs` gives for these logs, if the fast path read them;
-        None otherwise (then decode the dicts)."""
-        if self._body is None:
-            return None
-        if self._layout is None:
-            return []
-        columns, index = self._columns, self._layout.index
-        n = len(columns[0])
-        return list(map(_new_tuple, repeat(TransferRecord, n), zip(
-            map(int, columns[index["number"]], repeat(16)), columns[index["block_hash"]],
-            columns[index["tx_hash"]], map(int, columns[index["index"]], repeat(16)),
-            repeat(0), columns[index["token"]], map(_PREFIX, columns[index["sender"]]),
-            map(_PREFIX, columns[index["receiver"]]),
-            map(int, columns[index["amount"]], repeat(16)), repeat(None), repeat(None),
-            strict=False,
-        )))
-
-    def logs(self) -> list[dict[str, Any]]:
-        """The log dicts, as orjson parses the reply (once)."""
-        if self._logs is None:
-            assert self._body is not None
-            result = orjson.loads(self._body)["result"]
-            self._logs = result
-            return result
-        return self._logs
-
-    def __len__(self) -> int:
-        if self._logs is not None:
-            return len(self._logs)
-        return len(self._columns[0]) if self._columns else 0
-
-    @overload
-    def __getitem__(self, i: int) -> dict[str, Any]: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
-    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
-        return self.logs()[i]
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.logs())
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LogsReply):
-            return self.logs() == other.logs()
-        return self.logs() == other
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"LogsReply({len(self)} logs{', fast' if self.fast else ''})"
+    index = layout.index
+    return LogsReply(body, tuple(columns[index[name]] for name in _RECORD))

@@ -39,7 +39,8 @@ from tenacity import (
 )
 
 from monitor import metrics
-from monitor.chain.rawlogs import LogsReply, parse_reply
+from monitor.chain.decode import LogsReply
+from monitor.chain.rawlogs import parse_reply
 from monitor.redact import redact_url, scrub, secrets_of
 
 log = logging.getLogger(__name__)
