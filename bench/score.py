@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from sqlalchemy.exc import OperationalError
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from sqlalchemy import select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from models import Transfer, Watchlist, WatchlistEntry  # noqa: E402
 from monitor import db  # noqa: E402
@@ -160,6 +160,12 @@ def add_block(url: str, block: int, busiest: list[str] | None = None) -> None:
             select(Transfer.from_address, Transfer.to_address, Transfer.amount)
             .where(Transfer.token_id == token_id)
             .order_by(Transfer.block_number.desc()).limit(1000)).all()
+        # Twelve seconds after the latest block, as a chain's next block comes: a block
+        # stamped with today's date would follow the simulated history after months of
+        # silence, and every address in it would look like a dormant holder waking up.
+        latest = session.scalar(select(func.max(Transfer.block_time))
+                                .where(Transfer.token_id == token_id))
+        at = (latest or datetime.now(UTC)) + timedelta(seconds=12)
         records = []
         for k in range(10):
             sender, receiver = rng.choice(recent)[0], rng.choice(recent)[1]
@@ -171,8 +177,7 @@ def add_block(url: str, block: int, busiest: list[str] | None = None) -> None:
             records.append(TransferRecord(block, f"0x{block:064x}",
                                           f"0x{(block << 32) + k:064x}", k, 0, TOKEN, sender,
                                           receiver, int(rng.choice(recent)[2])))
-        store.write_transfers(session, 31337, {TOKEN: token_id}, records,
-                              {block: datetime.now(UTC)})
+        store.write_transfers(session, 31337, {TOKEN: token_id}, records, {block: at})
     engine.dispose()
 
 

@@ -95,6 +95,10 @@ class Scored:
     # key -> (pattern, signature) as monitor.scoring.pattern_store.sync last wrote them.
     signed: dict[str, tuple[Pattern, str]] = field(default_factory=dict, compare=False,
                                                    repr=False)
+    # What that sync left stored: the largest `last_run_id` of the token's patterns, and
+    # key -> id of the active ones (None before the first sync).
+    synced: tuple[int | None, dict[str, int]] | None = field(default=None, compare=False,
+                                                            repr=False)
     # What rules keep between the runs of a long-lived process, so that a block does not
     # cost the token's history (watchlist_exposure's pair sums); `Context.shared["kept"]`.
     kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

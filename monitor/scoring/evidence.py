@@ -15,23 +15,32 @@ from dataclasses import replace
 from monitor.scoring.evaluate import Patterns, Reasons, Scored
 from monitor.scoring.flows import EVIDENCE_KEY as KEY
 from monitor.scoring.flows import Flows, evidence_key
+from monitor.scoring.patterns import Pattern
 
 
 def resolve(scored: Scored, addresses: Iterable[int] | None = None) -> None:
     """Replace the keys in the evidence of `addresses`' reasons (all when None) and of the
     patterns with the tx hashes they name, in place. A key whose transfer a reorg removed
-    since the rows were read is dropped: that address is queued for a re-score."""
-    resolve_findings(scored.flows, scored.raw, scored.patterns, addresses)
+    since the rows were read is dropped: that address is queued for a re-score. A pattern
+    that is the object the last pattern sync stored was resolved before it (a long-lived
+    process's block looks at the few it found again, not at every pattern)."""
+    signed = scored.signed
+    resolve_findings(scored.flows, scored.raw, scored.patterns, addresses,
+                     [p for key, p in scored.patterns.items()
+                      if (known := signed.get(key)) is None or known[0] is not p])
 
 
 def resolve_findings(flows: Flows, raw: Reasons, patterns: Patterns,
-                     addresses: Iterable[int] | None = None) -> None:
-    """`resolve` on findings as evaluate.findings returns them."""
+                     addresses: Iterable[int] | None = None,
+                     unresolved: Iterable[Pattern] | None = None) -> None:
+    """`resolve` on findings as evaluate.findings returns them; of the patterns, those in
+    `unresolved` (all when None)."""
     lists = [reason.evidence
              for address in (raw if addresses is None else addresses)
              for reason in raw.get(int(address), {}).values()
              if any(e.startswith(KEY) for e in reason.evidence)]
-    keyed = [p for p in patterns.values() if any(e.startswith(KEY) for e in p.evidence)]
+    keyed = [p for p in (patterns.values() if unresolved is None else unresolved)
+             if any(e.startswith(KEY) for e in p.evidence)]
     wanted = {e for held in lists for e in held if e.startswith(KEY)}
     wanted.update(e for p in keyed for e in p.evidence if e.startswith(KEY))
     if not wanted:

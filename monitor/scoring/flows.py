@@ -115,6 +115,14 @@ class Flows:
     def received(self, address: int) -> np.ndarray:
         return self._rows("dst", address)
 
+    def between(self, sender: int, receiver: int) -> np.ndarray:
+        """Rows (in time order) `sender` sent to `receiver`, read from the sender's sends or
+        the receiver's receipts, whichever are fewer: an issuer's payments to one holder
+        cost the holder's rows, not the issuer's."""
+        sent, got = self.sent(sender), self.received(receiver)
+        return (sent[self.dst[sent] == receiver] if sent.size <= got.size
+                else got[self.src[got] == sender])
+
     def touching(self, address: int) -> np.ndarray:
         return np.union1d(self.sent(address), self.received(address))
 

@@ -13,7 +13,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, any_, cast, delete, insert, select, update
+from sqlalchemy import BigInteger, Text, any_, cast, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -28,26 +28,53 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
          role_weights: dict[str, float]) -> dict[str, int]:
     """Write the state's patterns for `token`; returns key -> id of every active one.
 
-    The stored rows are read as (key, id, status, signature) tuples, and a pattern the
-    state held at the last sync (the same object: an incremental run replaces only the
-    patterns it found again) is not signed again; only rows that changed are loaded."""
-    held = {key: (row_id, status, signature) for key, row_id, status, signature in
-            session.execute(select(PatternRow.key, PatternRow.id, PatternRow.status,
-                                   PatternRow.signature)
-                            .where(PatternRow.token_id == token.id))}
+    A long-lived process syncs the same state block after block, where a block changes a
+    handful of its 10^4-10^5 patterns (an incremental run replaces only the patterns it
+    found again: new objects). So when the stored rows are as this state's last sync left
+    them (the largest `last_run_id` of the token's patterns is the one it saw; every write
+    sets it, a rolled-back write undoes it, another process's run raises it), only the
+    patterns that are not the objects last synced, and the keys no longer held, are read
+    and written. Otherwise every stored row is read as (key, id, status, signature) and
+    compared; a pattern the state held at the last sync is not signed again."""
+    mark = session.scalar(select(func.max(PatternRow.last_run_id))
+                          .where(PatternRow.token_id == token.id))
+    signed = scored.signed
+    synced = scored.synced
+    query = select(PatternRow.key, PatternRow.id, PatternRow.status,
+                   PatternRow.signature).where(PatternRow.token_id == token.id)
+    if synced is not None and synced[0] == mark:
+        ids = synced[1]
+        keys = [key for key, pattern in scored.patterns.items()
+                if (known := signed.get(key)) is None or known[0] is not pattern]
+        keys += [key for key in signed.keys() - scored.patterns.keys()]
+        if not keys:
+            return ids
+        query = query.where(PatternRow.key == any_(cast(keys, ARRAY(Text)))
+                            if session.get_bind().dialect.name == "postgresql"
+                            else PatternRow.key.in_(keys))
+    else:
+        ids, keys = {}, list(scored.patterns)
+        signed.clear()
+    held = {key: (row_id, status, signature)
+            for key, row_id, status, signature in session.execute(query)}
     addresses = scored.flows.addresses
     now = datetime.now(UTC)
-    ids: dict[str, int] = {}
     rewritten: list[tuple[int, Pattern]] = []
     fresh: list[tuple[Pattern, dict[str, Any]]] = []
-    signed = scored.signed
-    now_signed: dict[str, tuple[Pattern, str]] = {}
-    for key, pattern in scored.patterns.items():
+    gone: list[int] = []
+    for key in keys:
+        pattern = scored.patterns.get(key)
+        found = held.get(key)
+        if pattern is None:
+            signed.pop(key, None)
+            ids.pop(key, None)
+            if found is not None and found[1] == "active":
+                gone.append(found[0])
+            continue
         known = signed.get(key)
         signature = (known[1] if known is not None and known[0] is pattern
                      else _signature(pattern, addresses))
-        now_signed[key] = (pattern, signature)
-        found = held.get(key)
+        signed[key] = (pattern, signature)
         if found is not None and found[1] == "active" and found[2] == signature:
             ids[key] = found[0]
             continue
@@ -63,15 +90,15 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
         session.execute(delete(PatternTransfer).where(PatternTransfer.pattern_id == row.id))
         ids[key] = row.id
         rewritten.append((row.id, pattern))
+    if synced is None or synced[0] != mark:  # stored rows of keys the state never held
+        gone += [row_id for key, (row_id, status, _) in held.items()
+                 if status == "active" and key not in scored.patterns]
     if fresh:  # one statement for the new rows: a first run of a big token has 10^4-10^5
         made = session.execute(insert(PatternRow).returning(
             PatternRow.id, sort_by_parameter_order=True), [values for _, values in fresh])
         for (pattern, _), (row_id,) in zip(fresh, made, strict=True):
             ids[pattern.key] = row_id
             rewritten.append((row_id, pattern))
-    scored.signed = now_signed
-    gone = [row_id for key, (row_id, status, _) in held.items()
-            if status == "active" and key not in scored.patterns]
     if gone:
         session.execute(update(PatternRow).where(PatternRow.id.in_(gone)).values(
             status="retired", last_run_id=run_id, updated_at=now))
@@ -79,6 +106,7 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
         _write_parts(session, rewritten, addresses, role_weights)
         _exact_totals(session, token.id, [pattern_id for pattern_id, _ in rewritten])
     session.flush()
+    scored.synced = (run_id if rewritten or gone else mark, ids)
     return ids
 
 

@@ -81,6 +81,7 @@ class ScoringCache:
                 scored = learned.with_ranker(
                     evaluate(load(session, token, config, snapshots), config,
                              listed_addresses(session), permissioned), ranked, config)
+                incremental.prepare(scored, config)  # kept for the blocks to come
                 region, built_by = None, run_id
             else:
                 built_by = held[2]

@@ -104,6 +104,7 @@ def test_incremental_state_equals_a_full_evaluation_after_every_step(kind: str,
     numbering = [ZERO]
     start = int(total * 0.6)
     state = evaluate.evaluate(history_flows(history, start, numbering), DEFAULTS)
+    incremental.prepare(state, DEFAULTS)  # as the daemon keeps a full run's state
     steps = np.linspace(start, total, 40).astype(int)[1:]  # ~15 transfers a step
     rescored = []
     for count in steps:
@@ -146,6 +147,10 @@ def test_a_service_hub_is_settled_by_its_features() -> None:
     hubs = np.flatnonzero(np.isin(flows.addresses, [f"0x{k:02x}" + "e" * 38
                                                     for k in range(3)]))
     assert hubs.size == 3
+    # Neither velocity_burst nor dormant_reactivation is given their rows to judge.
+    ruled_out = incremental.ruled_out_by_features(state.features, DEFAULTS, state.stats, hubs)
+    assert {rule: sorted(found.tolist()) for rule, found in ruled_out.items()} == {
+        "velocity_burst": sorted(hubs.tolist()), "dormant_reactivation": sorted(hubs.tolist())}
     sides = population.sides(state.stats, flows, state.features)
     settled = incremental.settled(flows, state.features, DEFAULTS, state.stats, sides[0], hubs)
     assert sorted(settled.tolist()) == sorted(hubs.tolist())

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import AddressScore, Pattern, PatternMember, PatternTransfer, ScoreRun, Token, Transfer
@@ -247,6 +247,50 @@ def test_incremental_run_rescores_the_neighbourhood_as_a_full_run_would(world: W
     with db.transaction(world.sessions) as session:
         assert service.run(session, _token(session), DEFAULTS) is not None
     assert {a for a, s in _current(world).items() if s.risk_score >= MIN_RISK} == flagged
+
+
+def test_a_held_state_syncs_its_patterns_and_sees_another_writer(world: World) -> None:
+    """A long-lived process writes only the patterns a block changed, and trusts what it
+    stored last only while nothing else wrote patterns since: a pattern another process
+    retired in between (the largest last_run_id moved) is stored active again, because the
+    held state still finds it."""
+    cache = service.ScoringCache()
+    with db.transaction(world.sessions) as session:
+        service.run(session, _token(session), DEFAULTS, "full", cache)
+        state = cache.state(_token(session).id)
+        assert state is not None and state.patterns
+
+    def stored() -> dict[str, str]:
+        with world.sessions() as session:
+            return dict(session.execute(select(Pattern.key, Pattern.signature)
+                                        .where(Pattern.status == "active")).all())
+
+    def held() -> dict[str, str]:
+        assert state is not None
+        return {key: signature for key, (_, signature) in state.signed.items()}
+
+    assert set(stored()) == set(state.patterns) and stored() == held()
+    victim = sorted(state.patterns)[0]
+    with db.transaction(world.sessions) as session:  # another process's run
+        other = ScoreRun(kind="full", token_id=_token(session).id, status="done")
+        session.add(other)
+        session.flush()
+        session.execute(update(Pattern).where(Pattern.key == victim).values(
+            status="retired", last_run_id=other.id))
+    source = sorted(world.history.investors)[1]
+    world.token.call("batchMint", [source], [10**12])
+    world.token.call("batchForcedTransfer", [source], [f"0x{0xfeed2000:040x}"], [10**9])
+    ingest(world.sessions, [world.node.url])
+    with db.transaction(world.sessions) as session:
+        assert service.run(session, _token(session), DEFAULTS, "incremental", cache)
+    assert victim in stored()
+    assert set(stored()) == set(state.patterns) and stored() == held()
+    # The next block, with nobody else writing, stores what the state holds too.
+    world.token.call("batchForcedTransfer", [source], [f"0x{0xfeed2001:040x}"], [10**9])
+    ingest(world.sessions, [world.node.url])
+    with db.transaction(world.sessions) as session:
+        assert service.run(session, _token(session), DEFAULTS, "incremental", cache)
+    assert set(stored()) == set(state.patterns) and stored() == held()
 
 
 def test_run_records_the_anomaly_model(world: World) -> None:

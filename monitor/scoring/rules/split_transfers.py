@@ -130,8 +130,7 @@ def _burst_days(f: Flows, senders: np.ndarray, receivers: np.ndarray,
 
 def _busiest(f, sender: int, receiver: int, window: int) -> np.ndarray:
     """The pair's transfers in its busiest window (earliest such window)."""
-    sent = f.sent(sender)
-    rows = sent[f.dst[sent] == receiver]
+    rows = f.between(sender, receiver)
     t = f.t[rows]
     ends = np.searchsorted(t, t + window, side="right")
     start = int(np.argmax(ends - np.arange(t.size)))

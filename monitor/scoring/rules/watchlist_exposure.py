@@ -204,11 +204,9 @@ def _pairs(ctx: Context[WatchlistExposure]) -> Pairs:
 
 
 def _largest(f: Flows, sender: int, receiver: int) -> int | None:
-    """The pair's largest transfer (the first of equal ones), looked for among the
-    sender's sends or the receiver's receipts, whichever are fewer: a path through a hub
-    reads the other end's few rows, not the hub's."""
-    sent, got = f.sent(sender), f.received(receiver)
-    rows = sent[f.dst[sent] == receiver] if sent.size <= got.size else got[f.src[got] == sender]
+    """The pair's largest transfer (the first of equal ones); a path through a hub reads
+    the other end's few rows, not the hub's (Flows.between)."""
+    rows = f.between(sender, receiver)
     return int(rows[np.argmax(f.amount[rows])]) if rows.size else None
 
 
