@@ -448,7 +448,7 @@ class _Crossings:
 
 
 def _decode_batch(
-    tokens: frozenset[str], bridges: dict[str, BridgeInfo], logs: list[dict[str, Any]]
+    tokens: frozenset[str], bridges: dict[str, BridgeInfo], logs: Sequence[dict[str, Any]]
 ) -> tuple[DecodeResult, BridgeDecodeResult]:
     """Split one reply of the shared filter: the bridges' protocol events to the bridge
     decoder, the tokens' logs to the token decoder, and nothing else (a bridge contract
