@@ -23,6 +23,8 @@ from monitor.amounts import exact_sum, total
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.patterns import Pattern
 
+FEW = 1000  # patterns whose totals are summed transfer by transfer (and SQLite's IN chunk)
+
 
 def sync(session: Session, token: Token, run_id: int, scored: Scored,
          role_weights: dict[str, float]) -> dict[str, int]:
@@ -161,24 +163,37 @@ def _members(pattern: Pattern, addresses: Any) -> list[tuple[str, str]]:
 
 def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> None:
     """total_value = the exact sum of each pattern's transfers."""
-    on = ((Transfer.token_id == token_id)
-          & (Transfer.block_number == PatternTransfer.block_number)
-          & (Transfer.log_index == PatternTransfer.log_index)
-          & (Transfer.sub_index == PatternTransfer.sub_index))
     totals = dict.fromkeys(pattern_ids, 0)
-    # On Postgres one statement for all of them (the ids as one array parameter), so the
-    # planner may join by hash: a first run writes 10^4-10^5 patterns at once.
-    step = len(pattern_ids) if session.get_bind().dialect.name == "postgresql" else 1000
-    for start in range(0, len(pattern_ids), max(step, 1)):
-        chunk = pattern_ids[start:start + step]
-        wanted = (PatternTransfer.pattern_id == any_(cast(chunk, ARRAY(BigInteger)))
-                  if step > 1000 else PatternTransfer.pattern_id.in_(chunk))
-        for pattern_id, amount in session.execute(
-                select(PatternTransfer.pattern_id, exact_sum(session, Transfer.amount))
-                .join(Transfer, on).where(wanted).group_by(PatternTransfer.pattern_id)):
-            totals[pattern_id] = total(amount)
-    session.execute(update(PatternRow), [{"id": pattern_id, "total_value": total}
-                                         for pattern_id, total in totals.items()])
+    key = ((Transfer.token_id == token_id)
+           & (Transfer.block_number == PatternTransfer.block_number)
+           & (Transfer.log_index == PatternTransfer.log_index)
+           & (Transfer.sub_index == PatternTransfer.sub_index))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if len(pattern_ids) <= FEW:
+        # A block's few patterns: each transfer's amount by its primary key. As a join,
+        # the planner (its statistics taken before a first run's bulk insert) may scan
+        # every transfer of the token instead: half a second a block at a million.
+        amount = select(Transfer.amount).where(key).scalar_subquery()
+        statements = [select(PatternTransfer.pattern_id, exact_sum(session, amount))
+                      .where(PatternTransfer.pattern_id.in_(pattern_ids))
+                      .group_by(PatternTransfer.pattern_id)]
+    else:
+        # On Postgres one statement for all of them (the ids as one array parameter), so
+        # the planner may join by hash: a first run writes 10^4-10^5 patterns at once.
+        step = len(pattern_ids) if postgres else FEW
+        statements = [
+            select(PatternTransfer.pattern_id, exact_sum(session, Transfer.amount))
+            .join(Transfer, key)
+            .where(PatternTransfer.pattern_id == any_(cast(chunk, ARRAY(BigInteger)))
+                   if postgres else PatternTransfer.pattern_id.in_(chunk))
+            .group_by(PatternTransfer.pattern_id)
+            for chunk in (pattern_ids[start:start + step]
+                          for start in range(0, len(pattern_ids), step))]
+    for statement in statements:
+        for pattern_id, summed in session.execute(statement):
+            totals[pattern_id] = total(summed)
+    session.execute(update(PatternRow), [{"id": pattern_id, "total_value": value}
+                                         for pattern_id, value in totals.items()])
 
 
 def pattern_ids(session: Session, token_id: int, addresses: list[str]) -> dict[str, list[int]]:

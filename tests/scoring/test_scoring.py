@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import AddressScore, Pattern, PatternMember, PatternTransfer, ScoreRun, Token, Transfer
 from monitor import db
 from monitor.addresses import checksum
-from monitor.scoring import evaluate, evidence, scores, service
+from monitor.scoring import evaluate, evidence, pattern_store, scores, service
 from monitor.scoring.config import DEFAULTS, ROLES
 from monitor.scoring.flows import load_flows
 from monitor.scoring.scores import current_scores
@@ -129,6 +129,20 @@ def test_patterns_are_stored_with_every_member_its_role_and_exact_totals(world: 
                     assert reason["rule"] == pattern.typology
                     assert reason["role"] == member.role
                     assert member.role.replace("_", " ") in reason["detail"]
+
+
+@pytest.mark.parametrize("few", [0, 10**6], ids=["joined", "by-key"])
+def test_pattern_totals_are_the_same_summed_either_way(world: World, few: int,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first run's many patterns are summed through one join, a block's few transfer by
+    transfer (pattern_store.FEW): both give the stored exact totals."""
+    monkeypatch.setattr(pattern_store, "FEW", few)
+    with db.transaction(world.sessions) as session:
+        stored = dict(session.execute(select(Pattern.id, Pattern.total_value)).all())
+        assert stored and any(value > 0 for value in stored.values())
+        session.execute(update(Pattern).values(total_value=0))
+        pattern_store._exact_totals(session, _token(session).id, sorted(stored))
+        assert dict(session.execute(select(Pattern.id, Pattern.total_value)).all()) == stored
 
 
 def test_reasons_are_words_with_numbers_and_real_evidence(world: World) -> None:
