@@ -435,12 +435,16 @@ def sliding_max_count(key: np.ndarray, window: int, n_groups: int) -> np.ndarray
     """For each group, the most events within any `window` seconds (keys from event_keys,
     sorted once and shared by every window)."""
     out = np.zeros(n_groups, dtype=np.int64)
-    if key.size == 0:
-        return out
-    ends = np.searchsorted(key, key + window, side="right")
-    counts = ends - np.arange(key.size)
-    np.maximum.at(out, key >> 40, counts)
+    # A chunk of keys at a time: the temporaries (five arrays the size of the keys) stay
+    # bounded on a big token; each window's end is looked up in all the keys.
+    for start in range(0, key.size, SLIDING_CHUNK):
+        part = key[start:start + SLIDING_CHUNK]
+        ends = np.searchsorted(key, part + window, side="right")
+        np.maximum.at(out, part >> 40, ends - np.arange(start, start + part.size))
     return out
+
+
+SLIDING_CHUNK = 1 << 21
 
 
 _NEVER_FIRST = np.iinfo(np.int64).max
