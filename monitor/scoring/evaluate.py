@@ -103,8 +103,25 @@ class Scored:
     # cost the token's history (watchlist_exposure's pair sums); `Context.shared["kept"]`.
     kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
+    # The addresses holding a reason of GLOBAL_RULES (None until first asked), kept up by
+    # set_reasons: an incremental run checks them every block without reading every
+    # address's reasons.
+    _exposed: set[int] | None = field(default=None, compare=False, repr=False)
+
+    def exposed(self) -> set[int]:
+        """The addresses holding a watchlist reason (a rule of GLOBAL_RULES)."""
+        if self._exposed is None:
+            self._exposed = {a for a, r in self.raw.items()
+                             if any(rule in r for rule in GLOBAL_RULES)}
+        return self._exposed
+
     def set_reasons(self, address: int, reasons: dict[str, Reason],
                     config: RulesConfig) -> None:
+        if self._exposed is not None:
+            if any(rule in reasons for rule in GLOBAL_RULES):
+                self._exposed.add(address)
+            else:
+                self._exposed.discard(address)
         if reasons:
             self.raw[address] = reasons
             self.risk[address], self.reasons[address] = fuse(list(reasons.values()),

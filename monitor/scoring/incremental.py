@@ -242,8 +242,7 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
         (p for p in state.patterns.values() if affected.intersection(p.members)), config,
         affected)
     changed = set(affected)
-    for address in set(exposure) | {a for a, r in state.raw.items()
-                                    if any(rule in r for rule in evaluate.GLOBAL_RULES)}:
+    for address in set(exposure) | state.exposed():
         held = {k: v for k, v in state.raw.get(address, {}).items()
                 if k in evaluate.GLOBAL_RULES}
         if exposure.get(address, {}) != held:

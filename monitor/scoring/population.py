@@ -13,7 +13,7 @@ judges by the same yardsticks (monitor.scoring.incremental).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,6 +38,15 @@ class Yardsticks:
     deposit_burst_share: np.ndarray
     in_band_share: float  # share of transfers in the structuring band
     permissioned: bool
+    # amount_quantile's results: the yardsticks are fixed between full runs, and an
+    # incremental run asks for the same quantile every block.
+    _quantiles: dict[float, float] = field(default_factory=dict, repr=False, compare=False)
+
+    def amount_quantile(self, q: float) -> float:
+        """The `q` quantile (numpy's linear) of the secondary amounts."""
+        if q not in self._quantiles:
+            self._quantiles[q] = float(np.quantile(self.secondary_amounts, q))
+        return self._quantiles[q]
 
     def service(self, feats: Features) -> np.ndarray:
         """Bool per address: a service wallet (exchange, custodian, market maker, pool):

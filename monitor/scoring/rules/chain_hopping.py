@@ -52,7 +52,7 @@ def detect(ctx: Context[ChainHopping]) -> list[Pattern]:
         return []
     held = {f.legs[int(f.bridge[r])].id: int(r) for r in rows.tolist()}
     amounts = ctx.stats.secondary_amounts
-    floor = float(np.quantile(amounts, p.amount_quantile)) if amounts.size else 0.0
+    floor = ctx.stats.amount_quantile(p.amount_quantile) if amounts.size else 0.0
     found: dict[str, Pattern] = {}
     for row in rows.tolist():
         leg = f.legs[int(f.bridge[row])]

@@ -21,7 +21,7 @@ def detect(ctx: Context[NewAddressLargeValue]) -> list[Hit]:
     ranked = ctx.stats.secondary_amounts  # the token's, sorted
     if ranked.size == 0:
         return []
-    cut = float(np.quantile(ranked, p.quantile))
+    cut = ctx.stats.amount_quantile(p.quantile)
     secondary = (f.src != 0) & (f.dst != 0)
     business = ctx.service() | ctx.deposit() | (feats.column("share_to_burns") >= 0.5)
     idx = np.flatnonzero(feats.recv_new & secondary & (f.amount >= cut) & ~business[f.dst]
