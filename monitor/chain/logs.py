@@ -11,7 +11,7 @@ and database work at the same time: while the decoder holds the interpreter, the
 thread waits on the node's next reply with it released (on one thread, the node's
 serving time and the decoding added up). The fetch thread reads each reply with
 `rawlogs.parse_reply` (plain transfers straight from the bytes, anything else by orjson,
-so a broken reply is still retried there); the transform gets a `rawlogs.LogsReply`.
+so a broken reply is still retried there); the transform gets a `decode.LogsReply`.
 The range should start small (a dense token has thousands of logs per block) and grows
 up to 4x per reply, so sparse ranges are crossed in a few requests.
 """
@@ -31,8 +31,8 @@ from monitor.chain.rpc import RangeTooLarge, RpcClient
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-# A reply's logs: a LogsReply (rawlogs), which reads as a sequence of dicts and, when the
-# reply was all plain transfers, hands `decode_logs` its records without building dicts.
+# A reply's logs: a LogsReply (monitor.chain.decode), which reads as a sequence of dicts
+# and, when the reply was all plain transfers, hands `decode_logs` its records without dicts.
 Logs = LogsReply
 
 
@@ -157,8 +157,7 @@ class LogFetcher:
                 return
             high = min(low + self.range - 1, to_block)
             try:
-                logs = self.client.get_logs_reply(addresses, topics0, low, high,
-                                                  refusable=high > low)
+                logs = self.client.get_logs(addresses, topics0, low, high, refusable=high > low)
             except RangeTooLarge as exc:
                 self._shrink(high - low + 1, exc.suggested)
                 log.info("eth_getLogs [%s, %s] refused (%s); range now %s blocks",

@@ -166,10 +166,13 @@ class RpcClient:
 
     # -- requests ----------------------------------------------------------------------
 
-    def call(self, method: str, params: Sequence[Any] = (), *, range_query: bool = False) -> Any:
-        """One request; `range_query` turns refusals and timeouts into RangeTooLarge."""
+    def call(self, method: str, params: Sequence[Any] = (), *, range_query: bool = False,
+             fast: Callable[[bytes], Any] | None = None) -> Any:
+        """One request; `range_query` turns refusals and timeouts into RangeTooLarge. `fast`
+        may read a success reply's bytes first (see _post)."""
         body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)}
-        return self._retrying(method, lambda url: self._single(url, method, body, range_query))
+        return self._retrying(method, lambda url: self._single(url, method, body, range_query,
+                                                               fast))
 
     def batch(self, calls: Sequence[tuple[str, Sequence[Any]]]) -> list[Any]:
         """Several requests in JSON-RPC batches; results in the order of `calls`."""
@@ -215,36 +218,24 @@ class RpcClient:
         to_block: int,
         *,
         refusable: bool = True,
-    ) -> list[dict[str, Any]]:
+        fast: bool = True,
+    ) -> LogsReply:
         """eth_getLogs of some contracts and event kinds over [from_block, to_block].
 
         With `refusable`, a range refusal or timeout raises RangeTooLarge for the caller to
         split the range; without (a single block cannot be split), it is retried like any
-        other failure.
+        other failure. A success reply of plain transfers in a known layout is read by
+        `rawlogs.parse_reply` from its bytes (no dicts unless asked for); any other reply,
+        or every one with `fast=False`, is parsed by orjson.
         """
-        result = self.call("eth_getLogs", [_filter(addresses, topics0, from_block, to_block)],
-                           range_query=refusable)
-        if not isinstance(result, list):
-            raise RpcError(f"eth_getLogs returned {type(result).__name__}, not a list")
-        return result
-
-    def get_logs_reply(
-        self,
-        addresses: Sequence[str],
-        topics0: Sequence[str],
-        from_block: int,
-        to_block: int,
-        *,
-        refusable: bool = True,
-    ) -> LogsReply:
-        """get_logs, as a LogsReply: a success reply of plain transfers in a known layout is
-        read by `rawlogs.parse_reply` from its bytes (no dicts unless asked for); any other
-        reply is parsed and checked exactly as by get_logs."""
-        params = [_filter(addresses, topics0, from_block, to_block)]
-        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": "eth_getLogs",
-                "params": params}
-        result = self._retrying("eth_getLogs", lambda url: self._single(
-            url, "eth_getLogs", body, refusable, fast=parse_reply))
+        flt = {
+            "fromBlock": hex(from_block),
+            "toBlock": hex(to_block),
+            "address": list(addresses),
+            "topics": [list(topics0)],
+        }
+        result = self.call("eth_getLogs", [flt], range_query=refusable,
+                           fast=parse_reply if fast else None)
         if isinstance(result, LogsReply):
             return result
         if not isinstance(result, list):
@@ -413,12 +404,3 @@ class _Fast:
     def __init__(self, value: Any) -> None:
         self.value = value
 
-
-def _filter(addresses: Sequence[str], topics0: Sequence[str], from_block: int,
-            to_block: int) -> dict[str, Any]:
-    return {
-        "fromBlock": hex(from_block),
-        "toBlock": hex(to_block),
-        "address": list(addresses),
-        "topics": [list(topics0)],
-    }

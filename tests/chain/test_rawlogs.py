@@ -191,7 +191,7 @@ def test_anything_else_falls_back(name: str, body: bytes) -> None:
     except (orjson.JSONDecodeError, KeyError):
         return  # not a JSON-RPC success: the client's usual path retries it
     if not isinstance(result, list):
-        return  # get_logs_reply raises RpcError, as get_logs does
+        return  # get_logs raises RpcError
     expected = decode_logs(result)
     reply = LogsReply.of(result)
     assert not reply.fast and decode_logs(reply) == expected
@@ -291,8 +291,8 @@ def token(node: Anvil) -> TokenOnChain:
 def test_anvil_replies_take_the_fast_path(node: Anvil, token: TokenOnChain) -> None:
     head = node.block_number()
     with RpcClient([node.url]) as client:
-        reply = client.get_logs_reply([token.address], [events.TRANSFER], 0, head)
-        plain = client.get_logs([token.address], [events.TRANSFER], 0, head)
+        reply = client.get_logs([token.address], [events.TRANSFER], 0, head)
+        plain = client.get_logs([token.address], [events.TRANSFER], 0, head, fast=False)
     assert reply.fast and len(reply) == len(plain) == 62
     assert decode_logs(reply) == decode_logs(plain)
     assert reply.logs() == plain
@@ -304,8 +304,8 @@ def test_anvil_replies_with_other_events_fall_back(node: Anvil, token: TokenOnCh
     head = node.block_number()
     topics = [events.TRANSFER, *events.COMPLIANCE_EVENTS]
     with RpcClient([node.url]) as client:
-        reply = client.get_logs_reply([token.address], topics, 0, head)
-        plain = client.get_logs([token.address], topics, 0, head)
+        reply = client.get_logs([token.address], topics, 0, head)
+        plain = client.get_logs([token.address], topics, 0, head, fast=False)
     assert not reply.fast
     result = decode_logs(reply)
     assert result == decode_logs(plain)
@@ -318,7 +318,8 @@ def test_the_fetcher_hands_fast_replies_to_the_decoder(node: Anvil, token: Token
         fast = [(low, high, logs.fast, decode_logs(logs)) for low, high, logs in
                 LogFetcher(client, initial_range=3, prefetch=2).iter_ranges(
                     [token.address], [events.TRANSFER], 0, head)]
-        plain = decode_logs(client.get_logs([token.address], [events.TRANSFER], 0, head))
+        plain = decode_logs(client.get_logs([token.address], [events.TRANSFER], 0, head,
+                                            fast=False))
     assert all(is_fast for _, _, is_fast, _ in fast)
     assert [r for *_, result in fast for r in result.transfers] == plain.transfers
 
@@ -329,12 +330,13 @@ def test_broken_replies_are_still_retried(node: Anvil, token: TokenOnChain, faul
     retries it as before, on the fetch thread."""
     head = node.block_number()
     with RpcClient([node.url]) as client:
-        expected = decode_logs(client.get_logs([token.address], [events.TRANSFER], 0, head))
+        expected = decode_logs(client.get_logs([token.address], [events.TRANSFER], 0, head,
+                                               fast=False))
     with (
         fault_proxy(node.url, faults=[fault], rate=0.5, seed=11) as proxy,
         RpcClient([proxy.url], max_retries=30, backoff_initial=0.01, backoff_max=0.02) as client,
     ):
         for _ in range(8):
-            assert decode_logs(client.get_logs_reply(
+            assert decode_logs(client.get_logs(
                 [token.address], [events.TRANSFER], 0, head)) == expected
     assert proxy.counts[fault] > 0
