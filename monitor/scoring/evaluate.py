@@ -99,6 +99,12 @@ class Scored:
     # key -> id of the active ones (None before the first sync).
     synced: tuple[int | None, dict[str, int]] | None = field(default=None, compare=False,
                                                             repr=False)
+
+    def unsynced(self) -> list[str]:
+        """Keys of the patterns that are not the objects the last pattern sync stored (an
+        incremental run replaces only the patterns it found again): a block's few."""
+        return [key for key, pattern in self.patterns.items()
+                if (known := self.signed.get(key)) is None or known[0] is not pattern]
     # What rules keep between the runs of a long-lived process, so that a block does not
     # cost the token's history (watchlist_exposure's pair sums); `Context.shared["kept"]`.
     kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

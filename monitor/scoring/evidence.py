@@ -24,10 +24,8 @@ def resolve(scored: Scored, addresses: Iterable[int] | None = None) -> None:
     since the rows were read is dropped: that address is queued for a re-score. A pattern
     that is the object the last pattern sync stored was resolved before it (a long-lived
     process's block looks at the few it found again, not at every pattern)."""
-    signed = scored.signed
     resolve_findings(scored.flows, scored.raw, scored.patterns, addresses,
-                     [p for key, p in scored.patterns.items()
-                      if (known := signed.get(key)) is None or known[0] is not p])
+                     [scored.patterns[key] for key in scored.unsynced()])
 
 
 def resolve_findings(flows: Flows, raw: Reasons, patterns: Patterns,

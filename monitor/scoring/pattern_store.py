@@ -37,33 +37,31 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
     sets it, a rolled-back write undoes it, another process's run raises it), only the
     patterns that are not the objects last synced, and the keys no longer held, are read
     and written. Otherwise every stored row is read as (key, id, status, signature) and
-    compared; a pattern the state held at the last sync is not signed again."""
+    compared. Either way a pattern the state held at the last sync is not signed again."""
     mark = session.scalar(select(func.max(PatternRow.last_run_id))
                           .where(PatternRow.token_id == token.id))
     signed = scored.signed
     synced = scored.synced
     query = select(PatternRow.key, PatternRow.id, PatternRow.status,
                    PatternRow.signature).where(PatternRow.token_id == token.id)
+    dropped = list(signed.keys() - scored.patterns.keys())  # signed, no longer held
     if synced is not None and synced[0] == mark:
         ids = synced[1]
-        keys = [key for key, pattern in scored.patterns.items()
-                if (known := signed.get(key)) is None or known[0] is not pattern]
-        keys += [key for key in signed.keys() - scored.patterns.keys()]
+        keys = scored.unsynced() + dropped
         if not keys:
             return ids
         query = query.where(PatternRow.key == any_(cast(keys, ARRAY(Text)))
                             if session.get_bind().dialect.name == "postgresql"
                             else PatternRow.key.in_(keys))
     else:
-        ids, keys = {}, list(scored.patterns)
-        signed.clear()
+        ids, keys = {}, list(scored.patterns) + dropped
     held = {key: (row_id, status, signature)
             for key, row_id, status, signature in session.execute(query)}
     addresses = scored.flows.addresses
     now = datetime.now(UTC)
     rewritten: list[tuple[int, Pattern]] = []
     fresh: list[tuple[Pattern, dict[str, Any]]] = []
-    gone: list[int] = []
+    gone: set[int] = set()  # ids of active rows to retire
     for key in keys:
         pattern = scored.patterns.get(key)
         found = held.get(key)
@@ -71,7 +69,7 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
             signed.pop(key, None)
             ids.pop(key, None)
             if found is not None and found[1] == "active":
-                gone.append(found[0])
+                gone.add(found[0])
             continue
         known = signed.get(key)
         signature = (known[1] if known is not None and known[0] is pattern
@@ -93,8 +91,8 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
         ids[key] = row.id
         rewritten.append((row.id, pattern))
     if synced is None or synced[0] != mark:  # stored rows of keys the state never held
-        gone += [row_id for key, (row_id, status, _) in held.items()
-                 if status == "active" and key not in scored.patterns]
+        gone.update(row_id for key, (row_id, status, _) in held.items()
+                    if status == "active" and key not in scored.patterns)
     if fresh:  # one statement for the new rows: a first run of a big token has 10^4-10^5
         made = session.execute(insert(PatternRow).returning(
             PatternRow.id, sort_by_parameter_order=True), [values for _, values in fresh])
@@ -102,7 +100,7 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
             ids[pattern.key] = row_id
             rewritten.append((row_id, pattern))
     if gone:
-        session.execute(update(PatternRow).where(PatternRow.id.in_(gone)).values(
+        session.execute(update(PatternRow).where(PatternRow.id.in_(sorted(gone))).values(
             status="retired", last_run_id=run_id, updated_at=now))
     if rewritten:
         _write_parts(session, rewritten, addresses, role_weights)
