@@ -98,36 +98,32 @@ def settled(flows: Flows, feats: Features, config: RulesConfig, stats: populatio
     pattern anchored there, a hit), proven from what is held of them, not from their rows:
     a service wallet is never the anchor of a graph typology (each rule leaves service
     wallets out, and cycles, chains and relays are made of low-degree addresses), so only
-    velocity_burst and dormant_reactivation could judge it, and its features say whether
-    either can (their `may_` checks); an address that was frozen or sent or received a
-    bridge transfer is judged by its rows. The rules then need none of a settled hub's
-    history: its transfers with the rest of the neighbourhood come with the others' rows."""
-    rules = config.rules
+    the rules of `ruled_out_by_features` could judge it, and its features say whether
+    either can; an address that was frozen or sent or received a bridge transfer is judged
+    by its rows. The rules then need none of a settled hub's history: its transfers with
+    the rest of the neighbourhood come with the others' rows."""
     if addresses.size == 0:
         return addresses
     bridged = {end for leg in flows.legs for end in (leg.sender, leg.recipient)}
     free = np.array([a not in flows.frozen and str(flows.addresses[a]) not in bridged
                      for a in addresses.tolist()], dtype=bool)
-    windows = dict(config.feature_windows)
-    quiet = (service[addresses] & free
-             & ~velocity_burst.may_hit(feats, rules.velocity_burst, windows, addresses)
-             & ~dormant_reactivation.may_wake(feats, rules.dormant_reactivation, stats,
-                                              addresses))
-    return addresses[quiet]
+    ruled_out = ruled_out_by_features(feats, config, stats, addresses).values()
+    return addresses[service[addresses] & free & np.logical_and.reduce(list(ruled_out))]
 
 
-def ruled_out_by_features(feats: Features, config: RulesConfig, stats: population.Yardsticks,
-               addresses: np.ndarray) -> dict[str, np.ndarray]:
-    """Per rule, those of `addresses` its `may_` check proves it can find nothing for (by
-    their features, as the rule judges their rows): the rule need not sort and scan their
-    histories (an issuer's, a busy holder's), and leaving them out of its focus changes
-    none of its findings, each of which is an address's own."""
+def ruled_out_by_features(feats: Features, config: RulesConfig,
+                          stats: population.Yardsticks,
+                          addresses: np.ndarray) -> dict[str, np.ndarray]:
+    """Per rule, a bool per one of `addresses`: its `may_` check proves the rule can find
+    nothing for it (by its features, as the rule judges its rows). The rule need not sort
+    and scan such histories (an issuer's, a busy holder's), and leaving them out of its
+    focus changes none of its findings, each of which is an address's own."""
     rules, windows = config.rules, dict(config.feature_windows)
     return {
-        "velocity_burst": addresses[~velocity_burst.may_hit(feats, rules.velocity_burst,
-                                                            windows, addresses)],
-        "dormant_reactivation": addresses[~dormant_reactivation.may_wake(
-            feats, rules.dormant_reactivation, stats, addresses)],
+        "velocity_burst": ~velocity_burst.may_hit(feats, rules.velocity_burst, windows,
+                                                  addresses),
+        "dormant_reactivation": ~dormant_reactivation.may_wake(
+            feats, rules.dormant_reactivation, stats, addresses),
     }
 
 
@@ -220,9 +216,9 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     local = evaluate.contexts(flows.subset(rows), feats.restricted(rows, flows.n), config,
                               state.stats, listings, focus, sides)
     for rule, ruled_out in ruled_out_by_features(feats, config, state.stats, judged).items():
-        if ruled_out.size:  # no finding of theirs in this rule: not judged by it
+        if ruled_out.any():  # no finding of theirs in this rule: not judged by it
             narrowed = focus.copy()
-            narrowed[ruled_out] = False
+            narrowed[judged[ruled_out]] = False
             local[rule].focus = narrowed
     found = evaluate.find_patterns(local)
     # Patterns anchored in the region are found again (a settled hub has none); the
