@@ -35,15 +35,17 @@ def detect(ctx: Context[VelocityBurst]) -> list[Hit]:
     bounds = np.searchsorted(np.cumsum(events), np.arange(CHUNK_EVENTS, events.sum(),
                                                           CHUNK_EVENTS), side="right")
     edges = np.unique(np.r_[1, bounds, f.n_addresses])
+    total = ctx.features.column("in_count") + ctx.features.column("out_count")
     hits: list[Hit] = []
     for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
-        hits.extend(_detect_range(ctx, lo, hi))
+        hits.extend(_detect_range(ctx, lo, hi, total))
     return hits
 
 
-def _detect_range(ctx: Context[VelocityBurst], lo: int, hi: int) -> list[Hit]:
-    """`detect` for the addresses lo <= a < hi."""
-    p, f, feats = ctx.params, ctx.flows, ctx.features
+def _detect_range(ctx: Context[VelocityBurst], lo: int, hi: int,
+                  total: np.ndarray) -> list[Hit]:
+    """`detect` for the addresses lo <= a < hi (`total`: transfers per address)."""
+    p, f = ctx.params, ctx.flows
     window = int(p.window_seconds)
     sent = np.flatnonzero((f.src >= lo) & (f.src < hi))
     got = np.flatnonzero((f.dst >= lo) & (f.dst < hi))
@@ -53,7 +55,6 @@ def _detect_range(ctx: Context[VelocityBurst], lo: int, hi: int) -> list[Hit]:
     real = (who != 0) & ctx.wanted(who)
     who, when, rows = who[real], when[real], rows[real]
     groups, counts, slices = best_windows(who, when, window)
-    total = feats.column("in_count") + feats.column("out_count")
     # Baseline per active hour: transfers cluster in working hours on active days, so an
     # average over the whole lifetime would make every busy day look like a burst.
     day_pairs = unique_ints(who.astype(np.int64) * (1 << 32) + when // 86400)
