@@ -54,7 +54,10 @@ from monitor.scoring.config import load_rules_config  # noqa: E402
 from monitor.sim import generate  # noqa: E402
 from monitor.tokens import add_token, find_token  # noqa: E402
 from support.postgres import (  # noqa: E402
-    clone_database, create_database, drop_database, postgres_server,
+    clone_database,
+    create_database,
+    drop_database,
+    postgres_server,
 )
 
 TOKEN = "0x" + "ab" * 20

@@ -100,11 +100,59 @@ class Scored:
     synced: tuple[int | None, dict[str, int]] | None = field(default=None, compare=False,
                                                             repr=False)
 
+    # Keys of the patterns put or dropped since the last pattern sync (None: not tracked,
+    # so every pattern is looked at): an incremental run's few.
+    changed: set[str] | None = field(default=None, compare=False, repr=False)
+    # Address -> keys of the held patterns it anchors or is a member of (None until first
+    # asked), kept up by put_pattern and drop_pattern.
+    _holding: dict[int, set[str]] | None = field(default=None, compare=False, repr=False)
+
     def unsynced(self) -> list[str]:
         """Keys of the patterns that are not the objects the last pattern sync stored (an
         incremental run replaces only the patterns it found again): a block's few."""
-        return [key for key, pattern in self.patterns.items()
-                if (known := self.signed.get(key)) is None or known[0] is not pattern]
+        keys = (self.patterns if self.changed is None
+                else sorted(k for k in self.changed if k in self.patterns))
+        return [key for key in keys
+                if (known := self.signed.get(key)) is None
+                or known[0] is not self.patterns[key]]
+
+    def holding(self, addresses: Iterable[int]) -> set[str]:
+        """Keys of the held patterns anchored at, or with a member among, `addresses`."""
+        if self._holding is None:
+            self._holding = {}
+            for key, pattern in self.patterns.items():
+                self._index(key, pattern, add=True)
+        found: set[str] = set()
+        for address in addresses:
+            found.update(self._holding.get(address, ()))
+        return found
+
+    def put_pattern(self, pattern: Pattern) -> None:
+        if pattern.key in self.patterns:
+            self.drop_pattern(pattern.key)
+        self.patterns[pattern.key] = pattern
+        self._index(pattern.key, pattern, add=True)
+        if self.changed is not None:
+            self.changed.add(pattern.key)
+
+    def drop_pattern(self, key: str) -> Pattern:
+        pattern = self.patterns.pop(key)
+        self._index(key, pattern, add=False)
+        if self.changed is not None:
+            self.changed.add(key)
+        return pattern
+
+    def _index(self, key: str, pattern: Pattern, add: bool) -> None:
+        if self._holding is None:
+            return
+        for address in {pattern.anchor, *pattern.members}:
+            if add:
+                self._holding.setdefault(address, set()).add(key)
+            else:
+                keys = self._holding[address]
+                keys.discard(key)
+                if not keys:
+                    del self._holding[address]
     # What rules keep between the runs of a long-lived process, so that a block does not
     # cost the token's history (watchlist_exposure's pair sums); `Context.shared["kept"]`.
     kept: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -223,20 +223,20 @@ def rescore(state: Scored, flows: Flows, config: RulesConfig,
     found = evaluate.find_patterns(local)
     # Patterns anchored in the region are found again (a settled hub has none); the
     # others stand.
-    dropped = [key for key, p in state.patterns.items() if in_region[p.anchor]]
+    dropped = [key for key in sorted(state.holding(region.tolist()))
+               if in_region[state.patterns[key].anchor]]
     affected = set(region.tolist())
     for key in dropped:
-        affected.update(state.patterns.pop(key).members)
-    for key, pattern in found.items():
-        state.patterns[key] = pattern
+        affected.update(state.drop_pattern(key).members)
+    for pattern in found.values():
+        state.put_pattern(pattern)
         affected.update(pattern.members)
     address_found = evaluate.address_reasons(local, evaluate.LOCAL_RULES)
     exposure = (evaluate.address_reasons(evaluate.contexts(flows, feats, config, state.stats,
                                                            listings, kept=state.kept),
                                          evaluate.GLOBAL_RULES) if listings else {})
     members = evaluate.pattern_reasons(
-        (p for p in state.patterns.values() if affected.intersection(p.members)), config,
-        affected)
+        (state.patterns[key] for key in sorted(state.holding(affected))), config, affected)
     changed = set(affected)
     for address in set(exposure) | state.exposed():
         held = {k: v for k, v in state.raw.get(address, {}).items()

@@ -44,16 +44,21 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
     synced = scored.synced
     query = select(PatternRow.key, PatternRow.id, PatternRow.status,
                    PatternRow.signature).where(PatternRow.token_id == token.id)
-    dropped = list(signed.keys() - scored.patterns.keys())  # signed, no longer held
     if synced is not None and synced[0] == mark:
         ids = synced[1]
+        # Signed, no longer held: of the keys put or dropped since, if they were tracked.
+        dropped = (list(signed.keys() - scored.patterns.keys()) if scored.changed is None
+                   else sorted(k for k in scored.changed
+                               if k in signed and k not in scored.patterns))
         keys = scored.unsynced() + dropped
         if not keys:
+            scored.changed = set()
             return ids
         query = query.where(PatternRow.key == any_(cast(keys, ARRAY(Text)))
                             if session.get_bind().dialect.name == "postgresql"
                             else PatternRow.key.in_(keys))
     else:
+        dropped = list(signed.keys() - scored.patterns.keys())
         ids, keys = {}, list(scored.patterns) + dropped
     held = {key: (row_id, status, signature)
             for key, row_id, status, signature in session.execute(query)}
@@ -107,6 +112,7 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
         _exact_totals(session, token.id, [pattern_id for pattern_id, _ in rewritten])
     session.flush()
     scored.synced = (run_id if rewritten or gone else mark, ids)
+    scored.changed = set()  # from here on, what an incremental run puts and drops
     return ids
 
 

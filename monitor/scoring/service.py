@@ -44,7 +44,7 @@ from monitor.scoring.config import RULE_IDS, RulesConfig
 from monitor.scoring.evaluate import Scored, evaluate, listing_index
 from monitor.scoring.flows import Flows, extend_flows, load_flows
 from monitor.scoring.risk import severity
-from monitor.watchlist.service import listed_addresses
+from monitor.watchlist.service import Listing, listed_addresses, lists_version
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,17 @@ class ScoringCache:
     def __init__(self) -> None:
         # token -> (last block read, state, id of the run that built the state)
         self._state: dict[int, tuple[int, Scored, int]] = {}
+        # The listed addresses as last read, and the lists' version then (lists_version).
+        self._listed: tuple[tuple[Any, ...], dict[str, list[Listing]]] | None = None
         self.lock = threading.Lock()  # the daemon's scoring jobs run in parallel threads
+
+    def listed(self, session: Session) -> dict[str, list[Listing]]:
+        """Every listed address's entries (listed_addresses), read again only when a list
+        changed: a block of a token costs its own rows, not the lists' 10^4 entries."""
+        version = lists_version(session)
+        if self._listed is None or self._listed[0] != version:
+            self._listed = (version, listed_addresses(session))
+        return self._listed[1]
 
     def state(self, token_id: int) -> Scored | None:
         held = self._state.get(token_id)
@@ -80,7 +90,7 @@ class ScoringCache:
             if held is None or newest is None or newest < held[0]:
                 scored = learned.with_ranker(
                     evaluate(load(session, token, config, snapshots), config,
-                             listed_addresses(session), permissioned), ranked, config)
+                             self.listed(session), permissioned), ranked, config)
                 incremental.prepare(scored, config)  # kept for the blocks to come
                 region, built_by = None, run_id
             else:
@@ -99,7 +109,7 @@ class ScoringCache:
                     queue.mark(session, plan.stale, queue.BRIDGE_LINK)
                     region = incremental.rescore(
                         scored, flows, config,
-                        listing_index(flows, listed_addresses(session)), plan)
+                        listing_index(flows, self.listed(session)), plan)
                 except BaseException:
                     # The state may be half updated: the next run starts from the database.
                     self._state.pop(token.id, None)

@@ -245,6 +245,16 @@ def summaries(session: Session, limit: int | None = None,
             in session.execute(statement)]
 
 
+def lists_version(session: Session) -> tuple[Any, ...]:
+    """What changes whenever a list's entries do: each list's stamp and size (every write
+    to a list goes through `_write`, which stamps it) and the entries' count and largest
+    id. A long-lived process reads the entries again only when this moved."""
+    lists = session.execute(select(Watchlist.id, Watchlist.updated_at, Watchlist.entry_count)
+                            .order_by(Watchlist.id)).all()
+    entries = session.execute(select(func.count(), func.max(WatchlistEntry.id))).one()
+    return tuple(tuple(row) for row in lists), tuple(entries)
+
+
 def listed_addresses(
     session: Session,
     categories: Iterable[str] | None = None,

@@ -8,7 +8,6 @@ is what proves the neighbourhood big enough.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 
 import numpy as np
@@ -18,8 +17,7 @@ from monitor.addresses import ZERO
 from monitor.scoring import evaluate, incremental, population
 from monitor.scoring.config import DEFAULTS
 from monitor.scoring.flows import Flows
-from monitor.sim import History, generate, generate_independent
-from monitor.sim.history import SimTransfer
+from monitor.sim import generate, generate_independent
 from monitor.watchlist.service import Listing
 from support.flows import (
     HOLDERS,
@@ -28,6 +26,7 @@ from support.flows import (
     day,
     history_flows,
     holder,
+    hub_heavy,
     index,
 )
 
@@ -63,27 +62,6 @@ def _assert_equals_a_full_evaluation(state: evaluate.Scored, flows: Flows,
             assert "anomaly" not in state.raw.get(address, {})
 
 
-def _hub_heavy(seed: int) -> History:
-    """A simulated history plus as many transfers again between three hubs (an exchange,
-    a market maker, a paying agent) and the holders, on the hour (so many transfers share
-    a second): most transfers touch a hub, and so does most of every step."""
-    history = generate(seed, investors=80, days=40, cases_per_rule=1)
-    rng = random.Random(seed)
-    holders = sorted({t.receiver for t in history.transfers} - {ZERO})
-    hubs = [f"0x{k:02x}" + "e" * 38 for k in range(3)]
-    start = min(t.timestamp for t in history.transfers)
-    end = max(t.timestamp for t in history.transfers)
-    extra = []
-    for _ in range(len(history.transfers)):
-        hub, other = rng.choice(hubs), rng.choice(holders)
-        at = start + 3600 * rng.randrange((end - start) // 3600 + 1)
-        sender, receiver = (hub, other) if rng.random() < 0.5 else (other, hub)
-        extra.append(SimTransfer(at, sender, receiver, rng.randrange(1, 50_000) * 10**6,
-                                 "transfer"))
-    merged = sorted(history.transfers + extra, key=lambda t: t.timestamp)  # stable
-    return dataclasses.replace(history, transfers=merged)
-
-
 HISTORIES = {
     "ours": lambda seed: generate(seed, investors=80, days=40, cases_per_rule=1),
     # Drawn without the rules (monitor.sim.independent): other shapes, other neighbourhoods.
@@ -91,7 +69,7 @@ HISTORIES = {
                                                      cases_per_typology=1),
     # Hubs in most transfers (issue 23): their features are updated in place, not
     # recomputed over their histories, and the updates must still equal a full run.
-    "hub-heavy": _hub_heavy,
+    "hub-heavy": hub_heavy,
 }
 
 
@@ -120,7 +98,7 @@ def test_watchlist_exposure_kept_up_block_by_block_equals_a_full_evaluation() ->
     """With a sanctions list naming a few holders of a hub-heavy history (so taint crosses
     the hubs), the exposure findings an incremental run keeps up from the pair sums it
     holds equal a full evaluation's after every step."""
-    history = _hub_heavy(11)
+    history = hub_heavy(11)
     total = len(history.transfers)
     numbering = [ZERO]
     start = int(total * 0.6)
@@ -141,7 +119,7 @@ def test_a_service_hub_is_settled_by_its_features() -> None:
     """The hubs of a hub-heavy history are service wallets that neither burst nor woke up:
     no local rule can find anything of their own, so an incremental run does not give the
     rules their histories (the block-by-block test above proves the result unchanged)."""
-    history = _hub_heavy(7)
+    history = hub_heavy(7)
     flows = history_flows(history, len(history.transfers), [ZERO])
     state = evaluate.evaluate(flows, DEFAULTS)
     hubs = np.flatnonzero(np.isin(flows.addresses, [f"0x{k:02x}" + "e" * 38

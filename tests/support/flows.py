@@ -10,6 +10,7 @@ the end read what `evaluate` found, by name.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import random
@@ -24,7 +25,8 @@ from monitor.scoring.evaluate import Scored, evaluate
 from monitor.scoring.flows import Flows
 from monitor.scoring.patterns import Pattern
 from monitor.scoring.risk import Reason
-from monitor.sim import History
+from monitor.sim import History, generate
+from monitor.sim.history import SimTransfer
 
 HOUR, DAY = 3600, 86400
 # A UTC midnight, so that day arithmetic (active days, split windows) is whole days.
@@ -218,6 +220,27 @@ def benign(seed: int = 1) -> Ledger:
         ledger.send(holder(k), TRADER, 5000, day(40 + k, 10))
         ledger.send(TRADER, holder(100 + 40 + k), 4800, day(40 + k, 15))
     return ledger
+
+
+def hub_heavy(seed: int) -> History:
+    """A simulated history plus as many transfers again between three hubs (an exchange,
+    a market maker, a paying agent) and the holders, on the hour (so many transfers share
+    a second): most transfers touch a hub, and so does most of every step."""
+    history = generate(seed, investors=80, days=40, cases_per_rule=1)
+    rng = random.Random(seed)
+    holders = sorted({t.receiver for t in history.transfers} - {ZERO})
+    hubs = [f"0x{k:02x}" + "e" * 38 for k in range(3)]
+    start = min(t.timestamp for t in history.transfers)
+    end = max(t.timestamp for t in history.transfers)
+    extra = []
+    for _ in range(len(history.transfers)):
+        hub, other = rng.choice(hubs), rng.choice(holders)
+        at = start + 3600 * rng.randrange((end - start) // 3600 + 1)
+        sender, receiver = (hub, other) if rng.random() < 0.5 else (other, hub)
+        extra.append(SimTransfer(at, sender, receiver, rng.randrange(1, 50_000) * 10**6,
+                                 "transfer"))
+    merged = sorted(history.transfers + extra, key=lambda t: t.timestamp)  # stable
+    return dataclasses.replace(history, transfers=merged)
 
 
 def history_flows(history: History, count: int, numbering: list[str]) -> Flows:

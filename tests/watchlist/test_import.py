@@ -21,6 +21,7 @@ from monitor.cli import watchlist as watchlist_cli
 from monitor.cli.context import AppContext
 from monitor.db import transaction
 from monitor.errors import UserError
+from monitor.scoring.service import ScoringCache
 from monitor.watchlist.parsers import ListFormat, ListFormatError, detect_format, parse_list
 from monitor.watchlist.service import (
     Listing,
@@ -534,3 +535,31 @@ def test_ofac_csv_under_another_name_without_its_overflow(tmp_path: Path) -> Non
     assert parsed.format is ListFormat.ofac_csv
     # Only LIFSHITS's addresses are in sdn.csv itself; SUEX's sit in the overflow file.
     assert {e.address for e in parsed.entries} == {LIFSHITS_1, LIFSHITS_2}
+
+
+def test_a_long_lived_scorer_reads_the_lists_again_only_after_a_change(
+        sessions, tmp_path: Path) -> None:
+    """ScoringCache.listed keeps the listed addresses between blocks and reads them again
+    when an import added, removed or changed an entry (the same file again changes none)."""
+    cache = ScoringCache()
+    with transaction(sessions) as session:
+        import_list(session, B10C_TXT, "ofac", source="0xB10C 2024-09")
+    with transaction(sessions) as session:
+        first = cache.listed(session)
+        assert first == listed_addresses(session) and len(first) == 152
+    with transaction(sessions) as session:
+        assert cache.listed(session) is first
+    relabelled = tmp_path / "relabelled.csv"
+    relabelled.write_text("address,label\n" + "".join(f"{a},renamed\n" for a in first))
+    with transaction(sessions) as session:
+        changed = import_list(session, relabelled, "ofac")
+    assert changed.changed == 152 and not changed.added and not changed.removed
+    with transaction(sessions) as session:
+        second = cache.listed(session)
+        assert second is not first and second == listed_addresses(session)
+        assert {e.label for entries in second.values() for e in entries} == {"renamed"}
+    with transaction(sessions) as session:
+        import_list(session, ULTRASOUND, "ofac", category="sanctioned")
+    with transaction(sessions) as session:
+        assert cache.listed(session) == listed_addresses(session)
+        assert len(cache.listed(session)) == 97

@@ -16,7 +16,8 @@ allowlist exists, value moving to an address outside it.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -26,6 +27,7 @@ from monitor.scoring.config import FixedScore, WatchlistExposure
 from monitor.scoring.context import Context, Hit
 from monitor.scoring.flows import Flows, unique_ints
 from monitor.scoring.rules import scale
+from monitor.watchlist.service import Listing
 
 # EIP-55 forms, remembered: every exposed address's path is spelled out on every run,
 # and hashing the same addresses again cost most of an incremental run with a watchlist.
@@ -46,60 +48,68 @@ def detect(ctx: Context[WatchlistExposure]) -> list[Hit]:
     }
     if not listed or f.n == 0:
         return []
-    n_a = f.n_addresses
-    flow = _pairs(ctx).matrix(n_a)
-    inflow = np.asarray(flow.sum(axis=0)).ravel()
-    outflow = np.asarray(flow.sum(axis=1)).ravel()
-    seed = np.zeros(n_a)
-    for address, (weight, _) in listed.items():
-        seed[address] = weight
-    # Downstream taint: share of each address's inflow coming from tainted senders.
-    share_in = sparse.diags(1.0 / np.maximum(inflow, 1e-12)) @ flow.T  # row a: from whom
-    share_out = sparse.diags(1.0 / np.maximum(outflow, 1e-12)) @ flow  # row a: to whom
-    down = _propagate(share_in, seed, p.max_hops, p.hop_decay)
-    up = _propagate(share_out, seed, p.max_hops, p.hop_decay)
-    forward = flow
-    backward = flow.T.tocsr()
+    held, moved = _exposure(ctx, listed)
+    down, up = held.down.best, held.up.best
     hits = []
     for address, (weight, listing) in listed.items():
-        idx = f.touching(address)
-        if idx.size:
+        if (address not in held.hits or held.touched is None
+                or address in held.touched):  # its transfers are its hit
+            idx = f.touching(address)
             detail = (f"is listed on {listing.list_name} ({listing.category}"
                       f"{': ' + listing.label if listing.label else ''}) and made "
                       f"{idx.size} transfer(s)")
-            hits.append(Hit(address, 100 * weight, detail, ctx.evidence(idx),
-                            list_name=listing.list_name, category=listing.category,
-                            listed=who(address)))
-    # numpy's integers now; the name held a Python int in the loop above
-    for address in np.flatnonzero(np.maximum(down, up) >= p.min_exposure):  # type: ignore[assignment]
+            hit = (Hit(address, 100 * weight, detail, ctx.evidence(idx),
+                       list_name=listing.list_name, category=listing.category,
+                       listed=who(address)) if idx.size else None)
+            held.hits[address] = hit
+        if (hit := held.hits[address]) is not None:
+            hits.append(hit)
+    exposed = np.flatnonzero(np.maximum(down, up) >= p.min_exposure)
+    for address in set(held.hits) - set(exposed.tolist()) - set(listed):
+        del held.hits[address]
+    # A route is checked against each run's new rows only while it is looked at: one of
+    # this run's directions, or of an address no longer exposed, is let go.
+    routes, held.routes = held.routes, {}
+    for address in exposed.tolist():
         if address == 0 or address in listed:
             continue
-        direction = "received from" if down[address] >= up[address] else "sent to"
-        exposure = max(down[address], up[address])
-        path = _path(backward if direction == "received from" else forward, int(address),
-                     listed, int(p.max_hops))
-        if path is None:
-            continue
-        target_weight, target = listed[path[-1]]
-        rows = _path_rows(f, path, direction == "received from")
-        hops = len(path) - 1
-        value = float(f.amount[rows[0]]) if rows.size else 0.0
-        route = " → ".join(who(int(a)) for a in path)
-        detail = (
-            f"{exposure:.0%} of its {'inflow' if direction == 'received from' else 'outflow'} "
-            f"is {'directly' if hops == 1 else f'{hops} hops'} {direction} "
-            f"{target.category} address {who(int(path[-1]))} ({target.list_name}"
-            f"{': ' + target.label if target.label else ''}); path {route}; "
-            f"{ctx.amount(value)} on the first leg"
-        )
-        score = (scale(exposure, p.min_exposure, 0.5, floor=55, cap=98) * target_weight
-                 * p.hop_decay ** (hops - 1))
-        if hops == 1:
-            score = max(score, 80 * target_weight)  # any direct contact with a listed address
-        hits.append(Hit(int(address), score, detail, ctx.evidence(rows),
-                        list_name=target.list_name, category=target.category,
-                        listed=who(int(path[-1]))))
+        downstream = bool(down[address] >= up[address])
+        route = held.route(f, routes.get((address, downstream)), address, downstream,
+                           int(p.max_hops))
+        if address in held.hits and not moved[address] and route.kept:
+            hit = held.hits[address]
+        else:
+            hit = held.hits[address] = (None if route.path is None else _hit(
+                ctx, address, downstream, float(max(down[address], up[address])), route,
+                listed, who))
+        if hit is not None:
+            hits.append(hit)
     return hits
+
+
+def _hit(ctx: Context[WatchlistExposure], address: int, downstream: bool, exposure: float,
+         route: Route, listed: Mapping[int, tuple[float, Listing]],
+         who: Callable[[int], str]) -> Hit:
+    p, f = ctx.params, ctx.flows
+    assert route.path is not None
+    path, rows = route.path, route.rows
+    direction = "received from" if downstream else "sent to"
+    target_weight, target = listed[path[-1]]
+    hops = len(path) - 1
+    value = float(f.amount[rows[0]]) if rows.size else 0.0
+    detail = (
+        f"{exposure:.0%} of its {'inflow' if downstream else 'outflow'} "
+        f"is {'directly' if hops == 1 else f'{hops} hops'} {direction} "
+        f"{target.category} address {who(path[-1])} ({target.list_name}"
+        f"{': ' + target.label if target.label else ''}); path "
+        f"{' → '.join(who(a) for a in path)}; {ctx.amount(value)} on the first leg"
+    )
+    score = (scale(exposure, p.min_exposure, 0.5, floor=55, cap=98) * target_weight
+             * p.hop_decay ** (hops - 1))
+    if hops == 1:
+        score = max(score, 80 * target_weight)  # any direct contact with a listed address
+    return Hit(address, score, detail, ctx.evidence(rows), list_name=target.list_name,
+               category=target.category, listed=who(path[-1]))
 
 
 def detect_non_kyc(ctx: Context[FixedScore]) -> list[Hit]:
@@ -125,82 +135,266 @@ def detect_non_kyc(ctx: Context[FixedScore]) -> list[Hit]:
     return hits
 
 
-def _propagate(share: sparse.csr_matrix, seed: np.ndarray, hops: int, decay: float) -> np.ndarray:
-    """max over h of decay^(h-1) × (share^h seed): the strongest taint within `hops` hops."""
-    best = np.zeros_like(seed)
-    level = seed
-    for h in range(1, int(hops) + 1):
-        level = share @ level
-        best = np.maximum(best, level * decay ** (h - 1))
-    return np.minimum(best, 1.0)
+_LOW = 0xFFFFFFFF  # a pair key is row << 32 | column
 
 
-def _path(adjacency: sparse.csr_matrix, start: int, listed: Mapping[int, object],
-          max_hops: int) -> list[int] | None:
-    """Shortest route start → … → listed along `adjacency` (breadth first, on the sparse
-    matrix itself: building a graph object of every transfer costs more than scoring)."""
-    parents = {start: -1}
-    frontier = [start]
-    for _ in range(max_hops):
-        following = []
-        for node in frontier:
-            for nxt in adjacency.indices[adjacency.indptr[node]:adjacency.indptr[node + 1]]:
-                nxt = int(nxt)
-                if nxt in parents:
-                    continue
-                parents[nxt] = node
-                if nxt in listed:
-                    path = [nxt]
-                    while parents[path[-1]] != -1:
-                        path.append(parents[path[-1]])
-                    return path[::-1]
-                following.append(nxt)
-        frontier = following
-    return None
+class _Side:
+    """One direction of the token's pair sums: rows are the addresses whose share is
+    measured (receivers, for taint received; senders, for taint sent), columns their
+    counterparties. Kept as a CSR matrix (row pointers, columns, each pair's sum of its
+    transfers added one by one in row order: however many runs it took, the sum a full
+    evaluation makes, to the last bit) with the pairs' keys (row << 32 | column,
+    ascending); per row its total, each hop's taint and the strongest of them."""
 
-
-class Pairs:
-    """The token's transfers between holders summed per (sender, receiver) pair: the
-    matrix exposure propagates over. An incremental run keeps it (`Context.shared["kept"]`)
-    and adds the rows appended since, instead of summing every transfer again each block;
-    each pair's sum adds its rows one by one in row order however many runs it took, so
-    the matrix is the one a full evaluation builds, to the last bit."""
-
-    def __init__(self) -> None:
-        self.n = 0  # rows summed
-        self.keys = np.zeros(0, dtype=np.int64)  # sender << 32 | receiver, ascending
+    def __init__(self, hops: int) -> None:
+        self.keys = np.zeros(0, dtype=np.int64)
         self.sums = np.zeros(0)
+        self.columns = np.zeros(0, dtype=np.int32)
+        self.ptr = np.zeros(1, dtype=np.int64)
+        self.total = np.zeros(0)
+        self.levels = [np.zeros(0) for _ in range(hops)]
+        self.best = np.zeros(0)
 
-    def advance(self, f: Flows) -> None:
-        src, dst, amount = f.src[self.n:], f.dst[self.n:], f.amount[self.n:]
-        real = (src != 0) & (dst != 0)
-        key = src[real].astype(np.int64) * (1 << 32) + dst[real]
+    def add(self, key: np.ndarray, value: np.ndarray, n_a: int) -> np.ndarray:
+        """Add transfers (their pair keys and values, in row order) among `n_a` addresses;
+        the keys new here."""
+        grow = n_a + 1 - self.ptr.size
+        if grow > 0:
+            self.ptr = np.r_[self.ptr, np.full(grow, self.ptr[-1])]
+            self.total, self.best = (np.r_[a, np.zeros(grow)] for a in (self.total, self.best))
+            self.levels = [np.r_[level, np.zeros(grow)] for level in self.levels]
         fresh = unique_ints(key)
         at = np.searchsorted(self.keys, fresh)
         known = at < self.keys.size
         known[known] = self.keys[at[known]] == fresh[known]
-        if not known.all():
-            self.keys = np.insert(self.keys, at[~known], fresh[~known])
+        new = fresh[~known]
+        if new.size:
+            self.keys = np.insert(self.keys, at[~known], new)
             self.sums = np.insert(self.sums, at[~known], 0.0)
-        np.add.at(self.sums, np.searchsorted(self.keys, key), amount[real])  # in row order
+            self.columns = np.insert(self.columns, at[~known], (new & _LOW).astype(np.int32))
+            self.ptr[1:] += np.cumsum(np.bincount(new >> 32, minlength=n_a))
+        np.add.at(self.sums, np.searchsorted(self.keys, key), value)
+        return new
+
+    def segments(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(row pointers, pair positions) of `rows`, in their order: a CSR of those rows."""
+        lo = self.ptr[rows]
+        counts = self.ptr[rows + 1] - lo
+        ptr = np.zeros(rows.size + 1, dtype=np.int64)
+        np.cumsum(counts, out=ptr[1:])
+        return ptr, np.arange(ptr[-1]) + np.repeat(lo - ptr[:-1], counts)
+
+    def counterparties(self, rows: np.ndarray) -> np.ndarray:
+        return self.columns[self.segments(rows)[1]]
+
+    def dot(self, rows: np.ndarray | None, x: np.ndarray, shares: bool = True) -> np.ndarray:
+        """Per row (of `rows`; None: every row): its pair sums times `x` of their
+        counterparties, summed in column order by scipy's CSR product one row at a time,
+        then (with `shares`) divided by the row's total. A row's result does not depend on
+        which other rows are computed with it, so a block's few rows get what a full
+        evaluation gives them."""
+        if rows is None:
+            matrix = sparse.csr_matrix((self.sums, self.columns, self.ptr),
+                                       shape=(self.ptr.size - 1, x.size), copy=False)
+        else:
+            ptr, at = self.segments(rows)
+            matrix = sparse.csr_matrix((self.sums[at], self.columns[at], ptr),
+                                       shape=(rows.size, x.size))
+        raw = np.asarray(matrix @ x)
+        if not shares:
+            return raw
+        return raw / np.maximum(self.total if rows is None else self.total[rows], 1e-12)
+
+    def spread(self, seed: np.ndarray, changed: np.ndarray | None, other: _Side,
+               decay: float) -> np.ndarray:
+        """Propagate `seed` over this side's shares, hop by hop: every row (`changed` None)
+        or only what rows whose pairs changed can move (those rows, then at each hop the
+        rows dealing with a row whose taint moved, read from `other`); past `_WHOLE` of
+        the rows, the whole matrix at once. The rows whose strongest taint moved."""
+        n_a = seed.size
+        start = np.zeros(n_a, dtype=bool)
+        start[slice(None) if changed is None else changed] = True
+        dirty, region = start, start.copy()
+        self.total[start] = self._rows(start, np.ones(n_a), shares=False)
+        previous = seed
+        for hop, level in enumerate(self.levels):
+            values = self._rows(dirty, previous)
+            if dirty.all():
+                moved = np.flatnonzero(values != level)
+                level[:] = values
+            else:
+                rows = np.flatnonzero(dirty)
+                moved = rows[values != level[rows]]
+                level[rows] = values
+            previous = level
+            if hop + 1 < len(self.levels):
+                dirty = start.copy()
+                if moved.size > _WHOLE * n_a:
+                    dirty[:] = True
+                else:
+                    dirty[other.counterparties(moved)] = True
+                region |= dirty
+        rows = np.flatnonzero(region)
+        best = np.zeros(rows.size)
+        for hop, level in enumerate(self.levels):
+            best = np.maximum(best, level[rows] * decay ** hop)
+        best = np.minimum(best, 1.0)
+        moved = rows[best != self.best[rows]]
+        self.best[rows] = best
+        return moved
+
+    def _rows(self, dirty: np.ndarray, x: np.ndarray, shares: bool = True) -> np.ndarray:
+        """`dot` of the rows marked in `dirty`: the whole matrix when they are many."""
+        count = int(np.count_nonzero(dirty))
+        if count > _WHOLE * dirty.size:
+            values = self.dot(None, x, shares)
+            return values if count == dirty.size else values[dirty]
+        return self.dot(np.flatnonzero(dirty), x, shares)
+
+
+# Past this share of the rows, a hop multiplies the whole matrix rather than gathering
+# its rows: a hub whose taint moved reaches most of the token.
+_WHOLE = 1 / 16
+
+
+@dataclass
+class Route:
+    """A breadth-first route from an exposed address to a listed one (None: none within
+    the hops), the largest transfer of each leg, and what the search depended on: the
+    addresses whose counterparties it read, and the legs (sender << 32 | receiver)."""
+
+    path: list[int] | None
+    rows: np.ndarray
+    read: np.ndarray
+    legs: np.ndarray
+    kept: bool = False  # held from an earlier run, nothing it read having changed
+
+
+class Exposure:
+    """The exposure of every address to the listed ones, kept by a long-lived process
+    between runs (`Context.shared["kept"]`) and advanced by the rows appended since:
+    the pair sums both ways, each hop's taint, and the hits and routes found. A block
+    recomputes the taint only of the rows its transfers can move (whose pair sums
+    changed, then hop by hop whoever deals with a row whose taint moved), the route of
+    an exposed address only when a pair was added where its search read or a transfer
+    joined one of its legs, and its hit only when one of the two moved: each row's
+    taint is computed as a full evaluation computes it, so the hits are the same."""
+
+    def __init__(self, listed: dict[int, tuple[float, Listing]],
+                 params: WatchlistExposure) -> None:
+        self.listed, self.params = listed, params
+        self.n = 0  # rows summed
+        self.down, self.up = _Side(int(params.max_hops)), _Side(int(params.max_hops))
+        self.hits: dict[int, Hit | None] = {}
+        self.routes: dict[tuple[int, bool], Route] = {}
+        self.touched: set[int] | None = None  # addresses in the rows last added (None: all)
+        self.paired: dict[bool, np.ndarray] = {}  # per side, addresses given a new pair
+        self.legs = np.zeros(0, dtype=np.int64)  # pairs given a transfer, ascending
+
+    def advance(self, f: Flows) -> np.ndarray:
+        """Add the rows appended since the last run; bool per address: its exposure (taint
+        received or sent) moved."""
+        first = self.n == 0
+        src, dst, amount = f.src[self.n:], f.dst[self.n:], f.amount[self.n:]
+        self.touched = None if first else set(np.concatenate((src, dst)).tolist())
+        real = (src != 0) & (dst != 0)
+        s, r = src[real].astype(np.int64), dst[real].astype(np.int64)
+        n_a = f.n_addresses
+        self.paired = {True: self.down.add(r << 32 | s, amount[real], n_a) >> 32,
+                       False: self.up.add(s << 32 | r, amount[real], n_a) >> 32}
+        self.legs = unique_ints(s << 32 | r)
         self.n = f.n
+        seed = np.zeros(n_a)
+        for address, (weight, _) in self.listed.items():
+            seed[address] = weight
+        decay = float(self.params.hop_decay)
+        moved = np.zeros(n_a, dtype=bool)
+        moved[self.down.spread(seed, None if first else unique_ints(r), self.up, decay)] = True
+        moved[self.up.spread(seed, None if first else unique_ints(s), self.down, decay)] = True
+        if first:
+            moved[:] = True
+        return moved
 
-    def matrix(self, n_a: int) -> sparse.csr_matrix:
-        senders = self.keys >> 32
-        indptr = np.searchsorted(senders, np.arange(n_a + 1))
-        return sparse.csr_matrix((self.sums, self.keys & 0xFFFFFFFF, indptr), shape=(n_a, n_a))
+    def route(self, f: Flows, held: Route | None, address: int, downstream: bool,
+              max_hops: int) -> Route:
+        """The route from `address` to a listed address (`held`: the one the last run
+        found, if any): taint received is followed back through senders, taint sent on
+        through receivers."""
+        if held is not None and self.touched is not None and not (
+                np.isin(self.paired[downstream], held.read).any()
+                or np.isin(held.legs, self.legs).any()):
+            held.kept = True
+            self.routes[(address, downstream)] = held
+            return held
+        side = self.down if downstream else self.up
+        listed = np.zeros(f.n_addresses, dtype=bool)
+        listed[list(self.listed)] = True
+        path, read = _search(side, address, listed, max_hops)
+        rows = _path_rows(f, path, downstream) if path else np.zeros(0, dtype=np.int64)
+        ends = np.array(path or [], dtype=np.int64)
+        legs = (ends[1:] << 32 | ends[:-1]) if downstream else (ends[:-1] << 32 | ends[1:])
+        route = Route(path, rows, read, np.sort(legs))
+        if read.size <= _KEPT_READ:  # a search through a hub read too much to keep
+            self.routes[(address, downstream)] = route
+        return route
 
 
-def _pairs(ctx: Context[WatchlistExposure]) -> Pairs:
-    """The pair sums of ctx.flows: those an incremental run kept, grown, or new ones."""
+# Routes whose search read more addresses than this are searched again when needed
+# rather than kept: a route through a hub reads the hub's every counterparty.
+_KEPT_READ = 1 << 14
+
+
+def _exposure(ctx: Context[WatchlistExposure], listed: dict[int, tuple[float, Listing]],
+              ) -> tuple[Exposure, np.ndarray]:
+    """The exposure of ctx.flows (an incremental run's kept one, advanced, or a new one)
+    and, per address, whether it moved."""
     kept = ctx.shared.get("kept")
-    pairs = kept.get("exposure_pairs") if kept is not None else None
-    if not isinstance(pairs, Pairs) or pairs.n > ctx.flows.n:
-        pairs = Pairs()
-    pairs.advance(ctx.flows)
+    held = kept.get("exposure") if kept is not None else None
+    if (not isinstance(held, Exposure) or held.n > ctx.flows.n or held.listed != listed
+            or held.params != ctx.params):
+        held = Exposure(listed, ctx.params)
+    moved = held.advance(ctx.flows)
     if kept is not None:
-        kept["exposure_pairs"] = pairs
-    return pairs
+        kept["exposure"] = held
+    return held, moved
+
+
+def _search(side: _Side, start: int, listed: np.ndarray, max_hops: int,
+            ) -> tuple[list[int] | None, np.ndarray]:
+    """Shortest route start → … → listed through `side`'s counterparties, breadth first
+    (each level's counterparties in order, the first to reach an address its parent),
+    and the addresses whose counterparties it read."""
+    seen = np.zeros(listed.size, dtype=bool)
+    parent = np.full(listed.size, -1, dtype=np.int64)
+    seen[start] = True
+    frontier = np.array([start], dtype=np.int64)
+    read = []
+    for _ in range(max_hops):
+        ptr, at = side.segments(frontier)
+        reached = side.columns[at].astype(np.int64)
+        by = np.repeat(np.arange(frontier.size), np.diff(ptr))
+        new = ~seen[reached]
+        reached, by = reached[new], by[new]
+        _, first = np.unique(reached, return_index=True)
+        first.sort()
+        reached, by = reached[first], by[first]
+        hit = listed[reached]
+        if hit.any():
+            k = int(np.argmax(hit))
+            read.append(frontier[:by[k] + 1])
+            path = [int(reached[k])]
+            node = int(frontier[by[k]])
+            while node != -1:
+                path.append(node)
+                node = int(parent[node])
+            return path[::-1], np.concatenate(read)
+        read.append(frontier)
+        if reached.size == 0:
+            break
+        seen[reached] = True
+        parent[reached] = frontier[by]
+        frontier = reached
+    return None, np.concatenate(read)
 
 
 def _largest(f: Flows, sender: int, receiver: int) -> int | None:
