@@ -135,9 +135,10 @@ def _grown(mask: np.ndarray, size: int) -> np.ndarray:
 def prepare(state: Scored, config: RulesConfig) -> None:
     """Build now, at the end of a full run whose state a long-lived process keeps, what
     its first incremental run would otherwise build on its first block: room after each
-    per-transfer column for the blocks to come, the per-address row index, and the running
-    state of the features (Tally) and of the sides (population.HeldSides). A refit pays
-    for them once instead of the next block (at 2.8M transfers ~0.8 s of it)."""
+    per-transfer column for the blocks to come, the per-address row index, the running
+    state of the features (Tally) and of the sides (population.HeldSides), and the
+    patterns by address. A refit pays for them once instead of the next block (at 2.8M
+    transfers ~0.8 s of it)."""
     flows, feats = state.flows, state.features
     for holder, names in ((flows, ("t", "block", "src", "dst", "amount", "log", "bridge")),
                           (feats, ("recv_new", "send_first", "hold_seconds",
@@ -148,6 +149,7 @@ def prepare(state: Scored, config: RulesConfig) -> None:
     flows.index()
     feats.tally = Tally.build(flows, evaluate.feature_thresholds(config), flows.n)
     feats.held_sides = population.HeldSides.build(state.stats, flows, feats)
+    state.holding(())  # the patterns by address
 
 
 def rescore(state: Scored, flows: Flows, config: RulesConfig,

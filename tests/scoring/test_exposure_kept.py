@@ -92,3 +92,49 @@ def test_a_list_change_starts_the_exposure_again() -> None:
     assert kept["exposure"] is not before
     assert hits == _by_address(_exposure(flows, {3: MIXER}, {}))
     assert {hit.category for hit in hits.values()} == {"mixer"}
+
+
+def _plain_search(side: watchlist_exposure._Side, start: int, listed: set[int],
+                  max_hops: int) -> list[int] | None:
+    """Breadth first, one address and one counterparty at a time: the reference."""
+    parents = {start: -1}
+    frontier = [start]
+    for _ in range(max_hops):
+        following = []
+        for node in frontier:
+            for nxt in side.columns[side.ptr[node]:side.ptr[node + 1]].tolist():
+                if nxt in parents:
+                    continue
+                parents[nxt] = node
+                if nxt in listed:
+                    path = [nxt]
+                    while parents[path[-1]] != -1:
+                        path.append(parents[path[-1]])
+                    return path[::-1]
+                following.append(nxt)
+        frontier = following
+    return None
+
+
+def test_the_search_in_runs_finds_the_route_a_plain_breadth_first_search_finds() -> None:
+    history = hub_heavy(9)
+    flows = history_flows(history, len(history.transfers), [])
+    rng = random.Random(9)
+    listed = set(rng.sample(range(1, flows.n_addresses), 3))
+    kept: dict[str, object] = {}
+    _exposure(flows, {a: SDN for a in listed}, kept)
+    held = kept["exposure"]
+    assert isinstance(held, Exposure)
+    mask = np.zeros(flows.n_addresses, dtype=bool)
+    mask[list(listed)] = True
+    found = 0
+    for start in range(1, flows.n_addresses):
+        if start in listed:
+            continue
+        for side in (held.down, held.up):
+            for hops in (1, 2, 3):
+                path, read = watchlist_exposure._search(side, start, mask, hops)
+                assert path == _plain_search(side, start, listed, hops)
+                found += path is not None
+                assert read[0] == start
+    assert found > flows.n_addresses  # routes of every length were compared

@@ -341,7 +341,7 @@ class Exposure:
 
 # Routes whose search read more addresses than this are searched again when needed
 # rather than kept: a route through a hub reads the hub's every counterparty.
-_KEPT_READ = 1 << 14
+_KEPT_READ = 1 << 16
 
 
 def _exposure(ctx: Context[WatchlistExposure], listed: dict[int, tuple[float, Listing]],
@@ -363,37 +363,45 @@ def _search(side: _Side, start: int, listed: np.ndarray, max_hops: int,
             ) -> tuple[list[int] | None, np.ndarray]:
     """Shortest route start → … → listed through `side`'s counterparties, breadth first
     (each level's counterparties in order, the first to reach an address its parent),
-    and the addresses whose counterparties it read."""
+    and the addresses whose counterparties it read. A level is read in growing runs of
+    its addresses, stopping at the run that reaches a listed address: past a hub a level
+    holds the hub's every counterparty, and the route is usually found among the first."""
     seen = np.zeros(listed.size, dtype=bool)
     parent = np.full(listed.size, -1, dtype=np.int64)
     seen[start] = True
     frontier = np.array([start], dtype=np.int64)
     read = []
     for _ in range(max_hops):
-        ptr, at = side.segments(frontier)
-        reached = side.columns[at].astype(np.int64)
-        by = np.repeat(np.arange(frontier.size), np.diff(ptr))
-        new = ~seen[reached]
-        reached, by = reached[new], by[new]
-        _, first = np.unique(reached, return_index=True)
-        first.sort()
-        reached, by = reached[first], by[first]
-        hit = listed[reached]
-        if hit.any():
-            k = int(np.argmax(hit))
-            read.append(frontier[:by[k] + 1])
-            path = [int(reached[k])]
-            node = int(frontier[by[k]])
-            while node != -1:
-                path.append(node)
-                node = int(parent[node])
-            return path[::-1], np.concatenate(read)
-        read.append(frontier)
-        if reached.size == 0:
+        following = []
+        lo, run = 0, 64
+        while lo < frontier.size:
+            chunk = frontier[lo:lo + run]
+            ptr, at = side.segments(chunk)
+            reached = side.columns[at].astype(np.int64)
+            by = np.repeat(np.arange(chunk.size), np.diff(ptr))
+            new = ~seen[reached]
+            reached, by = reached[new], by[new]
+            _, first = np.unique(reached, return_index=True)
+            first.sort()
+            reached, by = reached[first], by[first]
+            hit = listed[reached]
+            if hit.any():
+                k = int(np.argmax(hit))
+                read.append(chunk[:by[k] + 1])
+                path = [int(reached[k])]
+                node = int(chunk[by[k]])
+                while node != -1:
+                    path.append(node)
+                    node = int(parent[node])
+                return path[::-1], np.concatenate(read)
+            read.append(chunk)
+            seen[reached] = True
+            parent[reached] = chunk[by]
+            following.append(reached)
+            lo, run = lo + run, run * 4
+        frontier = np.concatenate(following) if following else frontier[:0]
+        if frontier.size == 0:
             break
-        seen[reached] = True
-        parent[reached] = frontier[by]
-        frontier = reached
     return None, np.concatenate(read)
 
 
