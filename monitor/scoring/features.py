@@ -460,12 +460,11 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     real_src = src != 0
     real_dst = dst != 0
 
-    both = np.concatenate((src, dst))
-    both_t = np.concatenate((t, t))
     first_seen = np.full(n_a, _NEVER_FIRST, dtype=np.int64)
     last_seen = np.full(n_a, _NEVER_LAST, dtype=np.int64)
-    np.minimum.at(first_seen, both, both_t)
-    np.maximum.at(last_seen, both, both_t)
+    for who in (src, dst):
+        np.minimum.at(first_seen, who, t)
+        np.maximum.at(last_seen, who, t)
     recv_new = _first_occurrence(dst) & (t == first_seen[dst])
     send_first = _first_occurrence(src)
     hold, last_receipt = _hold_seconds(flows)
@@ -494,7 +493,11 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     cols["round_amount_share"] = _share(src, is_round, n_a)
     total = cols["in_count"] + cols["out_count"]
     lifetime = np.maximum(last_seen - first_seen, HOUR).astype(float)
-    keys = event_keys(both[both != 0], both_t[both != 0])
+    # Every address's events (but the zero address's) sorted by (address, time), once:
+    # the busiest windows, the largest gaps and the active days are read from them.
+    keys = np.concatenate((src[real_src].astype(np.int64) * (1 << 40) + t[real_src],
+                           dst[real_dst].astype(np.int64) * (1 << 40) + t[real_dst]))
+    keys.sort()
     for label, seconds in windows.items():
         peak = sliding_max_count(keys, seconds, n_a)
         cols[f"max_transfers_{label}"] = peak.astype(float)
@@ -503,7 +506,13 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     if now is None:
         now = int(t.max()) if flows.n else 0
     cols["age_days"] = np.maximum(now - first_seen, 0) / DAY
-    cols["max_gap_days"] = _max_gap(both, both_t, n_a) / DAY
+    # The zero address (mints' sender, burns' receiver) is not in the keys.
+    zero_t = np.sort(np.concatenate((t[~real_src], t[~real_dst])))
+    max_gap, active_days = _gaps_and_days(keys, n_a)
+    if zero_t.size > 1:
+        max_gap[0] = float(np.diff(zero_t).max())
+    active_days[0] = unique_ints(zero_t // DAY).size
+    cols["max_gap_days"] = max_gap / DAY
     mint_in = np.bincount(dst[~real_src], weights=amount[~real_src], minlength=n_a)
     burn_out = np.bincount(src[~real_dst], weights=amount[~real_dst], minlength=n_a)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -512,8 +521,6 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     names = list(cols)
     matrix = np.column_stack([cols[name] for name in names]) if names else np.zeros((n_a, 0))
     bought_value = np.bincount(dst[real_src], weights=amount[real_src], minlength=n_a)
-    days = unique_ints(both.astype(np.int64) * (1 << 32) + both_t // DAY)
-    active_days = np.bincount(days >> 32, minlength=n_a)
     return Features(names, matrix, first_seen, last_seen, recv_new, send_first, hold,
                     last_receipt, in_value, out_value, bought_value, active_days)
 
@@ -577,13 +584,24 @@ def _median_by_group(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarra
     return out
 
 
-def _max_gap(group: np.ndarray, t: np.ndarray, n: int) -> np.ndarray:
-    out = np.zeros(n)
-    if group.size == 0:
-        return out
-    order = np.lexsort((t, group))
-    g, tt = group[order], t[order]
-    gaps = np.diff(tt).astype(float)
-    same = g[1:] == g[:-1]
-    np.maximum.at(out, g[1:][same], gaps[same])
-    return out
+def _gaps_and_days(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per address, the largest gap (seconds) between consecutive events and the distinct
+    UTC days with one, from the sorted (address << 40 | time) keys, a chunk at a time."""
+    gaps = np.zeros(n)
+    days = np.zeros(n, dtype=np.int64)
+    before = -1  # the day key ending the previous chunk
+    for start in range(0, keys.size, SLIDING_CHUNK):
+        part = keys[start:start + SLIDING_CHUNK + 1]  # one key past: the gap across
+        group = part >> 40
+        same = group[1:] == group[:-1]
+        np.maximum.at(gaps, group[1:][same], np.diff(part)[same].astype(float))
+        day = group[:SLIDING_CHUNK] << 32 | (part[:SLIDING_CHUNK] & _TIME) // DAY
+        new = np.empty(day.size, dtype=bool)
+        new[0] = day[0] != before
+        np.not_equal(day[1:], day[:-1], out=new[1:])
+        days += np.bincount(day[new] >> 32, minlength=n)
+        before = int(day[-1])
+    return gaps, days
+
+
+_TIME = (1 << 40) - 1

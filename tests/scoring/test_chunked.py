@@ -1,6 +1,7 @@
 """What a full run computes a chunk at a time, so that its temporaries stay bounded on a big
 token, equals one pass over every event, whatever the chunk size: velocity_burst's hits
-(addresses a range at a time) and the busiest-window features (keys a chunk at a time)."""
+(addresses a range at a time), the busiest-window features, the largest gaps and the
+active days (keys a chunk at a time)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,21 @@ def test_busiest_windows_chunked_equal_one_pass(chunk: int,
     monkeypatch.setattr(features, "SLIDING_CHUNK", chunk)
     np.testing.assert_array_equal(features.sliding_max_count(keys, 3600, 40), whole)
     assert whole.max() > 1
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_gaps_and_active_days_chunked_equal_one_pass_and_a_plain_count(
+        chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(8)
+    group = rng.integers(0, 40, 3000)
+    t = rng.integers(0, 30 * 86400, 3000)
+    keys = features.event_keys(group, t)
+    gaps, days = features._gaps_and_days(keys, 40)
+    for g in range(40):
+        mine = np.sort(t[group == g])
+        assert gaps[g] == (float(np.diff(mine).max()) if mine.size > 1 else 0.0)
+        assert days[g] == np.unique(mine // 86400).size
+    monkeypatch.setattr(features, "SLIDING_CHUNK", chunk)
+    chunked = features._gaps_and_days(keys, 40)
+    np.testing.assert_array_equal(chunked[0], gaps)
+    np.testing.assert_array_equal(chunked[1], days)
