@@ -431,6 +431,19 @@ def event_keys(group: np.ndarray, t: np.ndarray) -> np.ndarray:
     return key
 
 
+def address_events(flows: Flows, wanted: np.ndarray | None = None) -> np.ndarray:
+    """Every address's events (a transfer sent or received; the zero address's aside, and
+    with `wanted`, a bool per address, only those addresses') as address << 40 | time,
+    sorted: by address, then time."""
+    parts = []
+    for who in (flows.src, flows.dst):
+        mine = (who != 0) if wanted is None else (who != 0) & wanted[who]
+        parts.append(who[mine].astype(np.int64) * (1 << 40) + flows.t[mine])
+    keys = np.concatenate(parts)
+    keys.sort()
+    return keys
+
+
 def sliding_max_count(key: np.ndarray, window: int, n_groups: int) -> np.ndarray:
     """For each group, the most events within any `window` seconds (keys from event_keys,
     sorted once and shared by every window)."""
@@ -445,6 +458,7 @@ def sliding_max_count(key: np.ndarray, window: int, n_groups: int) -> np.ndarray
 
 
 SLIDING_CHUNK = 1 << 21
+EVENT_TIME = (1 << 40) - 1  # an address event's time: its key's low bits
 
 
 _NEVER_FIRST = np.iinfo(np.int64).max
@@ -493,11 +507,8 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     cols["round_amount_share"] = _share(src, is_round, n_a)
     total = cols["in_count"] + cols["out_count"]
     lifetime = np.maximum(last_seen - first_seen, HOUR).astype(float)
-    # Every address's events (but the zero address's) sorted by (address, time), once:
-    # the busiest windows, the largest gaps and the active days are read from them.
-    keys = np.concatenate((src[real_src].astype(np.int64) * (1 << 40) + t[real_src],
-                           dst[real_dst].astype(np.int64) * (1 << 40) + t[real_dst]))
-    keys.sort()
+    # The busiest windows, the largest gaps and the active days are read from them.
+    keys = address_events(flows)
     for label, seconds in windows.items():
         peak = sliding_max_count(keys, seconds, n_a)
         cols[f"max_transfers_{label}"] = peak.astype(float)
@@ -595,13 +606,10 @@ def _gaps_and_days(keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         group = part >> 40
         same = group[1:] == group[:-1]
         np.maximum.at(gaps, group[1:][same], np.diff(part)[same].astype(float))
-        day = group[:SLIDING_CHUNK] << 32 | (part[:SLIDING_CHUNK] & _TIME) // DAY
+        day = group[:SLIDING_CHUNK] << 32 | (part[:SLIDING_CHUNK] & EVENT_TIME) // DAY
         new = np.empty(day.size, dtype=bool)
         new[0] = day[0] != before
         np.not_equal(day[1:], day[:-1], out=new[1:])
         days += np.bincount(day[new] >> 32, minlength=n)
         before = int(day[-1])
     return gaps, days
-
-
-_TIME = (1 << 40) - 1

@@ -20,7 +20,13 @@ import numpy as np
 
 from monitor.scoring.config import DormantReactivation
 from monitor.scoring.context import Context
-from monitor.scoring.features import DAY, Features
+from monitor.scoring.features import (
+    DAY,
+    EVENT_TIME,
+    SLIDING_CHUNK,
+    Features,
+    address_events,
+)
 from monitor.scoring.patterns import Pattern, anchored, build
 from monitor.scoring.population import Yardsticks
 from monitor.scoring.rules import duration, scale, share
@@ -46,19 +52,9 @@ def detect(ctx: Context[DormantReactivation]) -> list[Pattern]:
     if f.n == 0:
         return []
     long = long_silence(p, ctx.stats)
-    who = np.concatenate((f.src, f.dst))
-    rows = np.concatenate((np.arange(f.n), np.arange(f.n)))
-    real = (who != 0) & ctx.wanted(who)
-    who, rows = who[real], rows[real]
-    order = np.lexsort((f.t[rows], who))
-    who, rows = who[order], rows[order]
-    gaps = np.diff(f.t[rows]).astype(float)
-    same = who[1:] == who[:-1]
-    resume = np.flatnonzero(same & (gaps >= long)) + 1
     side = ctx.service() | ctx.deposit()
     found: dict[int, Pattern] = {}
-    for k in resume.tolist():
-        address, woke = int(who[k]), int(f.t[rows[k]])
+    for address, woke, silence in _wakings(address_events(f, ctx.focus), long):
         sent, got = f.sent(address), f.received(address)
         # Only payments to holders count: a redemption, an exchange deposit or a sale to
         # the pool is how a dormant investor ordinarily leaves.
@@ -85,11 +81,11 @@ def detect(ctx: Context[DormantReactivation]) -> list[Pattern]:
         else:
             continue
         title = (
-            f"a dormant reactivation of {ctx.who(address)}: silent for {duration(gaps[k - 1])} "
+            f"a dormant reactivation of {ctx.who(address)}: silent for {duration(silence)} "
             f"(longer than {share(ctx.stats.silence_rank)} of this token's holders' longest "
             f"silences), then within {duration(float(p.burst_seconds))} it {what}"
         )
-        score = scale(gaps[k - 1], long, 4 * long, floor=60)
+        score = scale(silence, long, 4 * long, floor=60)
         members = {address: role, **{int(a): "recipient" for a in f.dst[used]
                                      if int(a) != address and not side[a]}}
         pattern = build(ctx, "dormant_reactivation", address, members, used, score, title)
@@ -97,3 +93,18 @@ def detect(ctx: Context[DormantReactivation]) -> list[Pattern]:
                                              or found[address].score < pattern.score):
             found[address] = pattern
     return list(found.values())
+
+
+def _wakings(keys: np.ndarray, long: float) -> list[tuple[int, int, float]]:
+    """(address, time, silence before it) of each event after a silence of `long` seconds
+    or more, from the sorted address events (features.address_events), a chunk at a
+    time."""
+    found = []
+    for start in range(0, keys.size, SLIDING_CHUNK):
+        part = keys[start:start + SLIDING_CHUNK + 1]  # one key past: the gap across
+        group = part >> 40
+        gaps = np.diff(part).astype(float)
+        for k in np.flatnonzero((group[1:] == group[:-1]) & (gaps >= long)).tolist():
+            found.append((int(group[k + 1]), int(part[k + 1] & EVENT_TIME), float(gaps[k])))
+    return found
+
