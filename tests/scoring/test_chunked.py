@@ -1,7 +1,7 @@
 """What a full run computes a chunk at a time, so that its temporaries stay bounded on a big
 token, equals one pass over every event, whatever the chunk size: velocity_burst's hits
-(addresses a range at a time), the busiest-window features, the largest gaps and the
-active days (keys a chunk at a time)."""
+and fan_in's feeding transfers (addresses a range at a time), the busiest-window features,
+the largest gaps and the active days (keys a chunk at a time)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from monitor.addresses import ZERO
 from monitor.scoring import evaluate, features, population
 from monitor.scoring.config import DEFAULTS
-from monitor.scoring.rules import velocity_burst
+from monitor.scoring.rules import fan_in, velocity_burst
 from monitor.sim import generate
 from support.flows import history_flows
 
@@ -32,6 +32,26 @@ def test_chunked_hits_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch
         assert velocity_burst.detect(ctx) == whole
         if wanted is None:
             assert whole  # the history's velocity cases are found
+
+
+@pytest.mark.parametrize("chunk", [1, 50, 997])
+def test_chunked_fan_ins_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    history = generate(6, investors=80, days=40, cases_per_rule=2)
+    flows = history_flows(history, len(history.transfers), [ZERO])
+    feats = evaluate.compute_features(flows, DEFAULTS)
+    stats = population.measure(flows, feats, DEFAULTS, False)
+    focus = np.zeros(flows.n_addresses, dtype=bool)
+    focus[::3] = True
+    for wanted in (None, focus):
+        contexts = [evaluate.contexts(flows, feats, DEFAULTS, stats, {}, wanted)["fan_in"]
+                    for _ in range(2)]  # each its own shared results
+        monkeypatch.setattr(fan_in, "CHUNK_ROWS", 1 << 40)
+        whole, feeding = fan_in.detect(contexts[0]), fan_in._feeding(contexts[0])
+        monkeypatch.setattr(fan_in, "CHUNK_ROWS", chunk)
+        assert fan_in.detect(contexts[1]) == whole
+        np.testing.assert_array_equal(fan_in._feeding(contexts[1]), feeding)
+        if wanted is None:
+            assert whole  # the history's fan-in cases are found
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1000])

@@ -17,6 +17,17 @@ import numpy as np
 from monitor.scoring.context import Context
 
 
+def address_ranges(events: np.ndarray, chunk: int) -> list[tuple[int, int]]:
+    """Address ranges [lo, hi) (from 1: the zero address is no party) of about `chunk` of
+    `events` (a count per address) each; one busy address alone may exceed it. A rule that
+    judges each address by its own rows can judge a range at a time, its temporaries
+    bounded by the chunk rather than the token."""
+    bounds = np.searchsorted(np.cumsum(events), np.arange(chunk, events.sum(), chunk),
+                             side="right")
+    edges = np.unique(np.r_[1, bounds, events.size])
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
+
+
 def best_windows(
     group: np.ndarray, t: np.ndarray, window: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ from monitor.scoring.config import VelocityBurst
 from monitor.scoring.context import Context, Hit
 from monitor.scoring.features import Features
 from monitor.scoring.flows import unique_ints
-from monitor.scoring.rules import best_windows, duration, scale
+from monitor.scoring.rules import address_ranges, best_windows, duration, scale
 
 # Events (a transfer counts for its sender and its receiver) judged at a time: each
 # address's events are all in one chunk of addresses, so the windows are the same, and the
@@ -30,14 +30,9 @@ def detect(ctx: Context[VelocityBurst]) -> list[Hit]:
     events = np.bincount(f.src, minlength=f.n_addresses) + np.bincount(
         f.dst, minlength=f.n_addresses)
     events[0] = 0
-    # Address ranges [lo, hi) of about CHUNK_EVENTS events each (one busy address alone
-    # may exceed it).
-    bounds = np.searchsorted(np.cumsum(events), np.arange(CHUNK_EVENTS, events.sum(),
-                                                          CHUNK_EVENTS), side="right")
-    edges = np.unique(np.r_[1, bounds, f.n_addresses])
     total = ctx.features.column("in_count") + ctx.features.column("out_count")
     hits: list[Hit] = []
-    for lo, hi in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
+    for lo, hi in address_ranges(events, CHUNK_EVENTS):
         hits.extend(_detect_range(ctx, lo, hi, total))
     return hits
 
