@@ -261,11 +261,14 @@ _WHOLE = 1 / 16
 class Route:
     """A breadth-first route from an exposed address to a listed one (None: none within
     the hops), the largest transfer of each leg, and what the search depended on: the
-    addresses whose counterparties it read, and the legs (sender << 32 | receiver)."""
+    addresses whose counterparties it read before its last level (`inner`) and on its
+    last (`last`: there a new counterparty changes the route only if it is listed), and
+    the legs (sender << 32 | receiver)."""
 
     path: list[int] | None
     rows: np.ndarray
-    read: np.ndarray
+    inner: np.ndarray
+    last: np.ndarray
     legs: np.ndarray
     kept: bool = False  # held from an earlier run, nothing it read having changed
 
@@ -288,8 +291,11 @@ class Exposure:
         self.hits: dict[int, Hit | None] = {}
         self.routes: dict[tuple[int, bool], Route] = {}
         self.touched: set[int] | None = None  # addresses in the rows last added (None: all)
-        self.paired: dict[bool, np.ndarray] = {}  # per side, addresses given a new pair
-        self.legs = np.zeros(0, dtype=np.int64)  # pairs given a transfer, ascending
+        # Per side (True: down), bool per address: given a new pair; given one with a
+        # listed address.
+        self.paired: dict[bool, tuple[np.ndarray, np.ndarray]] = {}
+        self.legs: set[int] = set()  # pairs (sender << 32 | receiver) given a transfer
+        self.listed_mask = np.zeros(0, dtype=bool)
 
     def advance(self, f: Flows) -> np.ndarray:
         """Add the rows appended since the last run; bool per address: its exposure (taint
@@ -300,9 +306,16 @@ class Exposure:
         real = (src != 0) & (dst != 0)
         s, r = src[real].astype(np.int64), dst[real].astype(np.int64)
         n_a = f.n_addresses
-        self.paired = {True: self.down.add(r << 32 | s, amount[real], n_a) >> 32,
-                       False: self.up.add(s << 32 | r, amount[real], n_a) >> 32}
-        self.legs = unique_ints(s << 32 | r)
+        self.listed_mask = np.zeros(n_a, dtype=bool)
+        self.listed_mask[list(self.listed)] = True
+        for downstream, side, key in ((True, self.down, r << 32 | s),
+                                      (False, self.up, s << 32 | r)):
+            new = side.add(key, amount[real], n_a)
+            paired, to_listed = np.zeros(n_a, dtype=bool), np.zeros(n_a, dtype=bool)
+            paired[new >> 32] = True
+            to_listed[(new >> 32)[self.listed_mask[new & _LOW]]] = True
+            self.paired[downstream] = (paired, to_listed)
+        self.legs = set((s << 32 | r).tolist())
         self.n = f.n
         seed = np.zeros(n_a)
         for address, (weight, _) in self.listed.items():
@@ -320,21 +333,20 @@ class Exposure:
         """The route from `address` to a listed address (`held`: the one the last run
         found, if any): taint received is followed back through senders, taint sent on
         through receivers."""
+        paired, to_listed = self.paired[downstream]
         if held is not None and self.touched is not None and not (
-                np.isin(self.paired[downstream], held.read).any()
-                or np.isin(held.legs, self.legs).any()):
+                paired[held.inner].any() or to_listed[held.last].any()
+                or any(leg in self.legs for leg in held.legs.tolist())):
             held.kept = True
             self.routes[(address, downstream)] = held
             return held
         side = self.down if downstream else self.up
-        listed = np.zeros(f.n_addresses, dtype=bool)
-        listed[list(self.listed)] = True
-        path, read = _search(side, address, listed, max_hops)
+        path, inner, last = _search(side, address, self.listed_mask, max_hops)
         rows = _path_rows(f, path, downstream) if path else np.zeros(0, dtype=np.int64)
         ends = np.array(path or [], dtype=np.int64)
         legs = (ends[1:] << 32 | ends[:-1]) if downstream else (ends[:-1] << 32 | ends[1:])
-        route = Route(path, rows, read, np.sort(legs))
-        if read.size <= _KEPT_READ:  # a search through a hub read too much to keep
+        route = Route(path, rows, inner, last, legs)
+        if inner.size + last.size <= _KEPT_READ:  # a search through a hub read too much
             self.routes[(address, downstream)] = route
         return route
 
@@ -360,19 +372,21 @@ def _exposure(ctx: Context[WatchlistExposure], listed: dict[int, tuple[float, Li
 
 
 def _search(side: _Side, start: int, listed: np.ndarray, max_hops: int,
-            ) -> tuple[list[int] | None, np.ndarray]:
+            ) -> tuple[list[int] | None, np.ndarray, np.ndarray]:
     """Shortest route start → … → listed through `side`'s counterparties, breadth first
     (each level's counterparties in order, the first to reach an address its parent),
-    and the addresses whose counterparties it read. A level is read in growing runs of
-    its addresses, stopping at the run that reaches a listed address: past a hub a level
-    holds the hub's every counterparty, and the route is usually found among the first."""
+    and the addresses whose counterparties it read: before the level it stopped on, and
+    on that level (with no route found, all of them before). A level is read in growing
+    runs of its addresses, stopping at the run that reaches a listed address: past a hub
+    a level holds the hub's every counterparty, and the route is usually found among the
+    first."""
     seen = np.zeros(listed.size, dtype=bool)
     parent = np.full(listed.size, -1, dtype=np.int64)
     seen[start] = True
     frontier = np.array([start], dtype=np.int64)
-    read = []
+    read: list[np.ndarray] = []
     for _ in range(max_hops):
-        following = []
+        following, level = [], []
         lo, run = 0, 64
         while lo < frontier.size:
             chunk = frontier[lo:lo + run]
@@ -387,22 +401,27 @@ def _search(side: _Side, start: int, listed: np.ndarray, max_hops: int,
             hit = listed[reached]
             if hit.any():
                 k = int(np.argmax(hit))
-                read.append(chunk[:by[k] + 1])
+                level.append(chunk[:by[k] + 1])
                 path = [int(reached[k])]
                 node = int(chunk[by[k]])
                 while node != -1:
                     path.append(node)
                     node = int(parent[node])
-                return path[::-1], np.concatenate(read)
-            read.append(chunk)
+                return path[::-1], _joined(read), np.concatenate(level)
+            level.append(chunk)
             seen[reached] = True
             parent[reached] = chunk[by]
             following.append(reached)
             lo, run = lo + run, run * 4
+        read.extend(level)
         frontier = np.concatenate(following) if following else frontier[:0]
         if frontier.size == 0:
             break
-    return None, np.concatenate(read)
+    return None, _joined(read), np.zeros(0, dtype=np.int64)
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
 
 def _largest(f: Flows, sender: int, receiver: int) -> int | None:
