@@ -136,8 +136,8 @@ def prepare(state: Scored, config: RulesConfig) -> None:
     """Build now, at the end of a full run whose state a long-lived process keeps, what
     its first incremental run would otherwise build on its first block: room after each
     per-transfer column for the blocks to come, the per-address row index, the running
-    state of the features (Tally) and of the sides (population.HeldSides), and the
-    patterns by address. A refit pays for them once instead of the next block (at 2.8M
+    state of the features (Tally) and of the sides (population.HeldSides), the patterns
+    by address and the addresses with a watchlist reason. A refit pays for them once instead of the next block (at 2.8M
     transfers ~0.8 s of it)."""
     flows, feats = state.flows, state.features
     for holder, names in ((flows, ("t", "block", "src", "dst", "amount", "log", "bridge")),
@@ -150,6 +150,7 @@ def prepare(state: Scored, config: RulesConfig) -> None:
     feats.tally = Tally.build(flows, evaluate.feature_thresholds(config), flows.n)
     feats.held_sides = population.HeldSides.build(state.stats, flows, feats)
     state.holding(())  # the patterns by address
+    state.exposed()  # and the addresses with a watchlist reason
 
 
 def rescore(state: Scored, flows: Flows, config: RulesConfig,
