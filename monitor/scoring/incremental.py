@@ -137,8 +137,8 @@ def prepare(state: Scored, config: RulesConfig) -> None:
     its first incremental run would otherwise build on its first block: room after each
     per-transfer column for the blocks to come, the per-address row index, the running
     state of the features (Tally) and of the sides (population.HeldSides), the patterns
-    by address and the addresses with a watchlist reason. A refit pays for them once instead of the next block (at 2.8M
-    transfers ~0.8 s of it)."""
+    by address and the addresses with a watchlist reason. A refit pays for them once
+    instead of the next block (at 2.8M transfers ~0.8 s of it)."""
     flows, feats = state.flows, state.features
     for holder, names in ((flows, ("t", "block", "src", "dst", "amount", "log", "bridge")),
                           (feats, ("recv_new", "send_first", "hold_seconds",
