@@ -5,6 +5,8 @@ the largest gaps and the active days (keys a chunk at a time)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,11 @@ from support.flows import history_flows
 
 
 @pytest.mark.parametrize("chunk", [1, 50, 997])
-def test_chunked_hits_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("rule", "module", "constant"),
+                         [("velocity_burst", velocity_burst, "CHUNK_EVENTS"),
+                          ("fan_in", fan_in, "CHUNK_ROWS")])
+def test_chunked_findings_equal_one_pass(rule: str, module: Any, constant: str, chunk: int,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     history = generate(5, investors=80, days=40, cases_per_rule=2)
     flows = history_flows(history, len(history.transfers), [ZERO])
     feats = evaluate.compute_features(flows, DEFAULTS)
@@ -25,33 +31,20 @@ def test_chunked_hits_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch
     focus = np.zeros(flows.n_addresses, dtype=bool)
     focus[::3] = True
     for wanted in (None, focus):
-        ctx = evaluate.contexts(flows, feats, DEFAULTS, stats, {}, wanted)["velocity_burst"]
-        monkeypatch.setattr(velocity_burst, "CHUNK_EVENTS", 1 << 40)
-        whole = velocity_burst.detect(ctx)
-        monkeypatch.setattr(velocity_burst, "CHUNK_EVENTS", chunk)
-        assert velocity_burst.detect(ctx) == whole
+        # Each pass its own context: a rule keeps what it computes in the shared results.
+        contexts = [evaluate.contexts(flows, feats, DEFAULTS, stats, {}, wanted)[rule]
+                    for _ in range(2)]
+        monkeypatch.setattr(module, constant, 1 << 40)
+        whole = module.detect(contexts[0])
+        monkeypatch.setattr(module, constant, chunk)
+        assert module.detect(contexts[1]) == whole
         if wanted is None:
-            assert whole  # the history's velocity cases are found
-
-
-@pytest.mark.parametrize("chunk", [1, 50, 997])
-def test_chunked_fan_ins_equal_one_pass(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    history = generate(6, investors=80, days=40, cases_per_rule=2)
-    flows = history_flows(history, len(history.transfers), [ZERO])
-    feats = evaluate.compute_features(flows, DEFAULTS)
-    stats = population.measure(flows, feats, DEFAULTS, False)
-    focus = np.zeros(flows.n_addresses, dtype=bool)
-    focus[::3] = True
-    for wanted in (None, focus):
-        contexts = [evaluate.contexts(flows, feats, DEFAULTS, stats, {}, wanted)["fan_in"]
-                    for _ in range(2)]  # each its own shared results
-        monkeypatch.setattr(fan_in, "CHUNK_ROWS", 1 << 40)
-        whole, feeding = fan_in.detect(contexts[0]), fan_in._feeding(contexts[0])
-        monkeypatch.setattr(fan_in, "CHUNK_ROWS", chunk)
-        assert fan_in.detect(contexts[1]) == whole
+            assert whole  # the history's cases of the rule are found
+    if module is fan_in:  # and the transfers that feed them, row for row
+        monkeypatch.setattr(module, constant, 1 << 40)
+        feeding = fan_in._feeding(contexts[0])
+        monkeypatch.setattr(module, constant, chunk)
         np.testing.assert_array_equal(fan_in._feeding(contexts[1]), feeding)
-        if wanted is None:
-            assert whole  # the history's fan-in cases are found
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1000])
