@@ -445,8 +445,8 @@ def address_events(flows: Flows, wanted: np.ndarray | None = None) -> np.ndarray
 
 
 def sliding_max_count(key: np.ndarray, window: int, n_groups: int) -> np.ndarray:
-    """For each group, the most events within any `window` seconds (keys from event_keys,
-    sorted once and shared by every window)."""
+    """For each group, the most events within any `window` seconds (sorted keys from
+    address_events or event_keys, shared by every window)."""
     out = np.zeros(n_groups, dtype=np.int64)
     # A chunk of keys at a time: the temporaries (five arrays the size of the keys) stay
     # bounded on a big token; each window's end is looked up in all the keys.

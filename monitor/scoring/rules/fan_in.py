@@ -74,7 +74,7 @@ def _feeding(ctx: Context[FanIn]) -> np.ndarray:
     few_transfers = (feats.column("out_count") + feats.column("in_count")
                      <= p.max_feeder_transfers)
     senders, receivers = rare_pairs(ctx)
-    rare = np.sort(senders.astype(np.int64) * (1 << 32) + receivers)
+    rare = senders.astype(np.int64) * (1 << 32) + receivers
     found = []
     for lo, hi in address_ranges(np.bincount(f.src[candidate], minlength=f.n_addresses),
                                  CHUNK_ROWS):
@@ -85,8 +85,7 @@ def _feeding(ctx: Context[FanIn]) -> np.ndarray:
         # Per pair: dedicated, and rare; then per row.
         pair_value = np.bincount(group, weights=f.amount[rows])
         dedicated = pair_value >= p.min_dedication * feats.out_value[pairs >> 32]
-        at = np.minimum(np.searchsorted(rare, pairs), max(rare.size - 1, 0))
-        split = rare[at] == pairs if rare.size else np.zeros(pairs.size, dtype=bool)
+        split = np.isin(pairs, rare)
         fresh = f.t[rows] - feats.first_seen[src] <= p.fresh_seconds
         found.append(rows[(few_transfers[src] & (fresh | dedicated[group])) | split[group]])
     return np.sort(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)

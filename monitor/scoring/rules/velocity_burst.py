@@ -15,7 +15,6 @@ import numpy as np
 from monitor.scoring.config import VelocityBurst
 from monitor.scoring.context import Context, Hit
 from monitor.scoring.features import Features
-from monitor.scoring.flows import unique_ints
 from monitor.scoring.rules import address_ranges, best_windows, duration, scale
 
 # Events (a transfer counts for its sender and its receiver) judged at a time: each
@@ -52,8 +51,7 @@ def _detect_range(ctx: Context[VelocityBurst], lo: int, hi: int,
     groups, counts, slices = best_windows(who, when, window)
     # Baseline per active hour: transfers cluster in working hours on active days, so an
     # average over the whole lifetime would make every busy day look like a burst.
-    day_pairs = unique_ints(who.astype(np.int64) * (1 << 32) + when // 86400)
-    active_days = np.bincount(day_pairs >> 32, minlength=f.n_addresses)
+    active_days = ctx.features.active_days
     hits = []
     for address, count, sl in zip(groups, counts, slices, strict=True):
         if count < p.min_transfers:
