@@ -47,9 +47,8 @@ def raise_from_run(
         for a in session.scalars(select(Alert).where(
             Alert.token_id == token.id, Alert.status.not_in(CLOSED_STATUSES)))
     }
-    for address, score in current_scores(session, token.id).items():
-        if score.risk_score < config.alerts.min_risk:
-            continue
+    for address, score in current_scores(session, token.id,
+                                         min_risk=config.alerts.min_risk).items():
         for reason in score.reasons:
             if reason.get("suppressed"):
                 continue  # no new alert for a suppressed pair; its active one is left as is

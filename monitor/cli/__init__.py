@@ -17,6 +17,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from monitor import memory
+
 # name -> "module:attribute", a command function or a Typer sub-app, in help order.
 _COMMANDS = {
     "ingest": "monitor.cli.ingest:ingest",
@@ -104,6 +106,7 @@ def root(
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point; returns the process exit status."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    memory.return_freed_arrays()  # a scoring run's temporaries must not stay resident
     # Importing a command builds hundreds of thousands of objects that all live on; the
     # collections they trigger found nothing and cost 0.1 s. root() turns it back on.
     # Commands may also freeze and retune the collector (ingest does); both are undone

@@ -92,8 +92,8 @@ def score(
     with context.sessions() as session:
         for run in summary.runs:
             assert run.token_id is not None  # a score run scores one token
-            flagged = sum(s.risk_score >= config.flag_min_risk
-                          for s in scores.current_scores(session, run.token_id).values())
+            flagged = len(scores.current_scores(session, run.token_id,
+                                                min_risk=config.flag_min_risk))
             typer.echo(f"token {run.token_id}: scored {run.addresses_scored} addresses "
                        f"(run {run.id}); {flagged} flagged at risk >= {config.flag_min_risk}")
     for label in summary.skipped:

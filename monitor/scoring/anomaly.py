@@ -73,6 +73,9 @@ class Fitted:
         return norm, explanations
 
 
+SCORING_MEMORY = 64
+
+
 def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
               params: Any) -> AnomalyResult:
     """Fit on `rows` of the matrix (real addresses) and score them."""
@@ -90,17 +93,22 @@ def fit_score(names: list[str], matrix: np.ndarray, rows: np.ndarray,
     fit = fit_positions(rows.size, int(params.fit_sample), int(params.random_state))
     model["training_size"] = int(x[fit].shape[0])
     # scikit-learn takes ~0.9 s to import: load it when a model is fitted, not with the CLI.
+    from sklearn import config_context
     from sklearn.ensemble import IsolationForest
     from sklearn.preprocessing import RobustScaler
 
     scaler = RobustScaler(quantile_range=(10.0, 90.0)).fit(x[fit])
-    scaled = np.clip(np.nan_to_num(scaler.transform(x)), -50, 50)
+    scaled = scaler.transform(x)
+    np.clip(np.nan_to_num(scaled, copy=False), -50, 50, out=scaled)
     forest = IsolationForest(
         n_estimators=int(params.n_estimators), max_samples=params.max_samples,
         contamination=params.contamination, random_state=int(params.random_state),
         n_jobs=1,
     ).fit(scaled[fit])
-    raw = -forest.score_samples(scaled)
+    # Scored in chunks of SCORING_MEMORY MiB of path lengths (scikit-learn's default is a
+    # GiB: a third of a 10^7-transfer run's peak). Each row's score is the same either way.
+    with config_context(working_memory=SCORING_MEMORY):
+        raw = -forest.score_samples(scaled)
     fitted = Fitted(names, scaler, forest, float(np.quantile(raw, 0.5)), float(raw.max()),
                     float(params.explain_above))
     norm, explanations = fitted.rate(scaled, raw, rows)

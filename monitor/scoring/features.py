@@ -494,7 +494,7 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
     cols["out_counterparties"] = _unique_pairs(src, dst, n_a)
     with np.errstate(divide="ignore", invalid="ignore"):
         cols["pass_through"] = np.where(in_value > 0, np.minimum(out_value / in_value, 1.5), 0.0)
-    median_hold = _median_by_group(src[real_src], hold[real_src], n_a)
+    median_hold = _median_hold(src[real_src], hold[real_src], n_a)
     cols["log_median_hold_hours"] = np.log1p(np.nan_to_num(median_hold / HOUR, nan=1e4))
     threshold = thresholds.get("reporting_threshold", 0.0)
     if threshold > 0:
@@ -538,9 +538,10 @@ def compute(flows: Flows, thresholds: dict[str, float], windows: dict[str, int],
 
 def _first_occurrence(who: np.ndarray) -> np.ndarray:
     """True for the first transfer (in stored order) that involves `who[i]` in that role."""
-    _, first = np.unique(who, return_index=True)
+    first = np.full(int(who.max()) + 1 if who.size else 0, who.size, dtype=np.int64)
+    np.minimum.at(first, who, np.arange(who.size))  # a pass, not np.unique's sort
     mask = np.zeros(who.size, dtype=bool)
-    mask[first] = True
+    mask[first[first < who.size]] = True
     return mask
 
 
@@ -552,7 +553,11 @@ def _hold_seconds(flows: Flows) -> tuple[np.ndarray, np.ndarray]:
     order = np.argsort(recv_key, kind="stable")
     recv_sorted = recv_key[order]
     send_key = src.astype(np.int64) * (1 << 40) + t
-    pos = np.searchsorted(recv_sorted, send_key, side="right") - 1
+    # Looked up in sorted order: a binary search per row in random order misses the cache
+    # on every step, sorted queries walk the receipts once (8 s against 2 at 10^7 rows).
+    asked = np.argsort(send_key)
+    pos = np.empty(src.size, dtype=np.int64)
+    pos[asked] = np.searchsorted(recv_sorted, send_key[asked], side="right") - 1
     hold = np.full(src.size, np.nan)
     ok = pos >= 0
     same = np.zeros(src.size, dtype=bool)
@@ -579,14 +584,17 @@ def _share(group: np.ndarray, flag: np.ndarray, n: int) -> np.ndarray:
         return np.where(total > 0, hits / total, 0.0)
 
 
-def _median_by_group(group: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+def _median_hold(group: np.ndarray, hold: np.ndarray, n: int) -> np.ndarray:
+    """Per group, the median of its holding times (whole seconds, nan where none; nan for
+    a group without any)."""
     out = np.full(n, np.nan)
-    keep = ~np.isnan(values)
-    group, values = group[keep], values[keep]
-    if group.size == 0:
+    keep = ~np.isnan(hold)
+    # Whole seconds below 2^40 beside the group: one integer sort, not a lexsort of two.
+    keys = group[keep].astype(np.int64) * (1 << 40) + hold[keep].astype(np.int64)
+    if keys.size == 0:
         return out
-    order = np.lexsort((values, group))
-    group, values = group[order], values[order]
+    keys.sort()
+    group, values = keys >> 40, (keys & EVENT_TIME).astype(float)
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
     ends = np.r_[starts[1:], group.size]
     mids = (starts + ends - 1) / 2

@@ -10,6 +10,7 @@ floats scoring computes with.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from models import Pattern as PatternRow
 from models import PatternMember, PatternTransfer, Token, Transfer
 from monitor.amounts import exact_sum, total
+from monitor.db import insert_rows, next_ids
 from monitor.scoring.evaluate import Scored
 from monitor.scoring.patterns import Pattern
 
@@ -65,7 +67,7 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
     addresses = scored.flows.addresses
     now = datetime.now(UTC)
     rewritten: list[tuple[int, Pattern]] = []
-    fresh: list[tuple[Pattern, dict[str, Any]]] = []
+    fresh: list[tuple[Pattern, str]] = []  # new rows: (pattern, signature)
     gone: set[int] = set()  # ids of active rows to retire
     for key in keys:
         pattern = scored.patterns.get(key)
@@ -83,12 +85,11 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
         if found is not None and found[1] == "active" and found[2] == signature:
             ids[key] = found[0]
             continue
-        fields = _fields(pattern, addresses, signature, run_id, now)
         row = None if found is None else session.get(PatternRow, found[0])
         if row is None:
-            fresh.append((pattern, {"token_id": token.id, "key": key, "first_run_id": run_id,
-                                    "created_at": now, "total_value": 0, **fields}))
+            fresh.append((pattern, signature))
             continue
+        fields = _fields(pattern, addresses, signature, run_id, now)
         for name, value in fields.items():
             setattr(row, name, value)
         session.execute(delete(PatternMember).where(PatternMember.pattern_id == row.id))
@@ -98,10 +99,21 @@ def sync(session: Session, token: Token, run_id: int, scored: Scored,
     if synced is None or synced[0] != mark:  # stored rows of keys the state never held
         gone.update(row_id for key, (row_id, status, _) in held.items()
                     if status == "active" and key not in scored.patterns)
-    if fresh:  # one statement for the new rows: a first run of a big token has 10^4-10^5
-        made = session.execute(insert(PatternRow).returning(
-            PatternRow.id, sort_by_parameter_order=True), [values for _, values in fresh])
-        for (pattern, _), (row_id,) in zip(fresh, made, strict=True):
+    if fresh:  # in one go: a first run of a big token has 10^4-10^5 new rows
+        def values(ids: list[int] | None = None) -> Iterator[dict[str, Any]]:
+            for k, (pattern, signature) in enumerate(fresh):
+                yield {**({} if ids is None else {"id": ids[k]}), "token_id": token.id,
+                       "key": pattern.key, "first_run_id": run_id, "created_at": now,
+                       "total_value": 0,
+                       **_fields(pattern, addresses, signature, run_id, now)}
+
+        if session.get_bind().dialect.name == "postgresql":
+            made = next_ids(session, PatternRow, len(fresh))
+            insert_rows(session, PatternRow, values(made))
+        else:
+            made = list(session.scalars(insert(PatternRow).returning(
+                PatternRow.id, sort_by_parameter_order=True), list(values())))
+        for (pattern, _), row_id in zip(fresh, made, strict=True):
             ids[pattern.key] = row_id
             rewritten.append((row_id, pattern))
     if gone:
@@ -139,18 +151,17 @@ def _fields(pattern: Pattern, addresses: Any, signature: str, run_id: int,
 
 def _write_parts(session: Session, rewritten: list[tuple[int, Pattern]], addresses: Any,
                  role_weights: dict[str, float]) -> None:
-    members: list[dict[str, Any]] = []
-    transfers: list[dict[str, int]] = []
-    for pattern_id, pattern in rewritten:
-        for position, (address, role) in enumerate(_members(pattern, addresses)):
-            members.append({"pattern_id": pattern_id, "address": address,
-                            "role": role, "position": position,
-                            "score": round(pattern.score * role_weights.get(role, 1.0))})
-        transfers.extend({"pattern_id": pattern_id, "block_number": block,
-                          "log_index": log >> 16, "sub_index": log & 0xFFFF}
-                         for block, log in pattern.positions)
-    session.execute(insert(PatternMember), members)
-    session.execute(insert(PatternTransfer), transfers)
+    """Each pattern's members and transfers, made as they are written: a first run's are
+    10^5-10^6 rows."""
+    insert_rows(session, PatternMember, (
+        {"pattern_id": pattern_id, "address": address, "role": role, "position": position,
+         "score": round(pattern.score * role_weights.get(role, 1.0))}
+        for pattern_id, pattern in rewritten
+        for position, (address, role) in enumerate(_members(pattern, addresses))))
+    insert_rows(session, PatternTransfer, (
+        {"pattern_id": pattern_id, "block_number": block, "log_index": log >> 16,
+         "sub_index": log & 0xFFFF}
+        for pattern_id, pattern in rewritten for block, log in pattern.positions))
 
 
 def _members(pattern: Pattern, addresses: Any) -> list[tuple[str, str]]:
@@ -181,21 +192,29 @@ def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> No
         statements = [select(PatternTransfer.pattern_id, exact_sum(session, amount))
                       .where(PatternTransfer.pattern_id.in_(pattern_ids))
                       .group_by(PatternTransfer.pattern_id)]
+    elif postgres:
+        # One statement for all of them, summed and written by Postgres (the ids as one
+        # array parameter, so the planner may join by hash): a first run writes
+        # 10^4-10^5 patterns at once. A pattern without transfers keeps 0.
+        summed = (select(PatternTransfer.pattern_id, func.sum(Transfer.amount).label("total"))
+                  .join(Transfer, key)
+                  .where(PatternTransfer.pattern_id == any_(cast(pattern_ids,
+                                                                 ARRAY(BigInteger))))
+                  .group_by(PatternTransfer.pattern_id).subquery())
+        session.execute(update(PatternRow).where(PatternRow.id == summed.c.pattern_id)
+                        .values(total_value=summed.c.total)
+                        .execution_options(synchronize_session=False))
+        return
     else:
-        # On Postgres one statement for all of them (the ids as one array parameter), so
-        # the planner may join by hash: a first run writes 10^4-10^5 patterns at once.
-        step = len(pattern_ids) if postgres else FEW
         statements = [
             select(PatternTransfer.pattern_id, exact_sum(session, Transfer.amount))
-            .join(Transfer, key)
-            .where(PatternTransfer.pattern_id == any_(cast(chunk, ARRAY(BigInteger)))
-                   if postgres else PatternTransfer.pattern_id.in_(chunk))
+            .join(Transfer, key).where(PatternTransfer.pattern_id.in_(chunk))
             .group_by(PatternTransfer.pattern_id)
-            for chunk in (pattern_ids[start:start + step]
-                          for start in range(0, len(pattern_ids), step))]
+            for chunk in (pattern_ids[start:start + FEW]
+                          for start in range(0, len(pattern_ids), FEW))]
     for statement in statements:
-        for pattern_id, summed in session.execute(statement):
-            totals[pattern_id] = total(summed)
+        for pattern_id, summed_value in session.execute(statement):
+            totals[pattern_id] = total(summed_value)
     session.execute(update(PatternRow), [{"id": pattern_id, "total_value": value}
                                          for pattern_id, value in totals.items()])
 

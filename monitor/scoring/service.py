@@ -14,7 +14,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -77,20 +77,24 @@ class ScoringCache:
     def score(self, session: Session, token: Token, newest: int | None, config: RulesConfig,
               full: bool, run_id: int, ranked: Learned | None = None,
               bridged: Iterable[str] = (), bridged_since: datetime | None = None,
-              snapshots: Path | None = None) -> tuple[Scored, np.ndarray | None, int]:
+              snapshots: Path | None = None, loaded: Callable[[], None] | None = None,
+              ) -> tuple[Scored, np.ndarray | None, int]:
         """The token's scored state; the addresses re-scored (None: all of them); the id of
         the run that built the state from the database (`run_id` when this one did).
         `ranked`: the ranker in force and its labels (a change re-ranks every address).
         `bridged`: addresses queued because a bridge transfer of theirs was linked or
         unlinked (queue.mark_bridge_link) since `bridged_since`, whose rows the held state
-        rewrites."""
+        rewrites. `loaded`: called once a full evaluation has read the history."""
         permissioned = token.standard == "erc3643"
         with self.lock:
             held = None if full else self._state.get(token.id)
             if held is None or newest is None or newest < held[0]:
+                flows = load(session, token, config, snapshots)
+                if loaded is not None:
+                    loaded()
                 scored = learned.with_ranker(
-                    evaluate(load(session, token, config, snapshots), config,
-                             self.listed(session), permissioned), ranked, config)
+                    evaluate(flows, config, self.listed(session), permissioned), ranked,
+                    config)
                 incremental.prepare(scored, config)  # kept for the blocks to come
                 region, built_by = None, run_id
             else:
@@ -173,25 +177,34 @@ def run(
     score_run = ScoreRun(kind=kind, token_id=token.id, status="running", up_to_block=newest)
     session.add(score_run)
     session.flush()
+    whole = None
+    if (session.get_bind().dialect.name == "postgresql" and (kind == "full" or rebuild)
+            and session.scalar(select(AddressScore.id)
+                               .where(AddressScore.token_id == token.id).limit(1)) is None):
+        # A first run writes every address's totals: Postgres sums them meanwhile.
+        whole = scores.WholeTotals(session, token.chain_id, token.id, newest)
+    loaded = whole.go if whole is not None else None
     if cache is None:
+        flows = load(session, token, config, snapshots)
+        if loaded is not None:
+            loaded()
         scored = learned.with_ranker(
-            evaluate(load(session, token, config, snapshots), config,
-                     listed_addresses(session), permissioned=token.standard == "erc3643"),
-            ranked, config)
+            evaluate(flows, config, listed_addresses(session),
+                     permissioned=token.standard == "erc3643"), ranked, config)
         region, built_by = None, None
     else:
         scored, region, built_by = cache.score(session, token, newest, config,
                                                full=kind == "full" or rebuild,
                                                run_id=score_run.id, ranked=ranked,
                                                bridged=bridged, bridged_since=since,
-                                               snapshots=snapshots)
+                                               snapshots=snapshots, loaded=loaded)
     # The ranker re-ranks every address, so its reasons may name new transfers anywhere.
     evidence.resolve(scored, None if region is None or ranked is not None else region)
     pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
                                      config.patterns.role_weights)
     suppressed = suppressions.Active(session, token.id, config.weights, now)
     written = _persist(session, token, score_run, scored, config.min_score_change,
-                       pattern_ids, region, built_by, suppressed)
+                       pattern_ids, region, built_by, suppressed, whole)
     queue.take(session, token.id, dirty)
     score_run.status = "done"
     score_run.finished_at = datetime.now(UTC)
@@ -233,7 +246,8 @@ def _ranker_note(ranked: Learned | None) -> dict[str, Any] | None:
 
 def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored,
              min_change: float, pattern_ids: dict[str, int], region: np.ndarray | None = None,
-             built_by: int | None = None, suppressed: suppressions.Active | None = None) -> int:
+             built_by: int | None = None, suppressed: suppressions.Active | None = None,
+             whole: scores.WholeTotals | None = None) -> int:
     """Write a score row for each address (of `region`, when given) whose finding changed,
     its reasons marked and its risk fused as the suppressions in force (`suppressed`) say;
     how many.
@@ -268,10 +282,10 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         return 0
     trusted = {name: row for name, row in current.items()
                if built_by is not None and row.score_run_id >= built_by}
-    scores.write(session, token, score_run, [
+    scores.write(session, token, score_run, list(changed), (
         scores.NewRow(name, risk, reasons, _anomaly_score(scored, index),
                       _feature_row(scored, index))
-        for name, (risk, reasons, index) in changed.items()], trusted)
+        for name, (risk, reasons, index) in changed.items()), trusted, whole)
     return len(changed)
 
 

@@ -159,7 +159,9 @@ def test_reasons_are_words_with_numbers_and_real_evidence(world: World) -> None:
 def test_totals_summed_in_one_pass_equal_those_summed_per_address(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     """A first run of a big token sums every address's totals in one pass over the token;
-    a small run looks each address up. Both give the stored rows' exact totals."""
+    a small run looks each address up, and a first run has the pass made beside its
+    evaluation, on a connection of its own that reads the run's snapshot
+    (scores.WholeTotals). All give the stored rows' exact totals."""
     current = _current(world)
     with world.sessions() as session:
         token = _token(session)
@@ -168,7 +170,13 @@ def test_totals_summed_in_one_pass_equal_those_summed_per_address(
         looked_up = scores._exact_totals(session, token.chain_id, token.id, addresses, up_to)
         monkeypatch.setattr(scores, "WHOLE_TOKEN", 0)
         one_pass = scores._exact_totals(session, token.chain_id, token.id, addresses, up_to)
-    assert one_pass == looked_up and set(one_pass) == set(addresses)
+        beside = scores.WholeTotals(session, token.chain_id, token.id, up_to)
+        beside.go()
+        assert beside.rows("in", up_to) and beside.rows("out", up_to)
+        assert beside.rows("in", up_to - 1) is None  # summed up to another block
+        prefetched = scores._exact_totals(session, token.chain_id, token.id, addresses, up_to,
+                                          whole=beside)
+    assert one_pass == looked_up == prefetched and set(one_pass) == set(addresses)
     for address in addresses:
         row = current[address]
         assert (one_pass[address]["in_value"], one_pass[address]["out_value"],

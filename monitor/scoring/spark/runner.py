@@ -19,7 +19,7 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -208,9 +208,11 @@ class SparkScoring(service.ScoringCache):
     def score(self, session: Any, token: Any, newest: int | None, config: RulesConfig,
               full: bool, run_id: int, ranked: Learned | None = None,
               bridged: Iterable[str] = (), bridged_since: datetime | None = None,
-              snapshots: Path | None = None) -> tuple[Scored, np.ndarray | None, int]:
-        scored = evaluate_spark(self.spark, service.load(session, token, config, snapshots),
-                                config,
-                                listed_addresses(session), token.standard == "erc3643",
-                                self.shards)
+              snapshots: Path | None = None, loaded: Callable[[], None] | None = None,
+              ) -> tuple[Scored, np.ndarray | None, int]:
+        flows = service.load(session, token, config, snapshots)
+        if loaded is not None:
+            loaded()
+        scored = evaluate_spark(self.spark, flows, config, listed_addresses(session),
+                                token.standard == "erc3643", self.shards)
         return learned.with_ranker(scored, ranked, config), None, run_id
