@@ -44,23 +44,37 @@ class NewRow:
 
 
 def current_scores(session: Session, token_id: int, addresses: list[str] | None = None,
-                   min_risk: float | None = None) -> dict[str, AddressScore]:
+                   min_risk: float | None = None,
+                   within: tuple[str | None, str | None] = (None, None),
+                   ) -> dict[str, AddressScore]:
     """The latest score row of every address of a token (or of `addresses` only); with
     `min_risk`, only those whose latest row has at least that risk (a big token's alerts
-    and flagged counts read its few hundred flagged rows, not its 10^5-10^6 addresses)."""
+    and flagged counts read its few hundred flagged rows, not its 10^5-10^6 addresses);
+    `within`: only addresses from the first (inclusive) to the second (exclusive) in byte
+    order, None for no bound (a full run compares a range of addresses at a time)."""
     if addresses is not None:
         found: dict[str, AddressScore] = {}
         for start in range(0, len(addresses), 1000):
-            found.update(_latest(session, token_id, addresses[start:start + 1000], min_risk))
+            found.update(_latest(session, token_id, addresses[start:start + 1000], min_risk,
+                                 within))
         return found
-    return _latest(session, token_id, None, min_risk)
+    return _latest(session, token_id, None, min_risk, within)
 
 
 def _latest(session: Session, token_id: int, addresses: list[str] | None,
-            min_risk: float | None) -> dict[str, AddressScore]:
+            min_risk: float | None, within: tuple[str | None, str | None],
+            ) -> dict[str, AddressScore]:
     where = [AddressScore.token_id == token_id]
     if addresses is not None:
         where.append(AddressScore.address.in_(addresses))
+    # Byte order, as the caller sorts its ranges (a no-op on a database in the C locale,
+    # where the index serves it).
+    address = (AddressScore.address.collate("C")
+               if session.get_bind().dialect.name == "postgresql" else AddressScore.address)
+    if within[0] is not None:
+        where.append(address >= within[0])
+    if within[1] is not None:
+        where.append(address < within[1])
     latest = (
         select(AddressScore.address, func.max(AddressScore.score_run_id).label("run"))
         .where(*where).group_by(AddressScore.address).subquery()
@@ -251,6 +265,7 @@ class WholeTotals:
         self.up_to = up_to
         self._rows: dict[str, list[Any]] = {}
         self._go = threading.Event()
+        self._closed = False
         snapshot = str(session.scalar(select(func.pg_export_snapshot())))
         if not re.fullmatch(r"[0-9A-Fa-f-]+", snapshot):
             raise ValueError(f"unexpected snapshot id {snapshot!r}")
@@ -265,6 +280,8 @@ class WholeTotals:
                     isolation_level="REPEATABLE READ") as connection:
                 connection.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
                 self._go.wait()
+                if self._closed:
+                    return
                 for side, column in (("out", Transfer.from_address),
                                      ("in", Transfer.to_address)):
                     self._rows[side] = connection.execute(
@@ -275,6 +292,11 @@ class WholeTotals:
 
     def go(self) -> None:
         """Start summing (the run has read the history)."""
+        self._go.set()
+
+    def close(self) -> None:
+        """Let the connection go; sums not yet started are not made."""
+        self._closed = True
         self._go.set()
 
     def rows(self, side: str, up_to: int | None) -> list[Any] | None:

@@ -184,27 +184,31 @@ def run(
         # A first run writes every address's totals: Postgres sums them meanwhile.
         whole = scores.WholeTotals(session, token.chain_id, token.id, newest)
     loaded = whole.go if whole is not None else None
-    if cache is None:
-        flows = load(session, token, config, snapshots)
-        if loaded is not None:
-            loaded()
-        scored = learned.with_ranker(
-            evaluate(flows, config, listed_addresses(session),
-                     permissioned=token.standard == "erc3643"), ranked, config)
-        region, built_by = None, None
-    else:
-        scored, region, built_by = cache.score(session, token, newest, config,
-                                               full=kind == "full" or rebuild,
-                                               run_id=score_run.id, ranked=ranked,
-                                               bridged=bridged, bridged_since=since,
-                                               snapshots=snapshots, loaded=loaded)
-    # The ranker re-ranks every address, so its reasons may name new transfers anywhere.
-    evidence.resolve(scored, None if region is None or ranked is not None else region)
-    pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
-                                     config.patterns.role_weights)
-    suppressed = suppressions.Active(session, token.id, config.weights, now)
-    written = _persist(session, token, score_run, scored, config.min_score_change,
-                       pattern_ids, region, built_by, suppressed, whole)
+    try:
+        if cache is None:
+            flows = load(session, token, config, snapshots)
+            if loaded is not None:
+                loaded()
+            scored = learned.with_ranker(
+                evaluate(flows, config, listed_addresses(session),
+                         permissioned=token.standard == "erc3643"), ranked, config)
+            region, built_by = None, None
+        else:
+            scored, region, built_by = cache.score(session, token, newest, config,
+                                                   full=kind == "full" or rebuild,
+                                                   run_id=score_run.id, ranked=ranked,
+                                                   bridged=bridged, bridged_since=since,
+                                                   snapshots=snapshots, loaded=loaded)
+        # The ranker re-ranks every address, so its reasons may name new transfers anywhere.
+        evidence.resolve(scored, None if region is None or ranked is not None else region)
+        pattern_ids = pattern_store.sync(session, token, score_run.id, scored,
+                                         config.patterns.role_weights)
+        suppressed = suppressions.Active(session, token.id, config.weights, now)
+        written = _persist(session, token, score_run, scored, config.min_score_change,
+                           pattern_ids, region, built_by, suppressed, whole)
+    finally:
+        if whole is not None:
+            whole.close()  # a failed run's summing is not waited for
     queue.take(session, token.id, dirty)
     score_run.status = "done"
     score_run.finished_at = datetime.now(UTC)
@@ -256,13 +260,51 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
     trusted as the base of an address's exact totals; older ones may predate a reorg (a
     reorg makes the next run rebuild the state), so their addresses are summed afresh."""
     flows = scored.flows
-    names = None if region is None else [str(a) for a in flows.addresses[region]]
-    current = scores.current_scores(session, token.id, names)
-    candidates = scored.risk.items() if region is None else (
-        (int(a), scored.risk[int(a)]) for a in region if int(a) in scored.risk)
     changed: dict[str, tuple[int, list[dict[str, Any]], int]] = {}
-    for address, risk in candidates:
-        name = str(flows.addresses[address])
+    trusted: dict[str, AddressScore] = {}
+    if region is None:
+        # A range of addresses at a time: a big token's stored rows, with their reasons
+        # and features, never sit in memory all at once.
+        ordered = np.argsort(flows.addresses.astype("S42"), kind="stable")  # byte order
+        for start in range(0, ordered.size, COMPARED):
+            part = ordered[start:start + COMPARED]
+            high = (str(flows.addresses[ordered[start + COMPARED]])
+                    if start + COMPARED < ordered.size else None)
+            current = scores.current_scores(session, token.id, within=(
+                None if start == 0 else str(flows.addresses[part[0]]), high))
+            _compare(scored, part, current, pattern_ids, suppressed, min_change, built_by,
+                     changed, trusted)
+    else:
+        names = [str(a) for a in flows.addresses[region]]
+        _compare(scored, region, scores.current_scores(session, token.id, names),
+                 pattern_ids, suppressed, min_change, built_by, changed, trusted)
+    if not changed:
+        return 0
+    scores.write(session, token, score_run, list(changed), (
+        scores.NewRow(name, risk, reasons, _anomaly_score(scored, index),
+                      _feature_row(scored, index))
+        for name, (risk, reasons, index) in changed.items()), trusted, whole)
+    return len(changed)
+
+
+COMPARED = 50_000  # addresses a full run compares with their stored rows at a time
+
+
+def _compare(scored: Scored, indices: np.ndarray, current: dict[str, AddressScore],
+             pattern_ids: dict[str, int], suppressed: suppressions.Active | None,
+             min_change: float, built_by: int | None,
+             changed: dict[str, tuple[int, list[dict[str, Any]], int]],
+             trusted: dict[str, AddressScore]) -> None:
+    """Into `changed`, the addresses of `indices` whose finding differs from their stored
+    row (`current`, which holds every stored row of those addresses and of none other but
+    addresses the state does not know), and those whose stored finding is gone; into
+    `trusted`, their rows written since run `built_by`."""
+    flows = scored.flows
+    position = {str(flows.addresses[i]): i for i in indices.tolist()}
+    for name, address in position.items():
+        risk = scored.risk.get(address)
+        if risk is None:
+            continue
         reasons = [r.as_dict(pattern_ids) for r in scored.reasons[address]]
         if suppressed is not None:
             risk, reasons = suppressed.apply(name, risk, reasons)
@@ -270,23 +312,14 @@ def _persist(session: Session, token: Token, score_run: ScoreRun, scored: Scored
         if (before is None or suppressions.marks_changed(before.reasons, reasons)
                 or _material(before, risk, reasons, min_change)):
             changed[name] = (risk, reasons, address)
-    position = ({a: i for i, a in enumerate(flows.addresses)} if region is None
-                else dict(zip(names or [], region.tolist(), strict=True)))
     for name, before in current.items():
         # A row of suppressed reasons only has risk 0 but still shows them.
         if name not in changed and (before.risk_score > 0 or before.reasons):
             index = position.get(name)
             if index is None or index not in scored.risk:
                 changed[name] = (0, [], index if index is not None else -1)
-    if not changed:
-        return 0
-    trusted = {name: row for name, row in current.items()
-               if built_by is not None and row.score_run_id >= built_by}
-    scores.write(session, token, score_run, list(changed), (
-        scores.NewRow(name, risk, reasons, _anomaly_score(scored, index),
-                      _feature_row(scored, index))
-        for name, (risk, reasons, index) in changed.items()), trusted, whole)
-    return len(changed)
+        if name in changed and built_by is not None and before.score_run_id >= built_by:
+            trusted[name] = before
 
 
 def _material(before: AddressScore, risk: int, reasons: list[dict[str, Any]],

@@ -176,6 +176,9 @@ def test_totals_summed_in_one_pass_equal_those_summed_per_address(
         assert beside.rows("in", up_to - 1) is None  # summed up to another block
         prefetched = scores._exact_totals(session, token.chain_id, token.id, addresses, up_to,
                                           whole=beside)
+        abandoned = scores.WholeTotals(session, token.chain_id, token.id, up_to)
+        abandoned.close()  # a run that failed: its connection goes back, nothing summed
+        assert abandoned.rows("in", up_to) is None
     assert one_pass == looked_up == prefetched and set(one_pass) == set(addresses)
     for address in addresses:
         row = current[address]
@@ -191,6 +194,29 @@ def test_rescoring_is_idempotent(world: World) -> None:
         assert run is not None and run.model["changed_rows"] == 0
         assert service.run(session, _token(session), DEFAULTS, "incremental") is None
     assert {a: (s.risk_score, s.reasons) for a, s in _current(world).items()} == before
+
+
+@pytest.mark.parametrize("compared", [1, 7, 10**6])
+def test_a_full_run_compares_a_range_of_addresses_at_a_time(
+        world: World, compared: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full run reads the stored rows a range of addresses at a time (service.COMPARED):
+    whatever the range, a run over unchanged transfers writes nothing, and a stored finding
+    of an address the token no longer has (a reorg took its transfers) is cleared."""
+    monkeypatch.setattr(service, "COMPARED", compared)
+    gone = [f"0x{k:040x}" for k in (0x11, 0xffff)] + ["0x" + "f" * 40]  # either end
+    with world.sessions() as session:  # rolled back: the module's database stays as it is
+        token = _token(session)
+        earlier = session.scalar(select(func.max(ScoreRun.id)))
+        session.add_all(AddressScore(score_run_id=earlier, token_id=token.id, address=a,
+                                     risk_score=60, severity="medium", reasons=[],
+                                     features={}) for a in gone)
+        session.flush()
+        run = service.run(session, token, DEFAULTS)
+        assert run is not None and run.model["changed_rows"] == len(gone)
+        cleared = current_scores(session, token.id, gone)
+        assert {a: (r.risk_score, r.score_run_id) for a, r in cleared.items()} == {
+            a: (0, run.id) for a in gone}
+        session.rollback()
 
 
 def test_incremental_run_rescores_the_neighbourhood_as_a_full_run_would(world: World) -> None:
