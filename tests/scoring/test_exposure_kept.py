@@ -143,14 +143,21 @@ def test_the_search_in_runs_finds_the_route_a_plain_breadth_first_search_finds()
 @pytest.mark.parametrize("size, added", [(0, 0), (0, 3), (9, 0), (9, 4), (2000, 40),
                                          (2000, 300)])
 def test_pairs_are_spliced_in_as_np_insert_places_them(size: int, added: int) -> None:
-    """A block's new pairs go in slice by slice (_spliced), a full run's by np.insert: the
-    same arrays, repeated and end positions included."""
+    """A block's new pairs go in slice by slice, into the buffer the previous splice left
+    (_Side._spliced), a full run's by np.insert: block after block the same arrays,
+    repeated and end positions included."""
     rng = np.random.default_rng(size + added)
-    held = np.sort(rng.integers(0, 50, size)).astype(np.int64)
-    new = np.sort(rng.integers(-5, 55, added)).astype(np.int64)
-    at = np.searchsorted(held, new)
-    for array, values in ((held, new), (held.astype(float), new * 0.5),
-                          (held.astype(np.int32), new.astype(np.int32))):
-        spliced = watchlist_exposure._spliced(array, at, values)
-        assert spliced.dtype == array.dtype
-        assert np.array_equal(spliced, np.insert(array, at, values))
+    side = watchlist_exposure._Side(1)
+    expected = {"keys": np.sort(rng.integers(0, 50, size)).astype(np.int64)}
+    expected["sums"], expected["columns"] = expected["keys"] * 0.5, expected["keys"] // 2
+    for name, array in expected.items():
+        setattr(side, name, array.copy())
+    for _ in range(4):
+        new = np.sort(rng.integers(-5, 55, added)).astype(np.int64)
+        at = np.searchsorted(side.keys, new)
+        for name, values in (("keys", new), ("sums", new * 0.25), ("columns", new // 3)):
+            spliced = side._spliced(name, at, values.astype(expected[name].dtype))
+            expected[name] = np.insert(expected[name], at, values)
+            assert spliced.dtype == expected[name].dtype
+            assert np.array_equal(spliced, expected[name])
+            setattr(side, name, spliced)

@@ -138,23 +138,7 @@ def detect_non_kyc(ctx: Context[FixedScore]) -> list[Hit]:
 _LOW = 0xFFFFFFFF  # a pair key is row << 32 | column
 
 
-def _spliced(array: np.ndarray, at: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """np.insert(array, at, values) for ascending `at`. A block's few new pairs are
-    spliced in slice by slice: np.insert moves the old entries through a boolean mask,
-    which cost a 10^7-transfer token 0.2-0.4 s a block for its four pair arrays."""
-    if at.size > _SPLICED:
-        return np.insert(array, at, values)
-    out = np.empty(array.size + at.size, dtype=array.dtype)
-    before = 0
-    for k, position in enumerate(at.tolist()):
-        out[before + k:position + k] = array[before:position]
-        out[position + k] = values[k]
-        before = position
-    out[before + at.size:] = array[before:]
-    return out
-
-
-_SPLICED = 256  # more new pairs than this (a full run's): np.insert
+_SPLICED = 256  # more new pairs than this at once (a full run's): np.insert
 
 
 class _Side:
@@ -173,6 +157,31 @@ class _Side:
         self.total = np.zeros(0)
         self.levels = [np.zeros(0) for _ in range(hops)]
         self.best = np.zeros(0)
+        # Per pair array, the buffer its last splice left behind, written by the next.
+        self._spare: dict[str, np.ndarray] = {}
+
+    def _spliced(self, name: str, at: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The pair array `name` with `values` spliced in at `at` (ascending). A block's
+        few are written into the buffer the previous splice left (with room to grow), so
+        the copy lands on pages already mapped: a fresh array each block cost 10^7
+        transfers' pair arrays ~0.1 s of page faults. A full run's many: np.insert."""
+        held = getattr(self, name)
+        if at.size > _SPLICED:
+            self._spare.pop(name, None)
+            return np.insert(held, at, values)
+        size = held.size + at.size
+        spare = self._spare.get(name)
+        if spare is None or spare.size < size:
+            spare = np.empty(size + size // 16 + 1024, dtype=held.dtype)
+        out = spare[:size]
+        before = 0
+        for k, position in enumerate(at.tolist()):
+            out[before + k:position + k] = held[before:position]
+            out[position + k] = values[k]
+            before = position
+        out[before + at.size:] = held[before:]
+        self._spare[name] = held if held.base is None else held.base
+        return out
 
     def add(self, key: np.ndarray, value: np.ndarray, n_a: int) -> np.ndarray:
         """Add transfers (their pair keys and values, in row order) among `n_a` addresses;
@@ -189,9 +198,9 @@ class _Side:
         new = fresh[~known]
         if new.size:
             at = at[~known]
-            self.keys = _spliced(self.keys, at, new)
-            self.sums = _spliced(self.sums, at, np.zeros(new.size))
-            self.columns = _spliced(self.columns, at, (new & _LOW).astype(np.int32))
+            self.keys = self._spliced("keys", at, new)
+            self.sums = self._spliced("sums", at, np.zeros(new.size))
+            self.columns = self._spliced("columns", at, (new & _LOW).astype(np.int32))
             self.ptr[1:] += np.cumsum(np.bincount(new >> 32, minlength=n_a))
         # Each transfer's pair looked up in key order (a binary search per transfer in
         # row order misses the cache at every step: seconds at 10^7), then added in row
