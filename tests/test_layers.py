@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("monitor/scoring/queue.py", "monitor/apikeys.py", "monitor/audit.py", "monitor/db.py",
      "monitor/settings.py", "monitor/logs.py", "monitor/metrics.py", "monitor/amounts.py",
      "monitor/addresses.py", "monitor/timefmt.py", "monitor/redact.py", "monitor/errors.py",
-     "monitor/__init__.py"),
+     "monitor/memory.py", "monitor/__init__.py"),
     ("models/",),
 )
 
