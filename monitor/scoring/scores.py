@@ -201,7 +201,8 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
     for side, column in (("out", Transfer.from_address), ("in", Transfer.to_address)):
         if whole:
             rows = (summed.rows(side, up_to) if summed is not None else None) or \
-                session.execute(_whole_token(column, chain_id, token_id, up_to)).all()
+                session.execute(_whole_token(column, chain_id, token_id, up_to,
+                                             exact_sum(session, Transfer.amount))).all()
             _fold(rows, side, totals)
             continue
         for start in range(0, len(addresses), 500):
@@ -228,13 +229,14 @@ def _add_totals(session: Session, chain_id: int, token_id: int, addresses: list[
                 .where(*where).group_by(column)), side, totals)
 
 
-def _whole_token(column: Any, chain_id: int, token_id: int, up_to: int | None) -> Any:
-    """Every address's count, exact sum and first and last time on one side (Postgres:
-    the sum of NUMERIC(78,0) is exact), as one hash aggregate over the token."""
+def _whole_token(column: Any, chain_id: int, token_id: int, up_to: int | None,
+                 amount: Any) -> Any:
+    """Every address's count, exact sum (`amount`, an exact_sum aggregate) and first and
+    last time on one side, as one hash aggregate over the token."""
     where = [Transfer.chain_id == chain_id, Transfer.token_id == token_id]
     if up_to is not None:
         where.append(Transfer.block_number <= up_to)
-    return (select(column, func.count(), func.sum(Transfer.amount),
+    return (select(column, func.count(), amount,
                    func.min(Transfer.block_time), func.max(Transfer.block_time))
             .where(*where).group_by(column))
 
@@ -284,8 +286,8 @@ class WholeTotals:
                     return
                 for side, column in (("out", Transfer.from_address),
                                      ("in", Transfer.to_address)):
-                    self._rows[side] = connection.execute(
-                        _whole_token(column, chain_id, token_id, self.up_to)).all()
+                    self._rows[side] = connection.execute(_whole_token(  # Postgres: exact
+                        column, chain_id, token_id, self.up_to, func.sum(Transfer.amount))).all()
         except Exception:  # the write sums in its own transaction instead
             log.warning("summing the token's totals beside the run failed", exc_info=True)
             self._rows.clear()
