@@ -532,6 +532,17 @@ def unique_ints(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
+def search_sorted(haystack: np.ndarray, queries: np.ndarray, side: str = "left",
+                  ) -> np.ndarray:
+    """np.searchsorted(haystack, queries, side), the queries looked up in sorted order:
+    a binary search per query in random order misses the cache at every step (seconds at
+    10^7 queries into 10^6-10^7 entries), sorted queries walk the haystack once."""
+    asked = np.argsort(queries, kind="stable")
+    found = np.empty(queries.size, dtype=np.int64)
+    found[asked] = np.searchsorted(haystack, queries[asked], side=side)  # type: ignore[call-overload]
+    return found
+
+
 Periods = dict[int, list[tuple[int, int | None]]]
 
 

@@ -178,7 +178,6 @@ def _members(pattern: Pattern, addresses: Any) -> list[tuple[str, str]]:
 
 def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> None:
     """total_value = the exact sum of each pattern's transfers."""
-    totals = dict.fromkeys(pattern_ids, 0)
     key = ((Transfer.token_id == token_id)
            & (Transfer.block_number == PatternTransfer.block_number)
            & (Transfer.log_index == PatternTransfer.log_index)
@@ -212,6 +211,7 @@ def _exact_totals(session: Session, token_id: int, pattern_ids: list[int]) -> No
             .group_by(PatternTransfer.pattern_id)
             for chunk in (pattern_ids[start:start + FEW]
                           for start in range(0, len(pattern_ids), FEW))]
+    totals = dict.fromkeys(pattern_ids, 0)
     for statement in statements:
         for pattern_id, summed_value in session.execute(statement):
             totals[pattern_id] = total(summed_value)

@@ -25,7 +25,7 @@ from scipy import sparse
 from monitor.addresses import checksum
 from monitor.scoring.config import FixedScore, WatchlistExposure
 from monitor.scoring.context import Context, Hit
-from monitor.scoring.flows import Flows, unique_ints
+from monitor.scoring.flows import Flows, search_sorted, unique_ints
 from monitor.scoring.rules import scale
 from monitor.watchlist.service import Listing
 
@@ -202,13 +202,8 @@ class _Side:
             self.sums = self._spliced("sums", at, np.zeros(new.size))
             self.columns = self._spliced("columns", at, (new & _LOW).astype(np.int32))
             self.ptr[1:] += np.cumsum(np.bincount(new >> 32, minlength=n_a))
-        # Each transfer's pair looked up in key order (a binary search per transfer in
-        # row order misses the cache at every step: seconds at 10^7), then added in row
-        # order, as a full evaluation adds them.
-        order = np.argsort(key, kind="stable")
-        where = np.empty(key.size, dtype=np.int64)
-        where[order] = np.searchsorted(self.keys, key[order])
-        np.add.at(self.sums, where, value)
+        # Added in row order, as a full evaluation adds them.
+        np.add.at(self.sums, search_sorted(self.keys, key), value)
         return new
 
     def segments(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
